@@ -165,7 +165,8 @@ export function parseSafetensors(bytes: Buffer, file = '<buffer>'): SafetensorsF
     }
     if (typeof entry !== 'object' || entry === null) fail(file, 'tensor entry is not an object', name, entry);
     const { dtype, shape, data_offsets: offsets } = entry as Record<string, unknown>;
-    if (typeof dtype !== 'string' || !(dtype in ITEM_SIZE)) {
+    // hasOwn, not `in`: `"toString" in ITEM_SIZE` is true and would pass as a dtype.
+    if (typeof dtype !== 'string' || !Object.prototype.hasOwnProperty.call(ITEM_SIZE, dtype)) {
       fail(file, 'unsupported tensor dtype', `${name}.dtype`, dtype, Object.keys(ITEM_SIZE).join(', '));
     }
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
@@ -251,6 +252,11 @@ export function writeSafetensors(file: string, tensors: Record<string, TensorToW
 
 export function writeFileAtomic(file: string, data: Buffer | string): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  fs.writeFileSync(tmp, data);
-  fs.renameSync(tmp, file);
+  try {
+    fs.writeFileSync(tmp, data);
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
 }

@@ -1,0 +1,15 @@
+/** trm-node: Tiny Recursive Models for Node.js. */
+export { loadModel, createModel, TrmModel } from './trm-model';
+export { supportedIsas } from './backends/native';
+export { TrmError, ModelFormatError, InputError, OptionError, BackendError } from './errors';
+export { parseConfig, modelDimensions } from './model/config';
+export type { TrmConfig, ModelDimensions, PosEncoding } from './model/config';
+export { readModelDirectory, writeModelDirectory } from './model/directory';
+export type { WeightMap } from './model/weights';
+export { randomWeights, randomConfig, createRandomModel } from './model/random';
+export { readSafetensors, writeSafetensors } from './model/safetensors';
+export { haltProbability, shouldHalt } from './halting';
+export type { HaltingPolicy } from './halting';
+export type {
+  LoadOptions, InferInput, InferOptions, InferResult, TraceRecord, Carry, ModelInfo, BackendName, IsaName,
+} from './types';

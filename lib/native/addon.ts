@@ -1,0 +1,135 @@
+/**
+ * The native addon's surface, typed by hand (the one place that knows its shape), and the
+ * loader that finds the built binary and turns a load failure into one clear error.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BackendError, InputError, ModelFormatError, OptionError, TrmError } from '../errors';
+
+export interface NativeSpec {
+  seqLen: number;
+  vocabSize: number;
+  hiddenSize: number;
+  numHeads: number;
+  hCycles: number;
+  lCycles: number;
+  lLayers: number;
+  haltMaxSteps: number;
+  posEncoding: 'rope' | 'learned' | 'none';
+  mlpT: boolean;
+  puzzleEmbNdim: number;
+  puzzleEmbLen: number;
+  numPuzzleIdentifiers: number;
+  rmsNormEps: number;
+  ropeTheta: number;
+  mlpInter: number;
+  mlpTInter: number;
+}
+
+export interface NativeRequest {
+  batch: number;
+  inputs: Int32Array;
+  puzzleIdentifiers?: Int32Array;
+  carryZH?: Float32Array;
+  carryZL?: Float32Array;
+  maxSteps: number;
+  minSteps: number;
+  haltThreshold: number | null;
+  trace: boolean;
+  traceLogits: boolean;
+  returnCarry: boolean;
+}
+
+export interface NativeTrace {
+  qHalt: Float32Array;
+  qContinue: Float32Array;
+  haltProbability: Float32Array;
+  halted: Uint8Array;
+  changed: Int32Array;
+  confidence: Float32Array;
+  logits?: Float32Array;
+}
+
+export interface NativeResult {
+  predictions: Int32Array;
+  logits: Float32Array;
+  steps: Int32Array;
+  qHalt: Float32Array;
+  qContinue: Float32Array;
+  carryZH?: Float32Array;
+  carryZL?: Float32Array;
+  traceSteps: number;
+  trace?: NativeTrace;
+}
+
+export interface NativeModelHandle {
+  infer(request: NativeRequest): Promise<NativeResult>;
+  inferSync(request: NativeRequest): NativeResult;
+  dispose(): void;
+  readonly isa: string;
+  readonly threads: number;
+}
+
+export interface KernelProbe {
+  isas(): string[];
+  gemm(isa: string, m: number, n: number, k: number, a: Float32Array, w: Float32Array, c: Float32Array, accumulate: boolean): void;
+  rmsnormRows(isa: string, x: Float32Array, rows: number, cols: number, eps: number): void;
+  siluMul(isa: string, gateUp: Float32Array, rows: number, inter: number, out: Float32Array): void;
+  add(isa: string, x: Float32Array, y: Float32Array): void;
+  dot(isa: string, a: Float32Array, b: Float32Array): number;
+  axpy(isa: string, alpha: number, x: Float32Array, y: Float32Array): void;
+}
+
+export interface NativeAddon {
+  NativeModel: new (spec: NativeSpec, weights: Record<string, Float32Array>, options: { threads?: number; isa?: string }) => NativeModelHandle;
+  supportedIsas(): string[];
+  defaultIsa(): string;
+  kernelProbe: KernelProbe;
+}
+
+/** Where the addon may be, first match wins: an explicit override, then the cmake-js build. */
+function candidates(): string[] {
+  const root = path.resolve(__dirname, '..', '..');
+  const list = [path.join(root, 'build', 'Release', 'trm_node.node'), path.join(root, 'build', 'Debug', 'trm_node.node')];
+  if (process.env.TRM_NATIVE_PATH) list.unshift(path.resolve(process.env.TRM_NATIVE_PATH));
+  return list;
+}
+
+let cached: NativeAddon | undefined;
+
+export function loadAddon(): NativeAddon {
+  if (cached) return cached;
+  const failures: string[] = [];
+  for (const file of candidates()) {
+    if (!fs.existsSync(file)) {
+      failures.push(`${file}: not found`);
+      continue;
+    }
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      cached = require(file) as NativeAddon;
+      return cached;
+    } catch (e) {
+      failures.push(`${file}: ${(e as Error).message}`);
+    }
+  }
+  throw new BackendError(
+    'the native addon could not be loaded; build it with `npm run build:native` (needs cmake and a C++17 compiler)\n  ' +
+      failures.join('\n  '),
+    { field: 'backend', value: 'native', expected: 'a built build/Release/trm_node.node' },
+  );
+}
+
+/** Native errors carry a code; give them the library's typed errors. */
+export function translateNativeError(e: unknown): unknown {
+  if (!(e instanceof Error) || e instanceof TrmError) return e;
+  const code = (e as Error & { code?: string }).code;
+  switch (code) {
+    case 'TRM_MODEL': return new ModelFormatError(e.message);
+    case 'TRM_INPUT': return new InputError(e.message);
+    case 'TRM_OPTION': return new OptionError(e.message);
+    case 'TRM_DISPOSED': return new BackendError(e.message, { field: 'model', expected: 'a model that has not been disposed' });
+    case 'TRM_ARGUMENT': case 'TRM_OUT_OF_MEMORY': case 'TRM_INTERNAL': return new BackendError(e.message);
+    default: return e;
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * The per-step trace, shared by every backend. The native kernel computes the same
+ * statistics in C++ (native/core/recursion.cc, read_logits); `stepStatistics` is the
+ * TypeScript definition that tests hold it to, and that host-loop backends use directly.
+ */
+import type { TraceRecord } from './types';
+
+export interface StepStatistics {
+  /** Positions whose argmax differs from `previous` (which is updated in place). */
+  changed: number;
+  /** Mean over positions of the largest softmax probability. */
+  confidence: number;
+}
+
+/** argmax per position (first maximum wins, as torch.argmax), changes and confidence of one sample. */
+export function stepStatistics(logits: ArrayLike<number>, offset: number, seqLen: number, vocab: number, previous: Int32Array, previousOffset: number): StepStatistics {
+  let changed = 0;
+  let confidence = 0;
+  for (let t = 0; t < seqLen; t++) {
+    const row = offset + t * vocab;
+    let best = 0;
+    for (let v = 1; v < vocab; v++) if (logits[row + v] > logits[row + best]) best = v;
+    let sum = 0;
+    for (let v = 0; v < vocab; v++) sum += Math.exp(logits[row + v] - logits[row + best]);
+    confidence += 1 / sum;
+    if (previous[previousOffset + t] !== best) changed++;
+    previous[previousOffset + t] = best;
+  }
+  return { changed, confidence: confidence / seqLen };
+}
+
+export interface FlatTrace {
+  qHalt: Float32Array;
+  qContinue: Float32Array;
+  haltProbability: Float32Array;
+  halted: Uint8Array;
+  changed: Int32Array;
+  confidence: Float32Array;
+  /** [steps * batch * seqLen * vocab] when recorded. */
+  logits?: Float32Array;
+}
+
+/** Splits step-major flat arrays ([steps * batch]) into one record per step. */
+export function splitTrace(flat: FlatTrace, steps: number, batch: number, logitsPerStep: number): TraceRecord[] {
+  const records: TraceRecord[] = [];
+  for (let s = 0; s < steps; s++) {
+    const a = s * batch, b = a + batch;
+    const record: TraceRecord = {
+      step: s + 1,
+      qHalt: flat.qHalt.slice(a, b),
+      qContinue: flat.qContinue.slice(a, b),
+      haltProbability: flat.haltProbability.slice(a, b),
+      halted: flat.halted.slice(a, b),
+      changed: flat.changed.slice(a, b),
+      confidence: flat.confidence.slice(a, b),
+    };
+    if (flat.logits) record.logits = flat.logits.slice(s * logitsPerStep, (s + 1) * logitsPerStep);
+    records.push(record);
+  }
+  return records;
+}

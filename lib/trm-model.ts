@@ -1,0 +1,105 @@
+/**
+ * A loaded model: the config, a backend, and the checks that run before the backend sees
+ * a request. Every backend's raw result is shaped here, so all of them answer alike.
+ */
+import { BackendError, OptionError } from './errors';
+import { NativeBackend } from './backends/native';
+import type { Backend, BackendResult } from './backends/backend';
+import { haltProbability } from './halting';
+import { modelDimensions, type ModelDimensions, type TrmConfig } from './model/config';
+import { readModelDirectory } from './model/directory';
+import type { WeightMap } from './model/weights';
+import { normalizeInput, normalizeOptions, type InferRequest } from './request';
+import type { InferInput, InferOptions, InferResult, LoadOptions, ModelInfo } from './types';
+
+const LOAD_KEYS = new Set(['backend', 'threads', 'isa']);
+
+export class TrmModel {
+  readonly config: TrmConfig;
+  readonly dimensions: ModelDimensions;
+  private backend: Backend | null;
+
+  constructor(config: TrmConfig, backend: Backend) {
+    this.config = config;
+    this.dimensions = modelDimensions(config);
+    this.backend = backend;
+  }
+
+  get info(): ModelInfo {
+    const b = this.live();
+    return { backend: b.name, isa: b.isa, threads: b.threads };
+  }
+
+  /** Runs the whole ACT loop off the event loop. Concurrent calls on one model are safe. */
+  async infer(input: InferInput, options?: InferOptions): Promise<InferResult> {
+    const request = this.request(input, options);
+    return this.shape(await this.live().run(request), request);
+  }
+
+  /** The same, blocking the calling thread: for scripts and CLIs. */
+  inferSync(input: InferInput, options?: InferOptions): InferResult {
+    const request = this.request(input, options);
+    return this.shape(this.live().runSync(request), request);
+  }
+
+  /** Frees the native model; an inference already running finishes first. */
+  dispose(): void {
+    this.backend?.dispose();
+    this.backend = null;
+  }
+
+  private live(): Backend {
+    if (!this.backend) throw new BackendError('model has been disposed', { field: 'model', expected: 'a model that has not been disposed' });
+    return this.backend;
+  }
+
+  private request(input: InferInput, options?: InferOptions): InferRequest {
+    this.live();
+    return { ...normalizeInput(input, this.config, this.dimensions), ...normalizeOptions(options, this.config) };
+  }
+
+  private shape(r: BackendResult, request: InferRequest): InferResult {
+    const out: InferResult = {
+      batch: request.batch,
+      seqLen: this.config.seq_len,
+      vocabSize: this.config.vocab_size,
+      predictions: r.predictions,
+      logits: r.logits,
+      steps: r.steps,
+      qHalt: r.qHalt,
+      qContinue: r.qContinue,
+      haltProbability: Float32Array.from(r.qHalt, haltProbability),
+    };
+    if (r.trace) out.trace = r.trace;
+    if (r.carry) out.carry = r.carry;
+    return out;
+  }
+}
+
+function checkLoadOptions(options: LoadOptions | undefined): LoadOptions {
+  const o = (options ?? {}) as Record<string, unknown>;
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) {
+    throw new OptionError('options must be an object', { field: 'options', value: options });
+  }
+  for (const key of Object.keys(o)) {
+    if (!LOAD_KEYS.has(key)) throw new OptionError('unknown option', { field: key, value: o[key], expected: [...LOAD_KEYS].join(', ') });
+  }
+  if (o.backend !== undefined && o.backend !== 'native') {
+    throw new OptionError('unknown backend', { field: 'backend', value: o.backend, expected: "'native'" });
+  }
+  if (o.isa !== undefined && typeof o.isa !== 'string') throw new OptionError('invalid option', { field: 'isa', value: o.isa, expected: 'a string' });
+  return o as LoadOptions;
+}
+
+/** A model from a config and weights already in memory (e.g. from the random generator). */
+export function createModel(config: TrmConfig, weights: WeightMap, options?: LoadOptions): TrmModel {
+  const o = checkLoadOptions(options);
+  return new TrmModel(config, new NativeBackend(config, weights, { threads: o.threads, isa: o.isa }));
+}
+
+/** Loads a model directory (config.json + model.safetensors). */
+export async function loadModel(dir: string, options?: LoadOptions): Promise<TrmModel> {
+  checkLoadOptions(options);
+  const { config, weights } = readModelDirectory(dir);
+  return createModel(config, weights, options);
+}

@@ -1,0 +1,88 @@
+/** The public types of the inference API: the contract every backend implements. */
+import type { TrmConfig, ModelDimensions } from './model/config';
+
+export type BackendName = 'native';
+export type IsaName = 'auto' | 'scalar' | 'avx2' | 'avx512';
+
+export interface LoadOptions {
+  /** Which implementation runs the model. Default 'native'. */
+  backend?: BackendName;
+  /** Worker threads for one inference (the calling thread counts). Default: all cores. */
+  threads?: number;
+  /** Kernel instruction set; default 'auto' (the best this CPU runs), or the TRM_ISA variable. */
+  isa?: IsaName;
+}
+
+export interface Carry {
+  /** [batch, seq_len + puzzle prefix, hidden] */
+  zH: Float32Array;
+  zL: Float32Array;
+}
+
+export interface InferInput {
+  /** Token ids: flat [batch * seq_len], or one array of seq_len tokens per sample. */
+  inputs: Int32Array | ArrayLike<number>[];
+  /** One puzzle identifier per sample; default 0 for every sample. */
+  puzzleIdentifiers?: Int32Array | ArrayLike<number>;
+  /** Resume from a carry returned by an earlier call (returnCarry). Default: H_init / L_init. */
+  carry?: Carry;
+}
+
+export interface InferOptions {
+  /** ACT steps at most; default halt_max_steps. May exceed it ("thinking longer"). */
+  maxSteps?: number;
+  /** ACT steps at least before adaptive halting may stop a sample; default 1. */
+  minSteps?: number;
+  /**
+   * Halt a sample once sigmoid(q_halt) > haltThreshold (checked after each step, from
+   * minSteps on). null (the default) runs every sample maxSteps steps, as the official eval.
+   */
+  haltThreshold?: number | null;
+  /** Record every step; 'logits' adds each step's logits. Default false. */
+  trace?: boolean | 'logits';
+  /** Return the final carry, to resume later. Default false. */
+  returnCarry?: boolean;
+}
+
+export interface TraceRecord {
+  /** 1-based ACT step. */
+  step: number;
+  qHalt: Float32Array;
+  qContinue: Float32Array;
+  haltProbability: Float32Array;
+  /** 1 where the sample has halted at this step or before (its entries then repeat its final step). */
+  halted: Uint8Array;
+  /** Tokens whose prediction changed since the previous step (step 1: since the input tokens). */
+  changed: Int32Array;
+  /** Mean over positions of the largest softmax probability. */
+  confidence: Float32Array;
+  /** [batch * seq_len * vocab] with trace: 'logits'. */
+  logits?: Float32Array;
+}
+
+export interface InferResult {
+  batch: number;
+  seqLen: number;
+  vocabSize: number;
+  /** [batch * seq_len] argmax at each sample's final step. */
+  predictions: Int32Array;
+  /** [batch * seq_len * vocab] at each sample's final step. */
+  logits: Float32Array;
+  /** [batch] ACT steps each sample ran. */
+  steps: Int32Array;
+  /** [batch] q_halt logit at each sample's final step. */
+  qHalt: Float32Array;
+  qContinue: Float32Array;
+  /** [batch] sigmoid(qHalt). */
+  haltProbability: Float32Array;
+  trace?: TraceRecord[];
+  carry?: Carry;
+}
+
+export interface ModelInfo {
+  backend: BackendName;
+  isa: string;
+  threads: number;
+}
+
+export type { TrmConfig, ModelDimensions };

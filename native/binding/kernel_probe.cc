@@ -1,0 +1,190 @@
+// kernelProbe: each function runs one kernel of one ISA on caller-owned Float32Arrays
+// (results written in place), for tests only. Everything is checked before a kernel runs:
+// a bad argument throws a TypeError (wrong type) or RangeError (bad value, unknown ISA,
+// wrong length) instead of letting a kernel read or write out of bounds.
+#include "binding/kernel_probe.h"
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "cpu/dispatch.h"
+#include "cpu/kernels.h"
+
+namespace trm::binding {
+namespace {
+
+// Sizes above this are refused: the products below must fit in int and in memory.
+constexpr double kMaxDim = 1 << 20;
+
+[[noreturn]] void throw_type(Napi::Env env, const std::string& fn, const std::string& message) {
+  throw Napi::TypeError::New(env, "kernelProbe." + fn + ": " + message);
+}
+
+[[noreturn]] void throw_range(Napi::Env env, const std::string& fn, const std::string& message) {
+  throw Napi::RangeError::New(env, "kernelProbe." + fn + ": " + message);
+}
+
+void expect_args(const Napi::CallbackInfo& info, const char* fn, size_t count) {
+  if (info.Length() != count) {
+    throw_type(info.Env(), fn,
+               "expected " + std::to_string(count) + " arguments, got " + std::to_string(info.Length()));
+  }
+}
+
+const cpu::KernelTable& table_arg(const Napi::CallbackInfo& info, const char* fn, size_t i) {
+  if (!info[i].IsString()) throw_type(info.Env(), fn, "isa must be a string");
+  const std::string isa = info[i].As<Napi::String>().Utf8Value();
+  const cpu::KernelTable* table = cpu::find_kernels(isa);
+  if (!table) {
+    std::string known;
+    for (const auto& name : cpu::supported_isas()) known += (known.empty() ? "" : ", ") + name;
+    throw_range(info.Env(), fn, "isa '" + isa + "' is unknown or not supported here (supported: " + known + ")");
+  }
+  return *table;
+}
+
+// A non-negative integer no larger than kMaxDim, at least `min`.
+int dim_arg(const Napi::CallbackInfo& info, const char* fn, size_t i, const char* name, int min) {
+  if (!info[i].IsNumber()) throw_type(info.Env(), fn, std::string(name) + " must be a number");
+  const double d = info[i].As<Napi::Number>().DoubleValue();
+  if (!(d >= min && d <= kMaxDim) || d != std::floor(d)) {
+    throw_range(info.Env(), fn,
+                std::string(name) + " = " + std::to_string(d) + ", expected an integer in [" +
+                    std::to_string(min) + ", " + std::to_string(static_cast<int>(kMaxDim)) + "]");
+  }
+  return static_cast<int>(d);
+}
+
+double number_arg(const Napi::CallbackInfo& info, const char* fn, size_t i, const char* name) {
+  if (!info[i].IsNumber()) throw_type(info.Env(), fn, std::string(name) + " must be a number");
+  return info[i].As<Napi::Number>().DoubleValue();
+}
+
+// A Float32Array of exactly `expected` elements (-1: any length).
+Napi::Float32Array f32_arg(const Napi::CallbackInfo& info, const char* fn, size_t i, const char* name,
+                           double expected) {
+  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    throw_type(info.Env(), fn, std::string(name) + " must be a Float32Array");
+  }
+  Napi::Float32Array array = info[i].As<Napi::Float32Array>();
+  if (expected >= 0 && static_cast<double>(array.ElementLength()) != expected) {
+    throw_range(info.Env(), fn,
+                std::string(name) + " has length " + std::to_string(array.ElementLength()) + ", expected " +
+                    std::to_string(static_cast<size_t>(expected)));
+  }
+  return array;
+}
+
+Napi::Value Isas(const Napi::CallbackInfo& info) {
+  expect_args(info, "isas", 0);
+  const auto isas = cpu::supported_isas();
+  Napi::Array out = Napi::Array::New(info.Env(), isas.size());
+  for (size_t i = 0; i < isas.size(); ++i) out.Set(static_cast<uint32_t>(i), isas[i]);
+  return out;
+}
+
+// gemm(isa, m, n, k, a[m*k], w[n*k] (PyTorch layout, packed here for the table), c[m*n], accumulate)
+Napi::Value Gemm(const Napi::CallbackInfo& info) {
+  const char* fn = "gemm";
+  expect_args(info, fn, 8);
+  const cpu::KernelTable& t = table_arg(info, fn, 0);
+  const int m = dim_arg(info, fn, 1, "m", 0);
+  const int n = dim_arg(info, fn, 2, "n", 1);
+  const int k = dim_arg(info, fn, 3, "k", 1);
+  Napi::Float32Array a = f32_arg(info, fn, 4, "a", static_cast<double>(m) * k);
+  Napi::Float32Array w = f32_arg(info, fn, 5, "w", static_cast<double>(n) * k);
+  Napi::Float32Array c = f32_arg(info, fn, 6, "c", static_cast<double>(m) * n);
+  if (!info[7].IsBoolean()) throw_type(info.Env(), fn, "accumulate must be a boolean");
+  const bool accumulate = info[7].As<Napi::Boolean>().Value();
+  std::vector<float> packed(cpu::packed_linear_size(n, k, t.nr));
+  cpu::pack_linear(w.Data(), n, k, t.nr, packed.data());
+  t.gemm(packed.data(), n, k, a.Data(), k, c.Data(), n, m, accumulate);
+  return info.Env().Undefined();
+}
+
+// rmsnormRows(isa, x[rows*cols], rows, cols, eps): in place, ld = cols.
+Napi::Value RmsnormRows(const Napi::CallbackInfo& info) {
+  const char* fn = "rmsnormRows";
+  expect_args(info, fn, 5);
+  const cpu::KernelTable& t = table_arg(info, fn, 0);
+  const int rows = dim_arg(info, fn, 2, "rows", 0);
+  const int cols = dim_arg(info, fn, 3, "cols", 1);
+  Napi::Float32Array x = f32_arg(info, fn, 1, "x", static_cast<double>(rows) * cols);
+  const double eps = number_arg(info, fn, 4, "eps");
+  if (!(eps >= 0)) throw_range(info.Env(), fn, "eps = " + std::to_string(eps) + ", expected >= 0");
+  t.rmsnorm_rows(x.Data(), rows, cols, cols, static_cast<float>(eps));
+  return info.Env().Undefined();
+}
+
+// siluMul(isa, gateUp[rows*2*inter], rows, inter, out[rows*inter])
+Napi::Value SiluMul(const Napi::CallbackInfo& info) {
+  const char* fn = "siluMul";
+  expect_args(info, fn, 5);
+  const cpu::KernelTable& t = table_arg(info, fn, 0);
+  const int rows = dim_arg(info, fn, 2, "rows", 0);
+  const int inter = dim_arg(info, fn, 3, "inter", 1);
+  Napi::Float32Array gu = f32_arg(info, fn, 1, "gateUp", 2.0 * rows * inter);
+  Napi::Float32Array out = f32_arg(info, fn, 4, "out", static_cast<double>(rows) * inter);
+  t.silu_mul(gu.Data(), rows, inter, out.Data());
+  return info.Env().Undefined();
+}
+
+// add(isa, x, y): x += y
+Napi::Value Add(const Napi::CallbackInfo& info) {
+  const char* fn = "add";
+  expect_args(info, fn, 3);
+  const cpu::KernelTable& t = table_arg(info, fn, 0);
+  Napi::Float32Array x = f32_arg(info, fn, 1, "x", -1);
+  Napi::Float32Array y = f32_arg(info, fn, 2, "y", static_cast<double>(x.ElementLength()));
+  t.add(x.Data(), y.Data(), x.ElementLength());
+  return info.Env().Undefined();
+}
+
+// Length of a Float32Array for the int-sized kernels (dot, axpy).
+int int_length(const Napi::CallbackInfo& info, const char* fn, const Napi::Float32Array& x, const char* name) {
+  if (static_cast<double>(x.ElementLength()) > kMaxDim) {
+    throw_range(info.Env(), fn, std::string(name) + " is longer than " + std::to_string(static_cast<int>(kMaxDim)));
+  }
+  return static_cast<int>(x.ElementLength());
+}
+
+// dot(isa, a, b): number
+Napi::Value Dot(const Napi::CallbackInfo& info) {
+  const char* fn = "dot";
+  expect_args(info, fn, 3);
+  const cpu::KernelTable& t = table_arg(info, fn, 0);
+  Napi::Float32Array a = f32_arg(info, fn, 1, "a", -1);
+  Napi::Float32Array b = f32_arg(info, fn, 2, "b", static_cast<double>(a.ElementLength()));
+  const int n = int_length(info, fn, a, "a");
+  return Napi::Number::New(info.Env(), t.dot(a.Data(), b.Data(), n));
+}
+
+// axpy(isa, alpha, x, y): y += alpha * x
+Napi::Value Axpy(const Napi::CallbackInfo& info) {
+  const char* fn = "axpy";
+  expect_args(info, fn, 4);
+  const cpu::KernelTable& t = table_arg(info, fn, 0);
+  const double alpha = number_arg(info, fn, 1, "alpha");
+  Napi::Float32Array x = f32_arg(info, fn, 2, "x", -1);
+  Napi::Float32Array y = f32_arg(info, fn, 3, "y", static_cast<double>(x.ElementLength()));
+  const int n = int_length(info, fn, x, "x");
+  t.axpy(static_cast<float>(alpha), x.Data(), y.Data(), n);
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void RegisterKernelProbe(Napi::Env env, Napi::Object exports) {
+  Napi::Object probe = Napi::Object::New(env);
+  probe.Set("isas", Napi::Function::New(env, Isas, "isas"));
+  probe.Set("gemm", Napi::Function::New(env, Gemm, "gemm"));
+  probe.Set("rmsnormRows", Napi::Function::New(env, RmsnormRows, "rmsnormRows"));
+  probe.Set("siluMul", Napi::Function::New(env, SiluMul, "siluMul"));
+  probe.Set("add", Napi::Function::New(env, Add, "add"));
+  probe.Set("dot", Napi::Function::New(env, Dot, "dot"));
+  probe.Set("axpy", Napi::Function::New(env, Axpy, "axpy"));
+  exports.Set("kernelProbe", probe);
+}
+
+}  // namespace trm::binding

@@ -1,0 +1,217 @@
+#include "binding/native_model.h"
+
+#include <string>
+#include <thread>
+
+#include "binding/convert.h"
+#include "cpu/dispatch.h"
+
+namespace trm::binding {
+namespace {
+
+ModelSpec read_spec(const Napi::Object& js) {
+  ModelSpec s;
+  s.seq_len = get_int(js, "seqLen");
+  s.vocab_size = get_int(js, "vocabSize");
+  s.hidden_size = get_int(js, "hiddenSize");
+  s.num_heads = get_int(js, "numHeads");
+  s.H_cycles = get_int(js, "hCycles");
+  s.L_cycles = get_int(js, "lCycles");
+  s.L_layers = get_int(js, "lLayers");
+  s.halt_max_steps = get_int(js, "haltMaxSteps");
+  const std::string pos = required(js, "posEncoding").ToString().Utf8Value();
+  if (pos == "rope") {
+    s.pos_encoding = PosEncoding::kRope;
+  } else if (pos == "learned") {
+    s.pos_encoding = PosEncoding::kLearned;
+  } else if (pos == "none") {
+    s.pos_encoding = PosEncoding::kNone;
+  } else {
+    throw_argument(js.Env(), "posEncoding must be rope, learned or none");
+  }
+  s.mlp_t = get_bool(js, "mlpT", false);
+  s.puzzle_emb_ndim = get_int(js, "puzzleEmbNdim");
+  s.puzzle_emb_len = get_int(js, "puzzleEmbLen");
+  s.num_puzzle_identifiers = get_int(js, "numPuzzleIdentifiers");
+  s.rms_norm_eps = static_cast<float>(get_number(js, "rmsNormEps"));
+  s.rope_theta = get_number(js, "ropeTheta");
+  s.mlp_inter = get_int(js, "mlpInter");
+  s.mlp_t_inter = get_int(js, "mlpTInter");
+  return s;
+}
+
+InferRequest read_request(const Napi::Object& js) {
+  InferRequest r;
+  r.batch = get_int(js, "batch");
+  r.inputs = get_array<int32_t>(js, "inputs", false);
+  r.puzzle_identifiers = get_array<int32_t>(js, "puzzleIdentifiers", true);
+  r.carry_z_H = get_array<float>(js, "carryZH", true);
+  r.carry_z_L = get_array<float>(js, "carryZL", true);
+  r.max_steps = get_int(js, "maxSteps");
+  r.min_steps = get_int(js, "minSteps");
+  Napi::Value threshold = js.Get("haltThreshold");
+  r.adaptive = !(threshold.IsUndefined() || threshold.IsNull());
+  if (r.adaptive) r.halt_threshold = get_number(js, "haltThreshold");
+  r.trace = get_bool(js, "trace", false);
+  r.trace_logits = get_bool(js, "traceLogits", false);
+  r.return_carry = get_bool(js, "returnCarry", false);
+  return r;
+}
+
+Napi::Object write_result(Napi::Env env, const InferResult& r) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("predictions", to_js(env, r.predictions));
+  out.Set("logits", to_js(env, r.logits));
+  out.Set("steps", to_js(env, r.steps));
+  out.Set("qHalt", to_js(env, r.q_halt));
+  out.Set("qContinue", to_js(env, r.q_continue));
+  if (!r.carry_z_H.empty()) {
+    out.Set("carryZH", to_js(env, r.carry_z_H));
+    out.Set("carryZL", to_js(env, r.carry_z_L));
+  }
+  out.Set("traceSteps", Napi::Number::New(env, r.trace_steps));
+  if (r.trace_steps > 0) {
+    Napi::Object trace = Napi::Object::New(env);
+    trace.Set("qHalt", to_js(env, r.trace_q_halt));
+    trace.Set("qContinue", to_js(env, r.trace_q_continue));
+    trace.Set("haltProbability", to_js(env, r.trace_halt_probability));
+    Napi::Uint8Array halted = Napi::Uint8Array::New(env, r.trace_halted.size());
+    std::memcpy(halted.Data(), r.trace_halted.data(), r.trace_halted.size());
+    trace.Set("halted", halted);
+    trace.Set("changed", to_js(env, r.trace_changed));
+    trace.Set("confidence", to_js(env, r.trace_confidence));
+    if (!r.trace_logits.empty()) trace.Set("logits", to_js(env, r.trace_logits));
+    out.Set("trace", trace);
+  }
+  return out;
+}
+
+// Runs Model::infer on a libuv worker thread and settles a Promise with the result.
+class InferWorker : public Napi::AsyncWorker {
+ public:
+  InferWorker(Napi::Env env, std::shared_ptr<const Model> model, InferRequest request)
+      : Napi::AsyncWorker(env, "trm:infer"),
+        model_(std::move(model)),
+        request_(std::move(request)),
+        deferred_(Napi::Promise::Deferred::New(env)) {}
+
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      result_ = model_->infer(request_);
+    } catch (const Error& e) {
+      code_ = error_code(e.kind());
+      SetError(e.what());
+    } catch (const std::bad_alloc&) {
+      code_ = "TRM_OUT_OF_MEMORY";
+      SetError("out of memory for this batch");
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override { deferred_.Resolve(write_result(Env(), result_)); }
+  void OnError(const Napi::Error& e) override {
+    deferred_.Reject(make_error(Env(), e.Message(), code_).Value());
+  }
+
+ private:
+  std::shared_ptr<const Model> model_;
+  InferRequest request_;
+  InferResult result_;
+  const char* code_ = "TRM_INTERNAL";
+  Napi::Promise::Deferred deferred_;
+};
+
+}  // namespace
+
+Napi::Function NativeModel::Define(Napi::Env env) {
+  return DefineClass(env, "NativeModel",
+                     {InstanceMethod<&NativeModel::Infer>("infer"), InstanceMethod<&NativeModel::InferSync>("inferSync"),
+                      InstanceMethod<&NativeModel::Dispose>("dispose"), InstanceAccessor<&NativeModel::Isa>("isa"),
+                      InstanceAccessor<&NativeModel::Threads>("threads")});
+}
+
+// new NativeModel(spec, weights: { [name]: Float32Array }, options: { threads, isa })
+NativeModel::NativeModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeModel>(info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsObject() || !info[1].IsObject() || !info[2].IsObject()) {
+    throw_argument(env, "NativeModel(spec, weights, options) takes three objects");
+  }
+  const ModelSpec spec = read_spec(info[0].As<Napi::Object>());
+  const Napi::Object options = info[2].As<Napi::Object>();
+
+  const cpu::KernelTable* kernels = &cpu::default_kernels();
+  Napi::Value isa = options.Get("isa");
+  if (!isa.IsUndefined() && !isa.IsNull()) {
+    kernels = cpu::find_kernels(isa.ToString().Utf8Value());
+    if (kernels == nullptr) throw make_error(env, "isa not supported on this CPU or not compiled in", "TRM_OPTION");
+  }
+  Napi::Value threads_value = options.Get("threads");
+  int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (!threads_value.IsUndefined() && !threads_value.IsNull()) threads = get_int(options, "threads");
+  if (threads < 1 || threads > 1024) throw make_error(env, "threads must be in [1, 1024]", "TRM_OPTION");
+
+  // Views into the JS arrays; Model copies and packs them before this constructor returns.
+  WeightViews weights;
+  const Napi::Object js_weights = info[1].As<Napi::Object>();
+  const Napi::Array names = js_weights.GetPropertyNames();
+  for (uint32_t i = 0; i < names.Length(); ++i) {
+    const std::string name = names.Get(i).ToString().Utf8Value();
+    Napi::Value v = js_weights.Get(name);
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+      throw_argument(env, "weight " + name + " must be a Float32Array");
+    }
+    Napi::Float32Array array = v.As<Napi::Float32Array>();
+    weights[name] = WeightView{array.Data(), array.ElementLength()};
+  }
+  try {
+    model_ = std::make_shared<const Model>(spec, weights, *kernels, threads);
+  } catch (const Error& e) {
+    throw make_error(env, e.what(), error_code(e.kind()));
+  } catch (const std::bad_alloc&) {
+    throw make_error(env, "out of memory while loading the model", "TRM_OUT_OF_MEMORY");
+  }
+}
+
+std::shared_ptr<const Model> NativeModel::model(Napi::Env env) const {
+  if (!model_) throw make_error(env, "model has been disposed", "TRM_DISPOSED");
+  return model_;
+}
+
+Napi::Value NativeModel::Infer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) throw_argument(env, "infer(request) takes an object");
+  auto* worker = new InferWorker(env, model(env), read_request(info[0].As<Napi::Object>()));
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
+Napi::Value NativeModel::InferSync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) throw_argument(env, "inferSync(request) takes an object");
+  const InferRequest request = read_request(info[0].As<Napi::Object>());
+  try {
+    return write_result(env, model(env)->infer(request));
+  } catch (const Error& e) {
+    throw make_error(env, e.what(), error_code(e.kind()));
+  } catch (const std::bad_alloc&) {
+    throw make_error(env, "out of memory for this batch", "TRM_OUT_OF_MEMORY");
+  }
+}
+
+Napi::Value NativeModel::Dispose(const Napi::CallbackInfo& info) {
+  model_.reset();
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeModel::Isa(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), model(info.Env())->kernels().isa);
+}
+
+Napi::Value NativeModel::Threads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), model(info.Env())->threads());
+}
+
+}  // namespace trm::binding

@@ -1,0 +1,66 @@
+// The network of one ACT step, batched over the active samples: input embeddings, the
+// H/L cycles of the shared L_level, and the heads. Samples live in "slots" 0..n-1 of the
+// workspace; the ACT loop (recursion.cc) keeps the active ones packed at the front, so a
+// halted sample costs nothing.
+#pragma once
+
+#include <cstdint>
+
+#include "core/aligned_buffer.h"
+#include "core/model.h"
+
+namespace trm {
+
+class Forward {
+ public:
+  // Allocates every buffer for up to `capacity` samples; nothing is allocated after this.
+  Forward(const ModelSpec& spec, const ModelWeights& weights, const cpu::KernelTable& kernels,
+          ThreadPool& pool, int capacity);
+
+  // The input embedding of one sample (tokens [seq_len]) into slot `slot`.
+  void embed(int slot, const int32_t* tokens, int32_t puzzle_identifier);
+  // Sets a slot's carry: from [total_len * hidden] arrays, or H_init/L_init when null.
+  void set_carry(int slot, const float* z_H, const float* z_L);
+  // Copies slot `from` (embedding and carry) over slot `to`.
+  void move_slot(int from, int to);
+
+  // One ACT step on slots [0, n): H_cycles x (L_cycles x z_L = L(z_L, z_H + x); z_H = L(z_H, z_L)).
+  void step(int n);
+  // lm_head on z_H without the prefix -> logits(slot), q_head on z_H[:, 0] -> q(slot).
+  void heads(int n);
+
+  const float* z_H(int slot) const { return z_H_.data() + slot * carry_size_; }
+  const float* z_L(int slot) const { return z_L_.data() + slot * carry_size_; }
+  const float* logits(int slot) const { return logits_.data() + slot * logits_size_; }
+  float q_halt(int slot) const { return q_.data()[2 * slot]; }
+  float q_continue(int slot) const { return q_.data()[2 * slot + 1]; }
+  size_t carry_size() const { return carry_size_; }
+  size_t logits_size() const { return logits_size_; }
+
+ private:
+  void l_level(float* hidden, const float* injection, int n);
+  void attention_block(const LayerWeights& layer, float* hidden, int n);
+  void token_mlp_block(const LayerWeights& layer, float* hidden, int n);
+  void channel_mlp_block(const LayerWeights& layer, float* hidden, int n);
+  void apply_rope(int rows);
+  void attention(int n);
+  // c (=|+=) a W^T over m rows, rows split across the pool.
+  void gemm(const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate);
+  void rmsnorm(float* x, int rows, int cols);
+  void add(float* x, const float* y, size_t count);
+
+  const ModelSpec& spec_;
+  const ModelWeights& weights_;
+  const cpu::KernelTable& k_;
+  ThreadPool& pool_;
+  const int T_, D_;
+  const size_t carry_size_, logits_size_;
+
+  AlignedBuffer x_, z_H_, z_L_, injection_;
+  AlignedBuffer qkv_, attn_, scores_;
+  AlignedBuffer gate_up_, act_;
+  AlignedBuffer transposed_, t_gate_up_, t_act_;
+  AlignedBuffer logits_, q_;
+};
+
+}  // namespace trm

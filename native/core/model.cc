@@ -1,0 +1,156 @@
+// Loading: checks the weights against the spec, copies the small tensors, packs every
+// Linear weight for the GEMM microkernel, and precomputes the RoPE tables.
+#include "core/model.h"
+
+#include <cmath>
+#include <string>
+
+#include "core/errors.h"
+
+namespace trm {
+namespace {
+
+[[noreturn]] void model_error(const std::string& message) { throw Error(ErrorKind::kModel, message); }
+
+const WeightView& require(const WeightViews& weights, const std::string& name, size_t size) {
+  auto it = weights.find(name);
+  if (it == weights.end() || it->second.data == nullptr) model_error("missing tensor " + name);
+  if (it->second.size != size) {
+    model_error("tensor " + name + " has " + std::to_string(it->second.size) + " elements, expected " +
+                std::to_string(size));
+  }
+  for (size_t i = 0; i < size; ++i) {
+    if (!std::isfinite(it->second.data[i])) model_error("tensor " + name + " has a non-finite value at " + std::to_string(i));
+  }
+  return it->second;
+}
+
+std::vector<float> copy(const WeightViews& weights, const std::string& name, size_t size) {
+  const WeightView& v = require(weights, name, size);
+  return std::vector<float>(v.data, v.data + size);
+}
+
+PackedLinear pack(const WeightViews& weights, const std::string& name, int n, int k, int nr) {
+  const WeightView& v = require(weights, name, static_cast<size_t>(n) * k);
+  PackedLinear out;
+  out.n = n;
+  out.k = k;
+  out.data.resize(cpu::packed_linear_size(n, k, nr));
+  cpu::pack_linear(v.data, n, k, nr, out.data.data());
+  return out;
+}
+
+// The official RotaryEmbedding computes its tables in float32; we follow its order of
+// float32 operations (exponent, power, reciprocal, angle) so positions far from 0 see the
+// same angle rounding.
+void rope_tables(const ModelSpec& spec, std::vector<float>* cos_out, std::vector<float>* sin_out) {
+  const int dim = spec.head_dim(), half = dim / 2, len = spec.total_len();
+  std::vector<float> inv_freq(half);
+  for (int i = 0; i < half; ++i) {
+    const float exponent = static_cast<float>(2 * i) / static_cast<float>(dim);
+    const float power = static_cast<float>(std::pow(spec.rope_theta, static_cast<double>(exponent)));
+    inv_freq[i] = 1.0f / power;
+  }
+  cos_out->assign(static_cast<size_t>(len) * dim, 0.f);
+  sin_out->assign(static_cast<size_t>(len) * dim, 0.f);
+  for (int t = 0; t < len; ++t) {
+    for (int i = 0; i < half; ++i) {
+      const float angle = static_cast<float>(t) * inv_freq[i];
+      const float c = static_cast<float>(std::cos(static_cast<double>(angle)));
+      const float s = static_cast<float>(std::sin(static_cast<double>(angle)));
+      // emb = cat(freqs, freqs): both halves of a head share the angle.
+      (*cos_out)[static_cast<size_t>(t) * dim + i] = (*cos_out)[static_cast<size_t>(t) * dim + half + i] = c;
+      (*sin_out)[static_cast<size_t>(t) * dim + i] = (*sin_out)[static_cast<size_t>(t) * dim + half + i] = s;
+    }
+  }
+}
+
+}  // namespace
+
+void validate_spec(const ModelSpec& s) {
+  auto positive = [](int v, const char* name) {
+    if (v < 1) model_error(std::string(name) + " must be >= 1, got " + std::to_string(v));
+  };
+  positive(s.seq_len, "seq_len");
+  positive(s.vocab_size, "vocab_size");
+  positive(s.hidden_size, "hidden_size");
+  positive(s.num_heads, "num_heads");
+  positive(s.H_cycles, "H_cycles");
+  positive(s.L_cycles, "L_cycles");
+  positive(s.L_layers, "L_layers");
+  positive(s.halt_max_steps, "halt_max_steps");
+  positive(s.num_puzzle_identifiers, "num_puzzle_identifiers");
+  positive(s.mlp_inter, "mlp_inter");
+  if (s.hidden_size % s.num_heads != 0) model_error("hidden_size must be divisible by num_heads");
+  if (s.pos_encoding == PosEncoding::kRope && s.head_dim() % 2 != 0) model_error("RoPE needs an even head size");
+  if (s.puzzle_emb_ndim < 0 || s.puzzle_emb_len < 0) model_error("puzzle embedding sizes must be >= 0");
+  if (s.puzzle_emb_ndim > static_cast<long long>(s.puzzle_emb_len) * s.hidden_size) {
+    model_error("puzzle_emb_ndim exceeds puzzle_emb_len * hidden_size");
+  }
+  if (s.puzzle_emb_ndim == 0 && s.puzzle_emb_len != 0) model_error("puzzle_emb_len must be 0 without puzzle embeddings");
+  if (s.mlp_t) positive(s.mlp_t_inter, "mlp_t_inter");
+  if (!(s.rms_norm_eps >= 0.f) || !std::isfinite(s.rms_norm_eps)) model_error("rms_norm_eps must be finite and >= 0");
+  if (!(s.rope_theta > 0.0) || !std::isfinite(s.rope_theta)) model_error("rope_theta must be finite and > 0");
+}
+
+Model::Model(const ModelSpec& spec, const WeightViews& w, const cpu::KernelTable& kernels, int threads)
+    : spec_(spec), kernels_(kernels), pool_(threads) {
+  validate_spec(spec_);
+  const int D = spec_.hidden_size, V = spec_.vocab_size, T = spec_.total_len(), nr = kernels_.nr;
+  const size_t d = static_cast<size_t>(D);
+  weights_.embed_tokens = copy(w, "inner.embed_tokens.embedding_weight", static_cast<size_t>(V) * d);
+  if (spec_.puzzle_emb_ndim > 0) {
+    weights_.puzzle_emb = copy(w, "inner.puzzle_emb.weights",
+                               static_cast<size_t>(spec_.num_puzzle_identifiers) * spec_.puzzle_emb_ndim);
+  }
+  if (spec_.pos_encoding == PosEncoding::kLearned) {
+    weights_.embed_pos = copy(w, "inner.embed_pos.embedding_weight", static_cast<size_t>(T) * d);
+  }
+  if (spec_.pos_encoding == PosEncoding::kRope) rope_tables(spec_, &weights_.rope_cos, &weights_.rope_sin);
+  weights_.H_init = copy(w, "inner.H_init", d);
+  weights_.L_init = copy(w, "inner.L_init", d);
+  for (int i = 0; i < spec_.L_layers; ++i) {
+    const std::string p = "inner.L_level.layers." + std::to_string(i) + ".";
+    LayerWeights layer;
+    if (spec_.mlp_t) {
+      layer.t_gate_up = pack(w, p + "mlp_t.gate_up_proj.weight", 2 * spec_.mlp_t_inter, T, nr);
+      layer.t_down = pack(w, p + "mlp_t.down_proj.weight", T, spec_.mlp_t_inter, nr);
+    } else {
+      layer.qkv = pack(w, p + "self_attn.qkv_proj.weight", 3 * D, D, nr);
+      layer.o = pack(w, p + "self_attn.o_proj.weight", D, D, nr);
+    }
+    layer.gate_up = pack(w, p + "mlp.gate_up_proj.weight", 2 * spec_.mlp_inter, D, nr);
+    layer.down = pack(w, p + "mlp.down_proj.weight", D, spec_.mlp_inter, nr);
+    weights_.layers.push_back(std::move(layer));
+  }
+  weights_.lm_head = pack(w, "inner.lm_head.weight", V, D, nr);
+  weights_.q_head_weight = copy(w, "inner.q_head.weight", 2 * d);
+  weights_.q_head_bias = copy(w, "inner.q_head.bias", 2);
+}
+
+void Model::check_request(const InferRequest& r) const {
+  auto input_error = [](const std::string& m) { throw Error(ErrorKind::kInput, m); };
+  auto option_error = [](const std::string& m) { throw Error(ErrorKind::kOption, m); };
+  const size_t B = static_cast<size_t>(r.batch);
+  if (r.batch < 1) input_error("batch must be >= 1");
+  if (r.inputs.size() != B * spec_.seq_len) input_error("inputs must hold batch * seq_len tokens");
+  for (int32_t t : r.inputs) {
+    if (t < 0 || t >= spec_.vocab_size) input_error("token " + std::to_string(t) + " outside [0, vocab_size)");
+  }
+  if (!r.puzzle_identifiers.empty()) {
+    if (r.puzzle_identifiers.size() != B) input_error("puzzle_identifiers must hold batch entries");
+    for (int32_t id : r.puzzle_identifiers) {
+      if (id < 0 || id >= spec_.num_puzzle_identifiers) input_error("puzzle identifier " + std::to_string(id) + " out of range");
+    }
+  }
+  const size_t carry = B * spec_.total_len() * spec_.hidden_size;
+  if (r.carry_z_H.empty() != r.carry_z_L.empty()) input_error("carry needs both z_H and z_L");
+  if (!r.carry_z_H.empty() && (r.carry_z_H.size() != carry || r.carry_z_L.size() != carry)) {
+    input_error("carry must hold batch * (seq_len + puzzle_emb_len) * hidden_size values");
+  }
+  if (r.max_steps < 1) option_error("max_steps must be >= 1");
+  if (r.min_steps < 1 || r.min_steps > r.max_steps) option_error("min_steps must be in [1, max_steps]");
+  if (r.adaptive && !(r.halt_threshold >= 0.0 && r.halt_threshold <= 1.0)) option_error("halt_threshold must be in [0, 1]");
+}
+
+}  // namespace trm

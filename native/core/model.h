@@ -1,0 +1,75 @@
+// A loaded TRM: its spec, its weights packed once for the chosen kernel table, and the
+// thread pool its recursion runs on.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/aligned_buffer.h"
+#include "core/infer_types.h"
+#include "core/model_spec.h"
+#include "core/thread_pool.h"
+#include "cpu/kernels.h"
+
+namespace trm {
+
+struct WeightView {
+  const float* data = nullptr;
+  size_t size = 0;
+};
+// Canonical state_dict names (no checkpoint prefix) to row-major float32 data.
+using WeightViews = std::map<std::string, WeightView>;
+
+// A Linear weight W[n][k] packed for the model's GEMM microkernel.
+struct PackedLinear {
+  int n = 0;
+  int k = 0;
+  AlignedBuffer data;
+};
+
+struct LayerWeights {
+  PackedLinear qkv, o;          // attention (absent with mlp_t)
+  PackedLinear t_gate_up, t_down;  // token-mixing SwiGLU (mlp_t only)
+  PackedLinear gate_up, down;   // channel SwiGLU
+};
+
+struct ModelWeights {
+  std::vector<float> embed_tokens;  // [vocab, hidden]
+  std::vector<float> puzzle_emb;    // [num_puzzle_identifiers, puzzle_emb_ndim]
+  std::vector<float> embed_pos;     // [total_len, hidden] (learned positions)
+  std::vector<float> H_init, L_init;  // [hidden]
+  std::vector<float> rope_cos, rope_sin;  // [total_len, head_dim]
+  std::vector<LayerWeights> layers;
+  PackedLinear lm_head;             // [vocab, hidden]
+  std::vector<float> q_head_weight;  // [2, hidden]
+  std::vector<float> q_head_bias;    // [2]
+};
+
+class Model {
+ public:
+  // Checks every tensor's presence and size against the spec (throws trm::Error(kModel)),
+  // then copies and packs: the caller's buffers are not referenced afterwards.
+  Model(const ModelSpec& spec, const WeightViews& weights, const cpu::KernelTable& kernels, int threads);
+
+  const ModelSpec& spec() const { return spec_; }
+  const cpu::KernelTable& kernels() const { return kernels_; }
+  int threads() const { return pool_.size(); }
+
+  // Runs every ACT step for the batch as one call (recursion.cc). Safe to call from several
+  // threads: calls on one model run one after another, each on the whole pool.
+  InferResult infer(const InferRequest& request) const;
+
+ private:
+  void check_request(const InferRequest& request) const;
+
+  ModelSpec spec_;
+  const cpu::KernelTable& kernels_;
+  ModelWeights weights_;
+  mutable ThreadPool pool_;
+  mutable std::mutex run_mutex_;
+};
+
+}  // namespace trm

@@ -1,0 +1,278 @@
+// The AVX2 kernel table (isa "avx2", nr = 16). Built only with -mavx2 -mfma (see
+// CMakeLists.txt) and called only after dispatch has checked the CPU.
+//
+// GEMM: a 6x16 register tile (two ymm per row: 12 accumulators + 2 panel loads + 1
+// broadcast = 15 of the 16 ymm registers), templated on the row count for the m remainder.
+// The last, partial panel goes through vmaskmov loads/stores so nothing past column n of c
+// is read or written. Elementwise tails use the same masked loads/stores.
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstdint>
+
+#include "../kernels.h"
+
+namespace trm::cpu {
+namespace {
+
+constexpr int kNr = 16;    // panel width: two ymm of output features
+constexpr int kMr = 6;     // rows per register tile
+constexpr int kLanes = 8;  // floats per ymm
+
+// Sliding window: 8 lanes starting at kMaskWindow + 8 - count have the first `count` set.
+alignas(64) constexpr int32_t kMaskWindow[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
+                                                 0,  0,  0,  0,  0,  0,  0,  0};
+
+// Lanes [0, count) set, count clamped to [0, 8].
+inline __m256i mask_first_f32_avx2(int count) {
+  count = count < 0 ? 0 : (count > kLanes ? kLanes : count);
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kMaskWindow + kLanes - count));
+}
+
+template <int MR>
+inline void gemm_tile_f32_avx2_mrx16(const float* panel, int k, const float* a, int lda, float* c,
+                                     int ldc, int valid, bool accumulate) {
+  __m256 acc0[MR];
+  __m256 acc1[MR];
+  for (int i = 0; i < MR; ++i) {
+    acc0[i] = _mm256_setzero_ps();
+    acc1[i] = _mm256_setzero_ps();
+  }
+  const float* arow[MR];
+  for (int i = 0; i < MR; ++i) arow[i] = a + static_cast<size_t>(i) * lda;
+
+  for (int kk = 0; kk < k; ++kk) {
+    const float* b = panel + static_cast<size_t>(kk) * kNr;
+    const __m256 b0 = _mm256_loadu_ps(b);
+    const __m256 b1 = _mm256_loadu_ps(b + kLanes);
+    for (int i = 0; i < MR; ++i) {
+      const __m256 ai = _mm256_broadcast_ss(arow[i] + kk);
+      acc0[i] = _mm256_fmadd_ps(ai, b0, acc0[i]);
+      acc1[i] = _mm256_fmadd_ps(ai, b1, acc1[i]);
+    }
+  }
+
+  if (valid == kNr) {
+    #pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) {
+      float* ci = c + static_cast<size_t>(i) * ldc;
+      __m256 r0 = acc0[i];
+      __m256 r1 = acc1[i];
+      if (accumulate) {
+        r0 = _mm256_add_ps(_mm256_loadu_ps(ci), r0);
+        r1 = _mm256_add_ps(_mm256_loadu_ps(ci + kLanes), r1);
+      }
+      _mm256_storeu_ps(ci, r0);
+      _mm256_storeu_ps(ci + kLanes, r1);
+    }
+  } else {
+    // vmaskmov never touches masked-out lanes, so columns past n may be unmapped.
+    const __m256i m0 = mask_first_f32_avx2(valid);
+    const __m256i m1 = mask_first_f32_avx2(valid - kLanes);
+    #pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) {
+      float* ci = c + static_cast<size_t>(i) * ldc;
+      __m256 r0 = acc0[i];
+      __m256 r1 = acc1[i];
+      if (accumulate) {
+        r0 = _mm256_add_ps(_mm256_maskload_ps(ci, m0), r0);
+        r1 = _mm256_add_ps(_mm256_maskload_ps(ci + kLanes, m1), r1);
+      }
+      _mm256_maskstore_ps(ci, m0, r0);
+      _mm256_maskstore_ps(ci + kLanes, m1, r1);
+    }
+  }
+}
+
+void gemm_f32_avx2_6x16(const float* packed, int n, int k, const float* a, int lda, float* c,
+                        int ldc, int m, bool accumulate) {
+  if (m <= 0 || n <= 0) return;
+  const int panels = (n + kNr - 1) / kNr;
+  const int m_full = m - m % kMr;
+  const int m_rem = m % kMr;
+  // Panel outer, rows inner: one panel (k*16 floats) stays hot while the rows of a stream.
+  for (int p = 0; p < panels; ++p) {
+    const float* panel = packed + static_cast<size_t>(p) * k * kNr;
+    const int col = p * kNr;
+    const int valid = n - col < kNr ? n - col : kNr;
+    float* cp = c + col;
+    for (int i = 0; i < m_full; i += kMr) {
+      gemm_tile_f32_avx2_mrx16<kMr>(panel, k, a + static_cast<size_t>(i) * lda, lda,
+                                    cp + static_cast<size_t>(i) * ldc, ldc, valid, accumulate);
+    }
+    const float* ar = a + static_cast<size_t>(m_full) * lda;
+    float* cr = cp + static_cast<size_t>(m_full) * ldc;
+    switch (m_rem) {
+      case 5: gemm_tile_f32_avx2_mrx16<5>(panel, k, ar, lda, cr, ldc, valid, accumulate); break;
+      case 4: gemm_tile_f32_avx2_mrx16<4>(panel, k, ar, lda, cr, ldc, valid, accumulate); break;
+      case 3: gemm_tile_f32_avx2_mrx16<3>(panel, k, ar, lda, cr, ldc, valid, accumulate); break;
+      case 2: gemm_tile_f32_avx2_mrx16<2>(panel, k, ar, lda, cr, ldc, valid, accumulate); break;
+      case 1: gemm_tile_f32_avx2_mrx16<1>(panel, k, ar, lda, cr, ldc, valid, accumulate); break;
+      default: break;
+    }
+  }
+}
+
+// 2^n for integer n in [-126, 127], built in the exponent field.
+inline __m256 pow2i_f32_avx2(__m256i n) {
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23));
+}
+
+// exp(x) to ~1 ulp: x = n*ln2 + r with |r| <= ln2/2 (Cody-Waite, ln2 split in two),
+// exp(r) by SLEEF's degree-6 minimax polynomial, then p * 2^n. With x clamped to
+// [-104, 89], n lies in [-150, 128]; 2^n is applied as 2^(n/2) * 2^(n - n/2), both normal,
+// so the first product is exact and the second rounds once: overflow gives +inf and the
+// subnormal range is rounded correctly. The clamp is ordered so a NaN input stays NaN.
+inline __m256 exp_f32_avx2(__m256 x) {
+  x = _mm256_min_ps(_mm256_set1_ps(89.f), x);
+  x = _mm256_max_ps(_mm256_set1_ps(-104.f), x);
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.442695040888963407f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606765330187045e-06f), r);
+  __m256 u = _mm256_set1_ps(0.000198527617612853646278381f);
+  u = _mm256_fmadd_ps(u, r, _mm256_set1_ps(0.00139304355252534151077271f));
+  u = _mm256_fmadd_ps(u, r, _mm256_set1_ps(0.00833336077630519866943359f));
+  u = _mm256_fmadd_ps(u, r, _mm256_set1_ps(0.0416664853692054748535156f));
+  u = _mm256_fmadd_ps(u, r, _mm256_set1_ps(0.166666671633720397949219f));
+  u = _mm256_fmadd_ps(u, r, _mm256_set1_ps(0.5f));
+  const __m256 p = _mm256_fmadd_ps(_mm256_mul_ps(r, r), u, _mm256_add_ps(r, _mm256_set1_ps(1.f)));
+  const __m256i ni = _mm256_cvtps_epi32(n);
+  const __m256i n1 = _mm256_srai_epi32(ni, 1);
+  const __m256i n2 = _mm256_sub_epi32(ni, n1);
+  return _mm256_mul_ps(_mm256_mul_ps(p, pow2i_f32_avx2(n1)), pow2i_f32_avx2(n2));
+}
+
+// As the scalar reference: g / (1 + exp(-g)) * u with a true division, so g < -88.7 gives
+// g / inf = -0 rather than NaN.
+inline __m256 silu_mul_f32_avx2_v(__m256 g, __m256 u) {
+  const __m256 e = exp_f32_avx2(_mm256_sub_ps(_mm256_setzero_ps(), g));
+  return _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.f), e)), u);
+}
+
+void silu_mul_f32_avx2(const float* gu, int rows, int inter, float* out) {
+  for (int r = 0; r < rows; ++r) {
+    const float* g = gu + static_cast<size_t>(r) * 2 * inter;
+    const float* u = g + inter;
+    float* o = out + static_cast<size_t>(r) * inter;
+    int i = 0;
+    for (; i + kLanes <= inter; i += kLanes) {
+      _mm256_storeu_ps(o + i, silu_mul_f32_avx2_v(_mm256_loadu_ps(g + i), _mm256_loadu_ps(u + i)));
+    }
+    if (i < inter) {
+      const __m256i mk = mask_first_f32_avx2(inter - i);
+      _mm256_maskstore_ps(
+          o + i, mk, silu_mul_f32_avx2_v(_mm256_maskload_ps(g + i, mk), _mm256_maskload_ps(u + i, mk)));
+    }
+  }
+}
+
+// Sum of squares in double, as the scalar reference (a float squared is exact in double),
+// and the scale computed exactly as the reference computes it.
+inline __m256d square_acc_f64_avx2(__m128 x, __m256d acc) {
+  const __m256d d = _mm256_cvtps_pd(x);
+  return _mm256_fmadd_pd(d, d, acc);
+}
+
+void rmsnorm_rows_f32_avx2(float* x, int rows, int cols, int ld, float eps) {
+  for (int r = 0; r < rows; ++r) {
+    float* xr = x + static_cast<size_t>(r) * ld;
+    __m256d acc0 = _mm256_setzero_pd();
+    __m256d acc1 = _mm256_setzero_pd();
+    int j = 0;
+    for (; j + kLanes <= cols; j += kLanes) {
+      acc0 = square_acc_f64_avx2(_mm_loadu_ps(xr + j), acc0);
+      acc1 = square_acc_f64_avx2(_mm_loadu_ps(xr + j + 4), acc1);
+    }
+    if (j < cols) {
+      const __m256 v = _mm256_maskload_ps(xr + j, mask_first_f32_avx2(cols - j));
+      acc0 = square_acc_f64_avx2(_mm256_castps256_ps128(v), acc0);
+      acc1 = square_acc_f64_avx2(_mm256_extractf128_ps(v, 1), acc1);
+    }
+    const __m256d s4 = _mm256_add_pd(acc0, acc1);
+    const __m128d s2 = _mm_add_pd(_mm256_castpd256_pd128(s4), _mm256_extractf128_pd(s4, 1));
+    const double sum = _mm_cvtsd_f64(_mm_add_sd(s2, _mm_unpackhi_pd(s2, s2)));
+    const float scale = static_cast<float>(1.0 / std::sqrt(sum / cols + eps));
+    const __m256 s = _mm256_set1_ps(scale);
+    j = 0;
+    for (; j + kLanes <= cols; j += kLanes) {
+      _mm256_storeu_ps(xr + j, _mm256_mul_ps(_mm256_loadu_ps(xr + j), s));
+    }
+    if (j < cols) {
+      const __m256i mk = mask_first_f32_avx2(cols - j);
+      _mm256_maskstore_ps(xr + j, mk, _mm256_mul_ps(_mm256_maskload_ps(xr + j, mk), s));
+    }
+  }
+}
+
+void add_f32_avx2(float* x, const float* y, size_t n) {
+  size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    _mm256_storeu_ps(x + i, _mm256_add_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  }
+  if (i < n) {
+    const __m256i mk = mask_first_f32_avx2(static_cast<int>(n - i));
+    _mm256_maskstore_ps(x + i, mk,
+                        _mm256_add_ps(_mm256_maskload_ps(x + i, mk), _mm256_maskload_ps(y + i, mk)));
+  }
+}
+
+inline float hsum_f32_avx2(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// Four independent accumulators hide the FMA latency; the summation order therefore
+// differs from the scalar reference (compare with a bound, not bit for bit).
+float dot_f32_avx2(const float* a, const float* b, int n) {
+  __m256 acc0 = _mm256_setzero_ps();
+  __m256 acc1 = _mm256_setzero_ps();
+  __m256 acc2 = _mm256_setzero_ps();
+  __m256 acc3 = _mm256_setzero_ps();
+  int i = 0;
+  for (; i + 4 * kLanes <= n; i += 4 * kLanes) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+    acc2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), acc2);
+    acc3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), acc3);
+  }
+  for (; i + kLanes <= n; i += kLanes) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+  }
+  if (i < n) {
+    const __m256i mk = mask_first_f32_avx2(n - i);
+    acc1 = _mm256_fmadd_ps(_mm256_maskload_ps(a + i, mk), _mm256_maskload_ps(b + i, mk), acc1);
+  }
+  return hsum_f32_avx2(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
+}
+
+void axpy_f32_avx2(float alpha, const float* x, float* y, int n) {
+  const __m256 va = _mm256_set1_ps(alpha);
+  int i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  }
+  if (i < n) {
+    const __m256i mk = mask_first_f32_avx2(n - i);
+    _mm256_maskstore_ps(y + i, mk,
+                        _mm256_fmadd_ps(va, _mm256_maskload_ps(x + i, mk), _mm256_maskload_ps(y + i, mk)));
+  }
+}
+
+}  // namespace
+
+const KernelTable* kernels_avx2() {
+  static const KernelTable table{"avx2",
+                                 kNr,
+                                 gemm_f32_avx2_6x16,
+                                 rmsnorm_rows_f32_avx2,
+                                 silu_mul_f32_avx2,
+                                 add_f32_avx2,
+                                 dot_f32_avx2,
+                                 axpy_f32_avx2};
+  return &table;
+}
+
+}  // namespace trm::cpu

@@ -1,0 +1,264 @@
+// The AVX-512 kernel table (isa "avx512", nr = 32). Built only with
+// -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx2 -mfma (see CMakeLists.txt) and called
+// only after dispatch has checked the CPU, so nothing outside this file needs those flags.
+//
+// GEMM: an 8x32 register tile (two zmm per row, 16 accumulators), templated on the row
+// count so the m remainder runs the same code with fewer rows; the n remainder is handled
+// by masked loads/stores, so nothing past column n is read from or written to c.
+// Elementwise kernels handle their tails with masks rather than scalar loops.
+// GCC 12's AVX-512 headers initialise their "undefined" operands with themselves
+// (`__m512 __Y = __Y;`), which -Wall reports as maybe-uninitialized wherever an intrinsic
+// is inlined (GCC bug 105593, fixed in GCC 13); the warning is about the header, not us.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+#include <cmath>
+
+#include "../kernels.h"
+
+namespace trm::cpu {
+namespace {
+
+constexpr int kNr = 32;     // panel width: two zmm of output features
+constexpr int kMr = 8;      // rows per register tile: 2*8 accumulators + 2 panel loads
+constexpr int kLanes = 16;  // floats per zmm
+
+// Lanes [0, count) set, count clamped to [0, 16].
+inline __mmask16 mask_first_f32_avx512(int count) {
+  if (count <= 0) return 0;
+  if (count >= kLanes) return static_cast<__mmask16>(0xFFFF);
+  return static_cast<__mmask16>((1u << count) - 1u);
+}
+
+// One MR x 32 tile of c over the whole k extent of one packed panel. `m0`/`m1` mask the
+// two 16-column halves of the tile (all ones except in the last, partial panel).
+template <int MR>
+inline void gemm_tile_f32_avx512_mrx32(const float* panel, int k, const float* a, int lda,
+                                       float* c, int ldc, __mmask16 m0, __mmask16 m1,
+                                       bool accumulate) {
+  __m512 acc0[MR];
+  __m512 acc1[MR];
+  for (int i = 0; i < MR; ++i) {
+    acc0[i] = _mm512_setzero_ps();
+    acc1[i] = _mm512_setzero_ps();
+  }
+  const float* arow[MR];
+  for (int i = 0; i < MR; ++i) arow[i] = a + static_cast<size_t>(i) * lda;
+
+  for (int kk = 0; kk < k; ++kk) {
+    const float* b = panel + static_cast<size_t>(kk) * kNr;
+    const __m512 b0 = _mm512_loadu_ps(b);
+    const __m512 b1 = _mm512_loadu_ps(b + kLanes);
+    for (int i = 0; i < MR; ++i) {
+      const __m512 ai = _mm512_set1_ps(arow[i][kk]);
+      acc0[i] = _mm512_fmadd_ps(ai, b0, acc0[i]);
+      acc1[i] = _mm512_fmadd_ps(ai, b1, acc1[i]);
+    }
+  }
+
+  #pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) {
+    float* ci = c + static_cast<size_t>(i) * ldc;
+    __m512 r0 = acc0[i];
+    __m512 r1 = acc1[i];
+    if (accumulate) {
+      // Masked loads: lanes past column n are never touched (they may be unmapped).
+      r0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, ci), r0);
+      r1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, ci + kLanes), r1);
+    }
+    _mm512_mask_storeu_ps(ci, m0, r0);
+    _mm512_mask_storeu_ps(ci + kLanes, m1, r1);
+  }
+}
+
+void gemm_f32_avx512_8x32(const float* packed, int n, int k, const float* a, int lda, float* c,
+                          int ldc, int m, bool accumulate) {
+  if (m <= 0 || n <= 0) return;
+  const int panels = (n + kNr - 1) / kNr;
+  const int m_full = m - m % kMr;
+  const int m_rem = m % kMr;
+  // Panel outer, rows inner: one panel (k*32 floats) stays hot in L1/L2 while the rows of
+  // a stream past it.
+  for (int p = 0; p < panels; ++p) {
+    const float* panel = packed + static_cast<size_t>(p) * k * kNr;
+    const int col = p * kNr;
+    const int valid = n - col < kNr ? n - col : kNr;
+    const __mmask16 m0 = mask_first_f32_avx512(valid);
+    const __mmask16 m1 = mask_first_f32_avx512(valid - kLanes);
+    float* cp = c + col;
+    for (int i = 0; i < m_full; i += kMr) {
+      gemm_tile_f32_avx512_mrx32<kMr>(panel, k, a + static_cast<size_t>(i) * lda, lda,
+                                      cp + static_cast<size_t>(i) * ldc, ldc, m0, m1, accumulate);
+    }
+    const float* ar = a + static_cast<size_t>(m_full) * lda;
+    float* cr = cp + static_cast<size_t>(m_full) * ldc;
+    switch (m_rem) {
+      case 7: gemm_tile_f32_avx512_mrx32<7>(panel, k, ar, lda, cr, ldc, m0, m1, accumulate); break;
+      case 6: gemm_tile_f32_avx512_mrx32<6>(panel, k, ar, lda, cr, ldc, m0, m1, accumulate); break;
+      case 5: gemm_tile_f32_avx512_mrx32<5>(panel, k, ar, lda, cr, ldc, m0, m1, accumulate); break;
+      case 4: gemm_tile_f32_avx512_mrx32<4>(panel, k, ar, lda, cr, ldc, m0, m1, accumulate); break;
+      case 3: gemm_tile_f32_avx512_mrx32<3>(panel, k, ar, lda, cr, ldc, m0, m1, accumulate); break;
+      case 2: gemm_tile_f32_avx512_mrx32<2>(panel, k, ar, lda, cr, ldc, m0, m1, accumulate); break;
+      case 1: gemm_tile_f32_avx512_mrx32<1>(panel, k, ar, lda, cr, ldc, m0, m1, accumulate); break;
+      default: break;
+    }
+  }
+}
+
+// exp(x) to ~1 ulp: x = n*ln2 + r with |r| <= ln2/2 (Cody-Waite, ln2 split in two so n*ln2_hi
+// is exact), exp(r) by SLEEF's degree-6 minimax polynomial, then scalef(p, n) = p * 2^n,
+// which overflows to +inf and underflows through the subnormals correctly on its own.
+// The clamp only keeps n finite for huge |x|; it is ordered so a NaN input stays NaN.
+inline __m512 exp_f32_avx512(__m512 x) {
+  x = _mm512_min_ps(_mm512_set1_ps(89.f), x);
+  x = _mm512_max_ps(_mm512_set1_ps(-104.f), x);
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.442695040888963407f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187045e-06f), r);
+  __m512 u = _mm512_set1_ps(0.000198527617612853646278381f);
+  u = _mm512_fmadd_ps(u, r, _mm512_set1_ps(0.00139304355252534151077271f));
+  u = _mm512_fmadd_ps(u, r, _mm512_set1_ps(0.00833336077630519866943359f));
+  u = _mm512_fmadd_ps(u, r, _mm512_set1_ps(0.0416664853692054748535156f));
+  u = _mm512_fmadd_ps(u, r, _mm512_set1_ps(0.166666671633720397949219f));
+  u = _mm512_fmadd_ps(u, r, _mm512_set1_ps(0.5f));
+  // 1 + r + r^2 * u, adding the small terms first.
+  const __m512 p = _mm512_fmadd_ps(_mm512_mul_ps(r, r), u, _mm512_add_ps(r, _mm512_set1_ps(1.f)));
+  return _mm512_scalef_ps(p, n);
+}
+
+// silu(g) * u written as the scalar reference writes it, g / (1 + exp(-g)) * u, with a true
+// division: exp(-g) = +inf for g < -88.7 gives g / inf = -0 (no NaN), and for g > 88 it is
+// tiny, so silu(g) = g.
+inline __m512 silu_mul_f32_avx512_v(__m512 g, __m512 u) {
+  const __m512 e = exp_f32_avx512(_mm512_sub_ps(_mm512_setzero_ps(), g));
+  return _mm512_mul_ps(_mm512_div_ps(g, _mm512_add_ps(_mm512_set1_ps(1.f), e)), u);
+}
+
+void silu_mul_f32_avx512(const float* gu, int rows, int inter, float* out) {
+  for (int r = 0; r < rows; ++r) {
+    const float* g = gu + static_cast<size_t>(r) * 2 * inter;
+    const float* u = g + inter;
+    float* o = out + static_cast<size_t>(r) * inter;
+    int i = 0;
+    for (; i + kLanes <= inter; i += kLanes) {
+      _mm512_storeu_ps(o + i, silu_mul_f32_avx512_v(_mm512_loadu_ps(g + i), _mm512_loadu_ps(u + i)));
+    }
+    if (i < inter) {
+      const __mmask16 mk = mask_first_f32_avx512(inter - i);
+      _mm512_mask_storeu_ps(
+          o + i, mk,
+          silu_mul_f32_avx512_v(_mm512_maskz_loadu_ps(mk, g + i), _mm512_maskz_loadu_ps(mk, u + i)));
+    }
+  }
+}
+
+// The sum of squares is accumulated in double, as the scalar reference does (a float
+// squared is exact in double), so the scale matches the reference to the last bit in
+// nearly every case; the scale itself is computed exactly as the reference computes it.
+inline __m512d square_acc_f64_avx512(__m256 x, __m512d acc) {
+  const __m512d d = _mm512_cvtps_pd(x);
+  return _mm512_fmadd_pd(d, d, acc);
+}
+
+void rmsnorm_rows_f32_avx512(float* x, int rows, int cols, int ld, float eps) {
+  for (int r = 0; r < rows; ++r) {
+    float* xr = x + static_cast<size_t>(r) * ld;
+    __m512d acc0 = _mm512_setzero_pd();
+    __m512d acc1 = _mm512_setzero_pd();
+    int j = 0;
+    for (; j + kLanes <= cols; j += kLanes) {
+      acc0 = square_acc_f64_avx512(_mm256_loadu_ps(xr + j), acc0);
+      acc1 = square_acc_f64_avx512(_mm256_loadu_ps(xr + j + 8), acc1);
+    }
+    if (j < cols) {
+      const __m512 v = _mm512_maskz_loadu_ps(mask_first_f32_avx512(cols - j), xr + j);
+      acc0 = square_acc_f64_avx512(_mm512_castps512_ps256(v), acc0);
+      acc1 = square_acc_f64_avx512(
+          _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)), acc1);
+    }
+    const double sum = _mm512_reduce_add_pd(_mm512_add_pd(acc0, acc1));
+    const float scale = static_cast<float>(1.0 / std::sqrt(sum / cols + eps));
+    const __m512 s = _mm512_set1_ps(scale);
+    j = 0;
+    for (; j + kLanes <= cols; j += kLanes) {
+      _mm512_storeu_ps(xr + j, _mm512_mul_ps(_mm512_loadu_ps(xr + j), s));
+    }
+    if (j < cols) {
+      const __mmask16 mk = mask_first_f32_avx512(cols - j);
+      _mm512_mask_storeu_ps(xr + j, mk, _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, xr + j), s));
+    }
+  }
+}
+
+void add_f32_avx512(float* x, const float* y, size_t n) {
+  size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    _mm512_storeu_ps(x + i, _mm512_add_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+  }
+  if (i < n) {
+    const __mmask16 mk = mask_first_f32_avx512(static_cast<int>(n - i));
+    _mm512_mask_storeu_ps(x + i, mk,
+                          _mm512_add_ps(_mm512_maskz_loadu_ps(mk, x + i), _mm512_maskz_loadu_ps(mk, y + i)));
+  }
+}
+
+// Four independent accumulators hide the FMA latency; the summation order therefore
+// differs from the scalar reference (compare with a bound, not bit for bit).
+float dot_f32_avx512(const float* a, const float* b, int n) {
+  __m512 acc0 = _mm512_setzero_ps();
+  __m512 acc1 = _mm512_setzero_ps();
+  __m512 acc2 = _mm512_setzero_ps();
+  __m512 acc3 = _mm512_setzero_ps();
+  int i = 0;
+  for (; i + 4 * kLanes <= n; i += 4 * kLanes) {
+    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
+    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), acc1);
+    acc2 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32), acc2);
+    acc3 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48), acc3);
+  }
+  for (; i + kLanes <= n; i += kLanes) {
+    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
+  }
+  if (i < n) {
+    const __mmask16 mk = mask_first_f32_avx512(n - i);
+    acc1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, a + i), _mm512_maskz_loadu_ps(mk, b + i), acc1);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3)));
+}
+
+void axpy_f32_avx512(float alpha, const float* x, float* y, int n) {
+  const __m512 va = _mm512_set1_ps(alpha);
+  int i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    _mm512_storeu_ps(y + i, _mm512_fmadd_ps(va, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+  }
+  if (i < n) {
+    const __mmask16 mk = mask_first_f32_avx512(n - i);
+    _mm512_mask_storeu_ps(y + i, mk,
+                          _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(mk, x + i), _mm512_maskz_loadu_ps(mk, y + i)));
+  }
+}
+
+}  // namespace
+
+const KernelTable* kernels_avx512() {
+  static const KernelTable table{"avx512",
+                                 kNr,
+                                 gemm_f32_avx512_8x32,
+                                 rmsnorm_rows_f32_avx512,
+                                 silu_mul_f32_avx512,
+                                 add_f32_avx512,
+                                 dot_f32_avx512,
+                                 axpy_f32_avx512};
+  return &table;
+}
+
+}  // namespace trm::cpu
