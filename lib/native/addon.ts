@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BackendError, InputError, ModelFormatError, OptionError, TrmError } from '../errors';
+import type { FlatTrace } from '../trace';
 
 export interface NativeSpec {
   seqLen: number;
@@ -40,15 +41,8 @@ export interface NativeRequest {
   returnCarry: boolean;
 }
 
-export interface NativeTrace {
-  qHalt: Float32Array;
-  qContinue: Float32Array;
-  haltProbability: Float32Array;
-  halted: Uint8Array;
-  changed: Int32Array;
-  confidence: Float32Array;
-  logits?: Float32Array;
-}
+/** The native trace arrives flat, step-major ([steps * batch]); see lib/trace.ts. */
+export type NativeTrace = FlatTrace;
 
 export interface NativeResult {
   predictions: Int32Array;

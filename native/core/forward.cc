@@ -144,26 +144,24 @@ void Forward::channel_mlp_block(const LayerWeights& layer, float* hidden, int n)
 void Forward::token_mlp_block(const LayerWeights& layer, float* hidden, int n) {
   const int rows = n * D_, inter = spec_.mlp_t_inter;
   float* tr = transposed_.data();
-  pool_.parallel_for(n, [&](int64_t b, int64_t e) {
-    for (int64_t s = b; s < e; ++s) {
-      const float* src = hidden + s * carry_size_;
-      float* dst = tr + s * carry_size_;
-      for (int t = 0; t < T_; ++t)
-        for (int d = 0; d < D_; ++d) dst[static_cast<size_t>(d) * T_ + t] = src[static_cast<size_t>(t) * D_ + d];
-    }
-  });
+  transpose_samples(hidden, tr, n, T_, D_);
   gemm(layer.t_gate_up, tr, T_, t_gate_up_.data(), 2 * inter, rows, false);
   pool_.parallel_for(rows, [&](int64_t b, int64_t e) {
     k_.silu_mul(t_gate_up_.data() + b * 2 * inter, static_cast<int>(e - b), inter, t_act_.data() + b * inter);
   });
   gemm(layer.t_down, t_act_.data(), inter, tr, T_, rows, true);
   rmsnorm(tr, rows, T_);
+  transpose_samples(tr, hidden, n, D_, T_);
+}
+
+// Each sample's [rows, cols] matrix in src becomes [cols, rows] in dst.
+void Forward::transpose_samples(const float* src, float* dst, int n, int rows, int cols) {
   pool_.parallel_for(n, [&](int64_t b, int64_t e) {
     for (int64_t s = b; s < e; ++s) {
-      const float* src = tr + s * carry_size_;
-      float* dst = hidden + s * carry_size_;
-      for (int t = 0; t < T_; ++t)
-        for (int d = 0; d < D_; ++d) dst[static_cast<size_t>(t) * D_ + d] = src[static_cast<size_t>(d) * T_ + t];
+      const float* from = src + s * carry_size_;
+      float* to = dst + s * carry_size_;
+      for (int r = 0; r < rows; ++r)
+        for (int c = 0; c < cols; ++c) to[static_cast<size_t>(c) * rows + r] = from[static_cast<size_t>(r) * cols + c];
     }
   });
 }

@@ -42,6 +42,7 @@ class Forward {
   void attention_block(const LayerWeights& layer, float* hidden, int n);
   void token_mlp_block(const LayerWeights& layer, float* hidden, int n);
   void channel_mlp_block(const LayerWeights& layer, float* hidden, int n);
+  void transpose_samples(const float* src, float* dst, int n, int rows, int cols);
   void apply_rope(int rows);
   void attention(int n);
   // c (=|+=) a W^T over m rows, rows split across the pool.
