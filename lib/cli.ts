@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 /**
- * The `trm` command line: `trm info DIR` and `trm run DIR`. Each command is a thin shell
+ * The `trm` command line: `trm info DIR`, `trm run DIR` and `trm export-onnx DIR`. Each command is a thin shell
  * over the library API, so what it prints is what a service would get.
  */
+import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadModel, supportedIsas, TrmError } from './index';
+import { loadModel, OptionError, supportedIsas, TrmError } from './index';
+import { readModelDirectory } from './model/directory';
 import { SeededRandom } from './model/random';
-import type { IsaName } from './types';
+import { writeFileAtomic } from './model/safetensors';
+import { exportOnnx, ONNX_OPSET } from './onnx/exporter';
+import type { BackendName, IsaName } from './types';
 
 const USAGE = `usage:
   trm info DIR                      config, sizes and the ISA the native backend picks
@@ -17,7 +21,13 @@ const USAGE = `usage:
     --threshold T    adaptive halting: stop a sample once sigmoid(q_halt) > T
     --seed N         seed of the random inputs (default 1)
     --threads N      worker threads (default: all cores)
-    --isa NAME       auto | scalar | avx2 | avx512`;
+    --isa NAME       auto | scalar | avx2 | avx512
+    --backend NAME   native (default) | onnx
+  trm export-onnx DIR [options]     export the model as an ONNX graph
+    --out FILE       where to write it (default: DIR/model.onnx, which --backend onnx then loads)
+    --graph KIND     step (default: one ACT step, what the onnx backend runs) | run (--steps
+                     fixed ACT steps, no halting, for other runtimes)
+    --steps N        ACT steps of the run graph (default: the model's halt_max_steps)`;
 
 function intOption(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
@@ -34,7 +44,9 @@ async function info(dir: string): Promise<void> {
 }
 
 async function run(dir: string, values: Record<string, string | boolean | undefined>): Promise<void> {
-  const model = await loadModel(dir, { threads: intOption(values.threads as string, 'threads'), isa: values.isa as IsaName | undefined });
+  const model = await loadModel(dir, {
+    threads: intOption(values.threads as string, 'threads'), isa: values.isa as IsaName | undefined, backend: values.backend as BackendName | undefined,
+  });
   const { seq_len: S, vocab_size: V } = model.config;
   let inputs: Int32Array;
   if (typeof values.inputs === 'string') {
@@ -62,13 +74,26 @@ async function run(dir: string, values: Record<string, string | boolean | undefi
   model.dispose();
 }
 
+async function exportCommand(dir: string, values: Record<string, string | boolean | undefined>): Promise<void> {
+  const graph = (values.graph as string | undefined) ?? 'step';
+  if (graph !== 'step' && graph !== 'run') throw new OptionError('unknown graph kind', { field: '--graph', value: graph, expected: 'step or run' });
+  const steps = intOption(values.steps as string, 'steps');
+  if (steps !== undefined && graph !== 'run') throw new OptionError('--steps applies to the run graph only', { field: '--steps', value: steps, expected: '--graph run' });
+  const { dir: root, config, weights } = readModelDirectory(dir);
+  const out = path.resolve(typeof values.out === 'string' ? values.out : path.join(root, 'model.onnx'));
+  const bytes = exportOnnx(config, weights, steps === undefined ? { graph } : { graph, steps });
+  writeFileAtomic(out, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  console.log(`${out}: ${graph} graph, opset ${ONNX_OPSET}, ${(bytes.byteLength / 1024).toFixed(1)} KiB`);
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
       batch: { type: 'string' }, inputs: { type: 'string' }, steps: { type: 'string' }, threshold: { type: 'string' },
-      seed: { type: 'string' }, threads: { type: 'string' }, isa: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      seed: { type: 'string' }, threads: { type: 'string' }, isa: { type: 'string' }, backend: { type: 'string' },
+      out: { type: 'string' }, graph: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   const [command, dir] = positionals;
@@ -78,6 +103,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'info') await info(dir);
   else if (command === 'run') await run(dir, values);
+  else if (command === 'export-onnx') await exportCommand(dir, values);
   else {
     console.error(`unknown command ${command}\n${USAGE}`);
     return 2;

@@ -1,6 +1,7 @@
 /** trm-node: Tiny Recursive Models for Node.js. */
-export { loadModel, createModel, TrmModel } from './trm-model';
+export { loadModel, createModel, createOnnxModel, TrmModel } from './trm-model';
 export { supportedIsas } from './backends/native';
+export { exportOnnx, weightsFingerprint, ONNX_OPSET } from './onnx/exporter';
 export { TrmError, ModelFormatError, InputError, OptionError, BackendError } from './errors';
 export { parseConfig, modelDimensions } from './model/config';
 export type { TrmConfig, ModelDimensions, PosEncoding } from './model/config';

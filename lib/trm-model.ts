@@ -2,8 +2,11 @@
  * A loaded model: the config, a backend, and the checks that run before the backend sees
  * a request. Every backend's raw result is shaped here, so all of them answer alike.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { BackendError, OptionError } from './errors';
 import { NativeBackend } from './backends/native';
+import type { OnnxBackend } from './backends/onnx';
 import type { Backend, BackendResult } from './backends/backend';
 import { haltProbability } from './halting';
 import { modelDimensions, type ModelDimensions, type TrmConfig } from './model/config';
@@ -36,7 +39,7 @@ export class TrmModel {
     return this.shape(await this.live().run(request), request);
   }
 
-  /** The same, blocking the calling thread: for scripts and CLIs. */
+  /** The same, blocking the calling thread: for scripts and CLIs (native backend only). */
   inferSync(input: InferInput, options?: InferOptions): InferResult {
     const request = this.request(input, options);
     return this.shape(this.live().runSync(request), request);
@@ -84,22 +87,53 @@ function checkLoadOptions(options: LoadOptions | undefined): LoadOptions {
   for (const key of Object.keys(o)) {
     if (!LOAD_KEYS.has(key)) throw new OptionError('unknown option', { field: key, value: o[key], expected: [...LOAD_KEYS].join(', ') });
   }
-  if (o.backend !== undefined && o.backend !== 'native') {
-    throw new OptionError('unknown backend', { field: 'backend', value: o.backend, expected: "'native'" });
+  if (o.backend !== undefined && o.backend !== 'native' && o.backend !== 'onnx') {
+    throw new OptionError('unknown backend', { field: 'backend', value: o.backend, expected: "'native' or 'onnx'" });
   }
   if (o.isa !== undefined && typeof o.isa !== 'string') throw new OptionError('invalid option', { field: 'isa', value: o.isa, expected: 'a string' });
+  if (o.backend === 'onnx' && o.isa !== undefined && o.isa !== 'auto') {
+    throw new OptionError('isa applies to the native backend only', { field: 'isa', value: o.isa, expected: "undefined or 'auto' with backend 'onnx'" });
+  }
   return o as LoadOptions;
 }
 
-/** A model from a config and weights already in memory (e.g. from the random generator). */
+/** A model from a config and weights already in memory (e.g. from the random generator); native backend. */
 export function createModel(config: TrmConfig, weights: WeightMap, options?: LoadOptions): TrmModel {
   const o = checkLoadOptions(options);
+  if (o.backend === 'onnx') {
+    throw new OptionError('createModel is synchronous and runs the native backend', {
+      field: 'backend', value: o.backend, expected: "'native'; use createOnnxModel (async) for the onnx backend",
+    });
+  }
   return new TrmModel(config, new NativeBackend(config, weights, { threads: o.threads, isa: o.isa }));
 }
 
-/** Loads a model directory (config.json + model.safetensors). */
+/** onnxruntime-node loads only when a model asks for the onnx backend. */
+async function onnxBackendModule(): Promise<typeof import('./backends/onnx')> {
+  return import('./backends/onnx');
+}
+
+/** A model on the onnx backend from a config and weights in memory: the step graph is exported in memory. */
+export async function createOnnxModel(config: TrmConfig, weights: WeightMap, options?: Omit<LoadOptions, 'backend' | 'isa'>): Promise<TrmModel> {
+  const o = checkLoadOptions({ ...options, backend: 'onnx' });
+  const { OnnxBackend: Onnx } = await onnxBackendModule();
+  const backend: OnnxBackend = await Onnx.create(config, weights, { threads: o.threads });
+  return new TrmModel(config, backend);
+}
+
+/**
+ * Loads a model directory (config.json + model.safetensors). With backend 'onnx', the
+ * directory's model.onnx (from `trm export-onnx`) is used when present, after checking it
+ * was exported from these weights; otherwise the graph is exported in memory.
+ */
 export async function loadModel(dir: string, options?: LoadOptions): Promise<TrmModel> {
-  checkLoadOptions(options);
-  const { config, weights } = readModelDirectory(dir);
+  const o = checkLoadOptions(options);
+  const { dir: root, config, weights } = readModelDirectory(dir);
+  if (o.backend === 'onnx') {
+    const { OnnxBackend: Onnx, ONNX_FILE } = await onnxBackendModule();
+    const file = path.join(root, ONNX_FILE);
+    const modelFile = fs.existsSync(file) ? file : undefined;
+    return new TrmModel(config, await Onnx.create(config, weights, { threads: o.threads, modelFile }));
+  }
   return createModel(config, weights, options);
 }

@@ -1,15 +1,18 @@
 /** The public types of the inference API: the contract every backend implements. */
 import type { TrmConfig, ModelDimensions } from './model/config';
 
-export type BackendName = 'native';
+export type BackendName = 'native' | 'onnx';
 export type IsaName = 'auto' | 'scalar' | 'avx2' | 'avx512';
 
 export interface LoadOptions {
-  /** Which implementation runs the model. Default 'native'. */
+  /**
+   * Which implementation runs the model. Default 'native' (the fused C++ operator); 'onnx'
+   * runs the exported step graph on onnxruntime-node (CPU) with the TypeScript ACT loop.
+   */
   backend?: BackendName;
   /** Worker threads for one inference (the calling thread counts). Default: all cores. */
   threads?: number;
-  /** Kernel instruction set; default 'auto' (the best this CPU runs), or the TRM_ISA variable. */
+  /** Kernel instruction set of the native backend; default 'auto' (the best this CPU runs), or the TRM_ISA variable. */
   isa?: IsaName;
 }
 

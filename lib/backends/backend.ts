@@ -1,6 +1,6 @@
 /** The interface every backend implements: one checked request in, raw result arrays out. */
 import type { InferRequest } from '../request';
-import type { Carry, TraceRecord } from '../types';
+import type { BackendName, Carry, TraceRecord } from '../types';
 
 export interface BackendResult {
   predictions: Int32Array;
@@ -13,10 +13,11 @@ export interface BackendResult {
 }
 
 export interface Backend {
-  readonly name: 'native';
+  readonly name: BackendName;
   readonly isa: string;
   readonly threads: number;
   run(request: InferRequest): Promise<BackendResult>;
+  /** Blocking variant; a backend that can only run asynchronously throws BackendError. */
   runSync(request: InferRequest): BackendResult;
   dispose(): void;
 }

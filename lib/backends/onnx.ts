@@ -1,0 +1,253 @@
+/**
+ * The ONNX backend: the exported one-step graph on onnxruntime-node (CPU), driven by the
+ * shared TypeScript ACT loop (lib/act-loop.ts). It is the portable reference to the fused
+ * native operator: same results, same halting and trace, a host round trip per ACT step.
+ *
+ * The graph comes from the model directory's `model.onnx` when there is one (written by
+ * `trm export-onnx`), checked against the weights by its fingerprint, or else is exported
+ * in memory at load.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as ort from 'onnxruntime-node';
+import { onnx } from 'onnx-proto';
+import { runActLoop, type ActLoopShape, type StepFunction } from '../act-loop';
+import { BackendError, ModelFormatError, OptionError, TrmError } from '../errors';
+import { modelDimensions, type TrmConfig } from '../model/config';
+import type { WeightMap } from '../model/weights';
+import { exportOnnx, weightsFingerprint } from '../onnx/exporter';
+import type { InferRequest } from '../request';
+import type { Backend, BackendResult } from './backend';
+
+/** The exported graph's file name inside a model directory. */
+export const ONNX_FILE = 'model.onnx';
+
+/** Graph inputs and outputs of the 'step' graph, with their ONNX element types. */
+const STEP_INPUTS: Record<string, number> = {
+  inputs: onnx.TensorProto.DataType.INT32,
+  puzzle_identifiers: onnx.TensorProto.DataType.INT32,
+  z_H: onnx.TensorProto.DataType.FLOAT,
+  z_L: onnx.TensorProto.DataType.FLOAT,
+};
+const STEP_OUTPUTS: Record<string, number> = {
+  z_H_next: onnx.TensorProto.DataType.FLOAT,
+  z_L_next: onnx.TensorProto.DataType.FLOAT,
+  logits: onnx.TensorProto.DataType.FLOAT,
+  q_halt: onnx.TensorProto.DataType.FLOAT,
+  q_continue: onnx.TensorProto.DataType.FLOAT,
+};
+
+export interface OnnxBackendOptions {
+  /** intra-op threads of onnxruntime (the calling thread counts). Default: all cores. */
+  threads?: number;
+  /** An exported model file to use instead of exporting in memory. */
+  modelFile?: string;
+}
+
+function reexportHint(file: string): string {
+  return `re-export it with \`trm export-onnx ${file.replace(/[/\\]model\.onnx$/, '') || '<modelDir>'}\`, or delete it to export in memory at load`;
+}
+
+/**
+ * Checks that `bytes` is a 'step' graph exported from exactly these weights, with the
+ * inputs and outputs the backend feeds and reads. Throws ModelFormatError naming `file`.
+ */
+export function checkOnnxModel(bytes: Uint8Array, config: TrmConfig, weights: WeightMap, file: string): void {
+  let model: onnx.ModelProto;
+  try {
+    model = onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    throw new ModelFormatError(`${ONNX_FILE} is not a valid ONNX model (truncated or corrupt: ${(e as Error).message})`, {
+      file, field: ONNX_FILE, expected: `an ONNX model written by \`trm export-onnx\`; ${reexportHint(file)}`,
+    });
+  }
+  const graph = model.graph;
+  if (!graph || !graph.node || graph.node.length === 0) {
+    throw new ModelFormatError(`${ONNX_FILE} holds no graph (truncated or not an ONNX model)`, {
+      file, field: ONNX_FILE, expected: `an ONNX model written by \`trm export-onnx\`; ${reexportHint(file)}`,
+    });
+  }
+  const meta = new Map(model.metadataProps.map((p) => [p.key, p.value]));
+  const fingerprint = meta.get('trm.fingerprint');
+  const expectedFingerprint = weightsFingerprint(config, weights);
+  if (fingerprint === undefined || fingerprint === null) {
+    throw new ModelFormatError(`${ONNX_FILE} has no trm.fingerprint metadata, so it cannot be checked against the weights`, {
+      file, field: 'trm.fingerprint', value: fingerprint, expected: `a model exported by \`trm export-onnx\`; ${reexportHint(file)}`,
+    });
+  }
+  if (fingerprint !== expectedFingerprint) {
+    throw new ModelFormatError(`${ONNX_FILE} is stale or from another model: it was exported from different weights or config`, {
+      file, field: 'trm.fingerprint', value: fingerprint, expected: `${expectedFingerprint} (these weights); ${reexportHint(file)}`,
+    });
+  }
+  const graphKind = meta.get('trm.graph');
+  if (graphKind !== undefined && graphKind !== 'step') {
+    throw new ModelFormatError(`${ONNX_FILE} holds the '${graphKind}' graph; the onnx backend runs the ACT loop itself and needs the 'step' graph`, {
+      file, field: 'trm.graph', value: graphKind, expected: `'step'; re-export with \`trm export-onnx <modelDir> --graph step\``,
+    });
+  }
+  const initializers = new Set((graph.initializer ?? []).map((t) => t.name));
+  const declared = (list: onnx.IValueInfoProto[] | null | undefined) =>
+    new Map((list ?? []).filter((v) => !initializers.has(v.name ?? '')).map((v) => [v.name ?? '', v.type?.tensorType?.elemType ?? 0]));
+  const inputs = declared(graph.input);
+  const outputs = declared(graph.output);
+  const check = (kind: 'input' | 'output', have: Map<string, number>, want: Record<string, number>) => {
+    for (const [name, type] of Object.entries(want)) {
+      if (!have.has(name)) {
+        throw new ModelFormatError(`${ONNX_FILE} lacks the graph ${kind} ${name}`, {
+          file, field: `graph.${kind}`, value: [...have.keys()], expected: `${Object.keys(want).join(', ')}; ${reexportHint(file)}`,
+        });
+      }
+      if (have.get(name) !== type) {
+        throw new ModelFormatError(`${ONNX_FILE}: graph ${kind} ${name} has the wrong element type`, {
+          file, field: `graph.${kind}.${name}`, value: onnx.TensorProto.DataType[have.get(name)!] ?? have.get(name),
+          expected: `${onnx.TensorProto.DataType[type]}; ${reexportHint(file)}`,
+        });
+      }
+    }
+  };
+  check('input', inputs, STEP_INPUTS);
+  check('output', outputs, STEP_OUTPUTS);
+}
+
+function checkThreads(threads: unknown): number {
+  const n = threads ?? (os.availableParallelism?.() ?? os.cpus().length);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 1024) {
+    throw new OptionError('invalid option', { field: 'threads', value: threads, expected: 'an integer in [1, 1024]' });
+  }
+  return n;
+}
+
+async function createSession(bytes: Uint8Array, threads: number, file: string | undefined): Promise<ort.InferenceSession> {
+  try {
+    return await ort.InferenceSession.create(bytes, {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
+    });
+  } catch (e) {
+    const message = `onnxruntime cannot load the graph: ${(e as Error).message}`;
+    // A file on disk is the user's to fix; an in-memory export that ORT rejects is our bug.
+    if (file !== undefined) {
+      throw new ModelFormatError(message, { file, field: ONNX_FILE, expected: `a graph onnxruntime ${ort.env.versions?.common ?? ''} runs; ${reexportHint(file)}` });
+    }
+    throw new BackendError(message, { field: 'backend', value: 'onnx', expected: 'an exported graph onnxruntime accepts' });
+  }
+}
+
+export class OnnxBackend implements Backend {
+  readonly name = 'onnx' as const;
+  readonly isa = 'onnxruntime-cpu';
+  readonly threads: number;
+  /** Where the graph came from: the model file, or '<memory>' when exported at load. */
+  readonly source: string;
+  private session: ort.InferenceSession | null;
+  private readonly shape: ActLoopShape;
+  private readonly feedsPuzzle: boolean;
+  /** Calls run one after another, as on the native backend; dispose waits for them. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(session: ort.InferenceSession, shape: ActLoopShape, threads: number, source: string) {
+    this.session = session;
+    this.shape = shape;
+    this.threads = threads;
+    this.source = source;
+    this.feedsPuzzle = session.inputNames.includes('puzzle_identifiers');
+  }
+
+  /** Loads `options.modelFile` (checked against the weights) or exports the graph in memory. */
+  static async create(config: TrmConfig, weights: WeightMap, options: OnnxBackendOptions = {}): Promise<OnnxBackend> {
+    const threads = checkThreads(options.threads);
+    const dims = modelDimensions(config);
+    const hInit = weights['inner.H_init'];
+    const lInit = weights['inner.L_init'];
+    if (!(hInit instanceof Float32Array) || hInit.length !== config.hidden_size || !(lInit instanceof Float32Array) || lInit.length !== config.hidden_size) {
+      throw new ModelFormatError('weights lack inner.H_init / inner.L_init of [hidden_size]', {
+        field: 'inner.H_init', expected: `Float32Array(${config.hidden_size})`,
+      });
+    }
+    let bytes: Uint8Array;
+    const file = options.modelFile;
+    if (file !== undefined) {
+      try {
+        bytes = fs.readFileSync(file);
+      } catch (e) {
+        throw new ModelFormatError(`cannot read ${ONNX_FILE} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file, field: ONNX_FILE });
+      }
+      checkOnnxModel(bytes, config, weights, file);
+    } else {
+      try {
+        bytes = exportOnnx(config, weights, { graph: 'step' });
+      } catch (e) {
+        if (e instanceof TrmError) throw e;
+        throw new BackendError(`the ONNX export failed: ${(e as Error).message}`, { field: 'backend', value: 'onnx' });
+      }
+    }
+    const session = await createSession(bytes, threads, file);
+    const missing = Object.keys(STEP_OUTPUTS).filter((n) => !session.outputNames.includes(n));
+    if (missing.length > 0 || !session.inputNames.includes('inputs') || !session.inputNames.includes('z_H') || !session.inputNames.includes('z_L')) {
+      await session.release();
+      throw new ModelFormatError('the ONNX graph lacks inputs or outputs the onnx backend needs', {
+        file, field: 'graph', value: { inputs: session.inputNames, outputs: session.outputNames },
+        expected: `inputs ${Object.keys(STEP_INPUTS).join(', ')}; outputs ${Object.keys(STEP_OUTPUTS).join(', ')}`,
+      });
+    }
+    const shape: ActLoopShape = {
+      seqLen: config.seq_len, vocab: config.vocab_size, totalLen: dims.totalLen, hidden: config.hidden_size, hInit, lInit,
+    };
+    return new OnnxBackend(session, shape, threads, file ?? '<memory>');
+  }
+
+  run(request: InferRequest): Promise<BackendResult> {
+    const session = this.live();
+    const result = this.queue.then(() => runActLoop(request, this.shape, this.stepper(session)));
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  runSync(_request: InferRequest): BackendResult {
+    this.live();
+    throw new BackendError('inferSync is not available on the onnx backend; use infer', {
+      field: 'backend', value: 'onnx', expected: "infer (onnxruntime-node runs asynchronously), or the 'native' backend for inferSync",
+    });
+  }
+
+  dispose(): void {
+    const session = this.session;
+    this.session = null;
+    if (session) void this.queue.then(() => session.release()).catch(() => undefined);
+  }
+
+  private live(): ort.InferenceSession {
+    if (!this.session) throw new BackendError('model has been disposed', { field: 'model', expected: 'a model that has not been disposed' });
+    return this.session;
+  }
+
+  private stepper(session: ort.InferenceSession): StepFunction {
+    const { seqLen: S, totalLen: T, hidden: D } = this.shape;
+    return async (a) => {
+      const feeds: Record<string, ort.Tensor> = {
+        inputs: new ort.Tensor('int32', a.inputs, [a.batch, S]),
+        z_H: new ort.Tensor('float32', a.zH, [a.batch, T, D]),
+        z_L: new ort.Tensor('float32', a.zL, [a.batch, T, D]),
+      };
+      if (this.feedsPuzzle) feeds.puzzle_identifiers = new ort.Tensor('int32', a.puzzleIdentifiers, [a.batch]);
+      let out: ort.InferenceSession.OnnxValueMapType;
+      try {
+        out = await session.run(feeds);
+      } catch (e) {
+        throw new BackendError(`onnxruntime failed to run the step graph: ${(e as Error).message}`, { field: 'backend', value: 'onnx' });
+      }
+      const read = (name: string): Float32Array => {
+        const data = (out[name] as ort.Tensor | undefined)?.data;
+        if (!(data instanceof Float32Array)) {
+          throw new BackendError(`the step graph's output ${name} is not float32`, { field: name, expected: 'a float32 tensor' });
+        }
+        return data;
+      };
+      return { zH: read('z_H_next'), zL: read('z_L_next'), logits: read('logits'), qHalt: read('q_halt'), qContinue: read('q_continue') };
+    };
+  }
+}

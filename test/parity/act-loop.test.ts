@@ -1,0 +1,106 @@
+/**
+ * The shared TypeScript ACT loop (lib/act-loop.ts) against the native fused loop it must
+ * mirror. The loop is driven with the native operator itself as its step function (one
+ * native call with maxSteps 1 per ACT step), so the numbers of each step are the native
+ * ones and any difference is the loop's: halting, compaction, trace, carry. Since the
+ * compacted batches are the same as the native loop's, results must match exactly.
+ */
+import { describe, expect, it } from 'vitest';
+import { createModel } from '../../lib';
+import { runActLoop, type StepFunction } from '../../lib/act-loop';
+import { modelDimensions } from '../../lib/model/config';
+import { randomConfig, randomWeights } from '../../lib/model/random';
+import { normalizeInput, normalizeOptions } from '../../lib/request';
+import type { InferInput, InferOptions, InferResult } from '../../lib/types';
+import type { BackendResult } from '../../lib/backends/backend';
+
+const config = randomConfig({
+  seq_len: 9, vocab_size: 7, hidden_size: 24, num_heads: 2, halt_max_steps: 6, L_layers: 2,
+  puzzle_emb_ndim: 24, puzzle_emb_len: 1, num_puzzle_identifiers: 5,
+});
+const dims = modelDimensions(config);
+const weights = randomWeights(config, { seed: 11, qHeadStd: 1 / Math.sqrt(24), puzzleEmbStd: 0.5 });
+const model = createModel(config, weights, { threads: 2 });
+const B = 8, S = config.seq_len, V = config.vocab_size;
+const inputs = Int32Array.from({ length: B * S }, (_, i) => (i * 3 + (i >> 2)) % V);
+const puzzleIdentifiers = Int32Array.from({ length: B }, (_, b) => b % 5);
+
+let stepCalls: number[] = [];
+const nativeStep: StepFunction = async (a) => {
+  stepCalls.push(a.batch);
+  const r = model.inferSync(
+    { inputs: a.inputs, puzzleIdentifiers: a.puzzleIdentifiers, carry: { zH: a.zH, zL: a.zL } },
+    { maxSteps: 1, returnCarry: true },
+  );
+  return { zH: r.carry!.zH, zL: r.carry!.zL, logits: r.logits, qHalt: r.qHalt, qContinue: r.qContinue };
+};
+
+function hostLoop(input: InferInput, options: InferOptions): Promise<BackendResult> {
+  const request = { ...normalizeInput(input, config, dims), ...normalizeOptions(options, config) };
+  return runActLoop(request, {
+    seqLen: S, vocab: V, totalLen: dims.totalLen, hidden: config.hidden_size,
+    hInit: weights['inner.H_init'], lInit: weights['inner.L_init'],
+  }, nativeStep);
+}
+
+function expectSame(host: BackendResult, native: InferResult): void {
+  expect(host.steps).toEqual(native.steps);
+  expect(host.predictions).toEqual(native.predictions);
+  expect(host.logits).toEqual(native.logits);
+  expect(host.qHalt).toEqual(native.qHalt);
+  expect(host.qContinue).toEqual(native.qContinue);
+  expect(host.trace === undefined).toBe(native.trace === undefined);
+  if (native.trace) {
+    expect(host.trace!.length).toBe(native.trace.length);
+    native.trace.forEach((rec, i) => {
+      const h = host.trace![i];
+      expect(h.step).toBe(rec.step);
+      expect(h.halted).toEqual(rec.halted);
+      expect(h.changed).toEqual(rec.changed);
+      expect(h.qHalt).toEqual(rec.qHalt);
+      expect(h.qContinue).toEqual(rec.qContinue);
+      expect(h.haltProbability).toEqual(rec.haltProbability);
+      for (let b = 0; b < B; b++) expect(h.confidence[b]).toBeCloseTo(rec.confidence[b], 6);
+      expect(h.logits === undefined).toBe(rec.logits === undefined);
+      if (rec.logits) expect(h.logits).toEqual(rec.logits);
+    });
+  }
+  expect(host.carry === undefined).toBe(native.carry === undefined);
+  if (native.carry) {
+    expect(host.carry!.zH).toEqual(native.carry.zH);
+    expect(host.carry!.zL).toEqual(native.carry.zL);
+  }
+}
+
+describe('shared ACT loop mirrors the native loop', () => {
+  const fixed = model.inferSync({ inputs, puzzleIdentifiers }, { maxSteps: 6, trace: true });
+  const sorted = Array.from(fixed.trace![1].haltProbability).sort((a, b) => a - b);
+  const threshold = (sorted[3] + sorted[4]) / 2;
+
+  it.each([
+    { name: 'fixed steps', options: { maxSteps: 4 } },
+    { name: 'adaptive, trace with logits, carry', options: { haltThreshold: threshold, maxSteps: 6, trace: 'logits' as const, returnCarry: true } },
+    { name: 'adaptive from minSteps 2', options: { haltThreshold: threshold, minSteps: 2, maxSteps: 7, trace: true, returnCarry: true } },
+    { name: 'threshold 0 halts all at step 1', options: { haltThreshold: 0, trace: 'logits' as const } },
+  ])('$name', async ({ options }) => {
+    stepCalls = [];
+    const host = await hostLoop({ inputs, puzzleIdentifiers }, options);
+    const native = model.inferSync({ inputs, puzzleIdentifiers }, options);
+    expectSame(host, native);
+    // Compaction: each step runs exactly the samples that have not halted.
+    const expectedBatches = Array.from({ length: Math.max(...native.steps) }, (_, s) => native.steps.filter((n) => n > s).length);
+    expect(stepCalls).toEqual(expectedBatches);
+  });
+
+  it('halting really varies, so the adaptive cases above exercise compaction', async () => {
+    const r = model.inferSync({ inputs, puzzleIdentifiers }, { haltThreshold: threshold, maxSteps: 6 });
+    expect(new Set(r.steps).size).toBeGreaterThan(1);
+  });
+
+  it('resumes from a request carry', async () => {
+    const first = model.inferSync({ inputs, puzzleIdentifiers }, { maxSteps: 2, returnCarry: true });
+    const options = { haltThreshold: threshold, maxSteps: 3, trace: 'logits' as const, returnCarry: true };
+    const host = await hostLoop({ inputs, puzzleIdentifiers, carry: first.carry }, options);
+    expectSame(host, model.inferSync({ inputs, puzzleIdentifiers, carry: first.carry }, options));
+  });
+});
