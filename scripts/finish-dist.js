@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Writes dist/index.mjs, the ES-module entry: it re-exports the CommonJS build by name so
-// `import { loadModel } from 'trm-node'` works without a second compile.
+// Finishes dist/ after tsc: writes dist/index.mjs, the ES-module entry, which re-exports the
+// CommonJS build by name so `import { loadModel } from 'trm-node'` works without a second
+// compile; and marks the CLI executable (tsc does not), which `npx trm` needs.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -15,3 +16,4 @@ const body = [
 ].join('\n');
 fs.writeFileSync(path.join(dist, 'index.mjs'), body);
 fs.writeFileSync(path.join(dist, 'index.d.mts'), "export * from './index.js';\n");
+fs.chmodSync(path.join(dist, 'cli.js'), 0o755);
