@@ -124,3 +124,14 @@ export function maxAbsError(got: ArrayLike<number>, ref: ArrayLike<number>): num
   }
   return max;
 }
+
+/** Concatenates arrays into one Float32Array (e.g. golden carries of several steps into one batch). */
+export function concat(parts: ArrayLike<number>[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

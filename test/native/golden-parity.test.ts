@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { createModel, supportedIsas } from '../../lib';
 import { readModelDirectory } from '../../lib/model/directory';
-import { GOLDEN_NAMES, loadGolden, relativeError } from '../helpers/golden';
+import { GOLDEN_NAMES, concat, loadGolden, relativeError } from '../helpers/golden';
 
 // The acceptance bound; a correct float32 implementation lands near 5e-5 at worst.
 const TOLERANCE = 1e-4;
@@ -15,15 +15,6 @@ const TOLERANCE = 1e-4;
 // the official code's own float32 and float64 runs 4e-4 apart there for mlp_t models.
 const SECOND_STEP_TOLERANCE_MLP_T = 2e-3;
 
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 describe.each(GOLDEN_NAMES)('golden %s', (name) => {
   const golden = loadGolden(name);

@@ -13,7 +13,7 @@ import { readModelDirectory } from '../../lib/model/directory';
 import { randomConfig, randomWeights, SeededRandom } from '../../lib/model/random';
 import type { WeightMap } from '../../lib/model/weights';
 import { referenceStep } from '../oracle/reference';
-import { GOLDEN_NAMES, loadGolden, relativeError } from '../helpers/golden';
+import { GOLDEN_NAMES, concat, loadGolden, relativeError } from '../helpers/golden';
 
 // Per quantity, the acceptance bound of every backend; a correct float32 graph lands near 5e-5 at worst.
 const TOLERANCE = { logits: 1e-4, qHalt: 1e-4, qContinue: 1e-4, zH: 1e-4, zL: 1e-4 };
@@ -42,15 +42,6 @@ async function runStep(s: ort.InferenceSession, config: TrmConfig, inputs: Int32
   return { zH: f('z_H_next'), zL: f('z_L_next'), logits: f('logits'), qHalt: f('q_halt'), qContinue: f('q_continue') };
 }
 
-function concat(parts: ArrayLike<number>[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 function format(errors: Record<string, number>): string {
   return Object.entries(errors).map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', ');

@@ -7,20 +7,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createOnnxModel } from '../../lib';
 import { readModelDirectory } from '../../lib/model/directory';
-import { GOLDEN_NAMES, loadGolden, maxAbsError, relativeError } from '../helpers/golden';
+import { GOLDEN_NAMES, concat, loadGolden, maxAbsError, relativeError } from '../helpers/golden';
 
 // The acceptance bound, norm-wise relative, the same as the native backend's.
 const TOLERANCE = 1e-4;
 
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** Largest elementwise |got - ref| / max(|ref|, 1e-3 * max|ref|): a per-element view beside the norm-wise one. */
 function maxElementRelative(got: ArrayLike<number>, ref: ArrayLike<number>): number {
