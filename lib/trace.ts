@@ -29,16 +29,8 @@ export function stepStatistics(logits: ArrayLike<number>, offset: number, seqLen
   return { changed, confidence: confidence / seqLen };
 }
 
-export interface FlatTrace {
-  qHalt: Float32Array;
-  qContinue: Float32Array;
-  haltProbability: Float32Array;
-  halted: Uint8Array;
-  changed: Int32Array;
-  confidence: Float32Array;
-  /** [steps * batch * seqLen * vocab] when recorded. */
-  logits?: Float32Array;
-}
+/** A trace as step-major flat arrays: each TraceRecord field, [steps * batch] long (logits [steps * batch * seqLen * vocab]). */
+export type FlatTrace = Omit<TraceRecord, 'step'>;
 
 /** Splits step-major flat arrays ([steps * batch]) into one record per step. */
 export function splitTrace(flat: FlatTrace, steps: number, batch: number, logitsPerStep: number): TraceRecord[] {
