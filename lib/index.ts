@@ -2,6 +2,7 @@
 export { loadModel, createModel, createOnnxModel, TrmModel } from './trm-model';
 export { supportedIsas } from './backends/native';
 export { exportOnnx, weightsFingerprint, ONNX_OPSET } from './onnx/exporter';
+export { initialCarry } from './onnx/carry';
 export { TrmError, ModelFormatError, InputError, OptionError, BackendError } from './errors';
 export { parseConfig, modelDimensions } from './model/config';
 export type { TrmConfig, ModelDimensions, PosEncoding } from './model/config';
