@@ -13,5 +13,5 @@ export { readSafetensors, writeSafetensors } from './model/safetensors';
 export { haltProbability, shouldHalt } from './halting';
 export type { HaltingPolicy } from './halting';
 export type {
-  LoadOptions, InferInput, InferOptions, InferResult, TraceRecord, Carry, ModelInfo, BackendName, IsaName,
+  LoadOptions, InferInput, InferOptions, InferResult, TraceRecord, Carry, ModelInfo, BackendName, IsaName, Precision,
 } from './types';

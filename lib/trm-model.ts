@@ -15,7 +15,7 @@ import type { WeightMap } from './model/weights';
 import { normalizeInput, normalizeOptions, type InferRequest } from './request';
 import type { InferInput, InferOptions, InferResult, LoadOptions, ModelInfo } from './types';
 
-const LOAD_KEYS = new Set(['backend', 'threads', 'isa']);
+const LOAD_KEYS = new Set(['backend', 'threads', 'isa', 'precision']);
 
 export class TrmModel {
   readonly config: TrmConfig;
@@ -30,7 +30,7 @@ export class TrmModel {
 
   get info(): ModelInfo {
     const b = this.live();
-    return { backend: b.name, isa: b.isa, threads: b.threads };
+    return { backend: b.name, isa: b.isa, threads: b.threads, precision: b.precision, bf16Compute: b.bf16Compute };
   }
 
   /** Runs the whole ACT loop off the event loop. Concurrent calls on one model are safe. */
@@ -91,6 +91,12 @@ function checkLoadOptions(options: LoadOptions | undefined): LoadOptions {
     throw new OptionError('unknown backend', { field: 'backend', value: o.backend, expected: "'native' or 'onnx'" });
   }
   if (o.isa !== undefined && typeof o.isa !== 'string') throw new OptionError('invalid option', { field: 'isa', value: o.isa, expected: 'a string' });
+  if (o.precision !== undefined && o.precision !== 'fp32' && o.precision !== 'bf16') {
+    throw new OptionError('unknown precision', { field: 'precision', value: o.precision, expected: "'fp32' or 'bf16'" });
+  }
+  if (o.backend === 'onnx' && o.precision === 'bf16') {
+    throw new OptionError('bf16 runs on the native backend only', { field: 'precision', value: o.precision, expected: "'fp32' (or undefined) with backend 'onnx'" });
+  }
   if (o.backend === 'onnx' && o.isa !== undefined && o.isa !== 'auto') {
     throw new OptionError('isa applies to the native backend only', { field: 'isa', value: o.isa, expected: "undefined or 'auto' with backend 'onnx'" });
   }
@@ -105,7 +111,7 @@ export function createModel(config: TrmConfig, weights: WeightMap, options?: Loa
       field: 'backend', value: o.backend, expected: "'native'; use createOnnxModel (async) for the onnx backend",
     });
   }
-  return new TrmModel(config, new NativeBackend(config, weights, { threads: o.threads, isa: o.isa }));
+  return new TrmModel(config, new NativeBackend(config, weights, { threads: o.threads, isa: o.isa, precision: o.precision }));
 }
 
 /** onnxruntime-node loads only when a model asks for the onnx backend. */
@@ -114,7 +120,7 @@ async function onnxBackendModule(): Promise<typeof import('./backends/onnx')> {
 }
 
 /** A model on the onnx backend from a config and weights in memory: the step graph is exported in memory. */
-export async function createOnnxModel(config: TrmConfig, weights: WeightMap, options?: Omit<LoadOptions, 'backend' | 'isa'>): Promise<TrmModel> {
+export async function createOnnxModel(config: TrmConfig, weights: WeightMap, options?: Omit<LoadOptions, 'backend' | 'isa' | 'precision'>): Promise<TrmModel> {
   const o = checkLoadOptions({ ...options, backend: 'onnx' });
   const { OnnxBackend: Onnx } = await onnxBackendModule();
   const backend: OnnxBackend = await Onnx.create(config, weights, { threads: o.threads });

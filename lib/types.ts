@@ -14,7 +14,16 @@ export interface LoadOptions {
   threads?: number;
   /** Kernel instruction set of the native backend; default 'auto' (the best this CPU runs), or the TRM_ISA variable. */
   isa?: IsaName;
+  /**
+   * Arithmetic of the Linear layers (native backend): 'fp32' (default) or 'bf16' (weights
+   * stored in bf16, activations rounded to bf16 at each matrix product, fp32 accumulation;
+   * about twice as fast on CPUs with AVX512_BF16, and computed exactly alike, only slower,
+   * elsewhere). Norms, softmax, residuals and the carry stay fp32.
+   */
+  precision?: Precision;
 }
+
+export type Precision = 'fp32' | 'bf16';
 
 export interface Carry {
   /** [batch, seq_len + puzzle prefix, hidden] */
@@ -86,6 +95,9 @@ export interface ModelInfo {
   backend: BackendName;
   isa: string;
   threads: number;
+  precision: Precision;
+  /** How bf16 products are computed on this CPU ('vdpbf16ps' or 'fp32 fma'); null for fp32 models. */
+  bf16Compute: string | null;
 }
 
 export type { TrmConfig, ModelDimensions };

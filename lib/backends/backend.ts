@@ -1,6 +1,6 @@
 /** The interface every backend implements: one checked request in, raw result arrays out. */
 import type { InferRequest } from '../request';
-import type { BackendName, Carry, TraceRecord } from '../types';
+import type { BackendName, Carry, Precision, TraceRecord } from '../types';
 
 export interface BackendResult {
   predictions: Int32Array;
@@ -16,6 +16,8 @@ export interface Backend {
   readonly name: BackendName;
   readonly isa: string;
   readonly threads: number;
+  readonly precision: Precision;
+  readonly bf16Compute: string | null;
   run(request: InferRequest): Promise<BackendResult>;
   /** Blocking variant; a backend that can only run asynchronously throws BackendError. */
   runSync(request: InferRequest): BackendResult;

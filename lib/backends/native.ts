@@ -6,11 +6,13 @@ import type { WeightMap } from '../model/weights';
 import { loadAddon, translateNativeError, type NativeModelHandle, type NativeRequest, type NativeResult, type NativeSpec } from '../native/addon';
 import type { InferRequest } from '../request';
 import { splitTrace } from '../trace';
+import type { Precision } from '../types';
 import type { Backend, BackendResult } from './backend';
 
 export interface NativeBackendOptions {
   threads?: number;
   isa?: string;
+  precision?: Precision;
 }
 
 export function nativeSpec(config: TrmConfig): NativeSpec {
@@ -67,7 +69,8 @@ export class NativeBackend implements Backend {
     const isa = resolveIsa(options.isa);
     const addon = loadAddon();
     try {
-      this.handle = new addon.NativeModel(nativeSpec(config), weights, isa === undefined ? { threads } : { threads, isa });
+      const precision = options.precision ?? 'fp32';
+      this.handle = new addon.NativeModel(nativeSpec(config), weights, isa === undefined ? { threads, precision } : { threads, isa, precision });
     } catch (e) {
       throw translateNativeError(e);
     }
@@ -81,6 +84,14 @@ export class NativeBackend implements Backend {
 
   get threads(): number {
     return this.handle.threads;
+  }
+
+  get precision(): Precision {
+    return this.handle.precision;
+  }
+
+  get bf16Compute(): string | null {
+    return this.handle.bf16Compute;
   }
 
   async run(request: InferRequest): Promise<BackendResult> {

@@ -140,6 +140,9 @@ async function createSession(bytes: Uint8Array, threads: number, file: string | 
 export class OnnxBackend implements Backend {
   readonly name = 'onnx' as const;
   readonly isa = 'onnxruntime-cpu';
+  /** The exported graph computes in fp32 (bf16 is a native-backend option). */
+  readonly precision = 'fp32' as const;
+  readonly bf16Compute = null;
   readonly threads: number;
   /** Where the graph came from: the model file, or '<memory>' when exported at load. */
   readonly source: string;

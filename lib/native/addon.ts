@@ -62,6 +62,8 @@ export interface NativeModelHandle {
   dispose(): void;
   readonly isa: string;
   readonly threads: number;
+  readonly precision: 'fp32' | 'bf16';
+  readonly bf16Compute: string | null;
 }
 
 export interface KernelProbe {
@@ -72,10 +74,15 @@ export interface KernelProbe {
   add(isa: string, x: Float32Array, y: Float32Array): void;
   dot(isa: string, a: Float32Array, b: Float32Array): number;
   axpy(isa: string, alpha: number, x: Float32Array, y: Float32Array): void;
+  softmaxRows(isa: string, x: Float32Array, rows: number, cols: number, scale: number): void;
+  gemmBf16(isa: string, m: number, n: number, k: number, a: Float32Array, w: Float32Array, c: Float32Array, accumulate: boolean): void;
+  bf16Compute(isa: string): string;
+  /** GFLOP/s of an FMA (fp32) or vdpbf16ps (bf16) loop on `threads` threads; null where the CPU has none. */
+  measurePeak(kind: 'fp32' | 'bf16', threads: number, seconds: number): number | null;
 }
 
 export interface NativeAddon {
-  NativeModel: new (spec: NativeSpec, weights: Record<string, Float32Array>, options: { threads?: number; isa?: string }) => NativeModelHandle;
+  NativeModel: new (spec: NativeSpec, weights: Record<string, Float32Array>, options: { threads?: number; isa?: string; precision?: 'fp32' | 'bf16' }) => NativeModelHandle;
   supportedIsas(): string[];
   defaultIsa(): string;
   kernelProbe: KernelProbe;

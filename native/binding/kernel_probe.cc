@@ -10,6 +10,7 @@
 
 #include "cpu/dispatch.h"
 #include "cpu/kernels.h"
+#include "cpu/peak.h"
 
 namespace trm::binding {
 namespace {
@@ -173,6 +174,66 @@ Napi::Value Axpy(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// softmaxRows(isa, x[rows*cols], rows, cols, scale): in place, ld = cols.
+Napi::Value SoftmaxRows(const Napi::CallbackInfo& info) {
+  const char* fn = "softmaxRows";
+  expect_args(info, fn, 5);
+  const cpu::KernelTable& t = table_arg(info, fn, 0);
+  const int rows = dim_arg(info, fn, 2, "rows", 0);
+  const int cols = dim_arg(info, fn, 3, "cols", 1);
+  Napi::Float32Array x = f32_arg(info, fn, 1, "x", static_cast<double>(rows) * cols);
+  const double scale = number_arg(info, fn, 4, "scale");
+  t.softmax_rows(x.Data(), rows, cols, cols, static_cast<float>(scale));
+  return info.Env().Undefined();
+}
+
+// gemmBf16(isa, m, n, k, a[m*k], w[n*k] (fp32, rounded and packed here), c[m*n], accumulate)
+Napi::Value GemmBf16(const Napi::CallbackInfo& info) {
+  const char* fn = "gemmBf16";
+  expect_args(info, fn, 8);
+  if (!info[0].IsString()) throw_type(info.Env(), fn, "isa must be a string");
+  const std::string isa = info[0].As<Napi::String>().Utf8Value();
+  const cpu::GemmBf16Fn gemm = cpu::find_gemm_bf16(isa);
+  if (!gemm) throw_range(info.Env(), fn, "isa '" + isa + "' is unknown or not supported here");
+  // The emulated avx512 variant packs like the avx512 table.
+  const int nr = isa == "avx512-emulated" ? cpu::find_kernels("avx512")->nr : cpu::find_kernels(isa)->nr;
+  const int m = dim_arg(info, fn, 1, "m", 0);
+  const int n = dim_arg(info, fn, 2, "n", 1);
+  const int k = dim_arg(info, fn, 3, "k", 1);
+  Napi::Float32Array a = f32_arg(info, fn, 4, "a", static_cast<double>(m) * k);
+  Napi::Float32Array w = f32_arg(info, fn, 5, "w", static_cast<double>(n) * k);
+  Napi::Float32Array c = f32_arg(info, fn, 6, "c", static_cast<double>(m) * n);
+  if (!info[7].IsBoolean()) throw_type(info.Env(), fn, "accumulate must be a boolean");
+  const bool accumulate = info[7].As<Napi::Boolean>().Value();
+  std::vector<uint16_t> packed(cpu::packed_linear_bf16_size(n, k, nr));
+  cpu::pack_linear_bf16(w.Data(), n, k, nr, packed.data());
+  gemm(packed.data(), n, k, a.Data(), k, c.Data(), n, m, accumulate);
+  return info.Env().Undefined();
+}
+
+// bf16Compute(isa): how that table's gemm_bf16 multiplies.
+Napi::Value Bf16ComputeOf(const Napi::CallbackInfo& info) {
+  const char* fn = "bf16Compute";
+  expect_args(info, fn, 1);
+  return Napi::String::New(info.Env(), table_arg(info, fn, 0).bf16_compute);
+}
+
+// measurePeak(kind 'fp32' | 'bf16', threads, seconds): GFLOP/s, or null where there is no
+// such loop on this CPU. Blocks the caller for `seconds`: for benchmarks only.
+Napi::Value MeasurePeak(const Napi::CallbackInfo& info) {
+  const char* fn = "measurePeak";
+  expect_args(info, fn, 3);
+  if (!info[0].IsString()) throw_type(info.Env(), fn, "kind must be a string");
+  const std::string kind = info[0].As<Napi::String>().Utf8Value();
+  if (kind != "fp32" && kind != "bf16") throw_range(info.Env(), fn, "kind must be 'fp32' or 'bf16'");
+  const int threads = dim_arg(info, fn, 1, "threads", 1);
+  if (threads > 1024) throw_range(info.Env(), fn, "threads must be <= 1024");
+  const double seconds = number_arg(info, fn, 2, "seconds");
+  if (!(seconds > 0 && seconds <= 60)) throw_range(info.Env(), fn, "seconds must be in (0, 60]");
+  const double gflops = cpu::measure_peak_gflops(kind, threads, seconds);
+  return gflops < 0 ? info.Env().Null() : Napi::Number::New(info.Env(), gflops);
+}
+
 }  // namespace
 
 void RegisterKernelProbe(Napi::Env env, Napi::Object exports) {
@@ -184,6 +245,10 @@ void RegisterKernelProbe(Napi::Env env, Napi::Object exports) {
   probe.Set("add", Napi::Function::New(env, Add, "add"));
   probe.Set("dot", Napi::Function::New(env, Dot, "dot"));
   probe.Set("axpy", Napi::Function::New(env, Axpy, "axpy"));
+  probe.Set("softmaxRows", Napi::Function::New(env, SoftmaxRows, "softmaxRows"));
+  probe.Set("gemmBf16", Napi::Function::New(env, GemmBf16, "gemmBf16"));
+  probe.Set("bf16Compute", Napi::Function::New(env, Bf16ComputeOf, "bf16Compute"));
+  probe.Set("measurePeak", Napi::Function::New(env, MeasurePeak, "measurePeak"));
   exports.Set("kernelProbe", probe);
 }
 

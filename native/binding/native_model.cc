@@ -129,10 +129,12 @@ Napi::Function NativeModel::Define(Napi::Env env) {
   return DefineClass(env, "NativeModel",
                      {InstanceMethod<&NativeModel::Infer>("infer"), InstanceMethod<&NativeModel::InferSync>("inferSync"),
                       InstanceMethod<&NativeModel::Dispose>("dispose"), InstanceAccessor<&NativeModel::Isa>("isa"),
-                      InstanceAccessor<&NativeModel::Threads>("threads")});
+                      InstanceAccessor<&NativeModel::Threads>("threads"),
+                      InstanceAccessor<&NativeModel::PrecisionName>("precision"),
+                      InstanceAccessor<&NativeModel::Bf16Compute>("bf16Compute")});
 }
 
-// new NativeModel(spec, weights: { [name]: Float32Array }, options: { threads, isa })
+// new NativeModel(spec, weights: { [name]: Float32Array }, options: { threads, isa, precision })
 NativeModel::NativeModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeModel>(info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsObject() || !info[1].IsObject() || !info[2].IsObject()) {
@@ -152,6 +154,17 @@ NativeModel::NativeModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Nati
   if (!threads_value.IsUndefined() && !threads_value.IsNull()) threads = get_int(options, "threads");
   if (threads < 1 || threads > 1024) throw make_error(env, "threads must be in [1, 1024]", "TRM_OPTION");
 
+  Precision precision = Precision::kFp32;
+  Napi::Value precision_value = options.Get("precision");
+  if (!precision_value.IsUndefined() && !precision_value.IsNull()) {
+    const std::string name = precision_value.ToString().Utf8Value();
+    if (name == "bf16") {
+      precision = Precision::kBf16;
+    } else if (name != "fp32") {
+      throw make_error(env, "precision must be 'fp32' or 'bf16'", "TRM_OPTION");
+    }
+  }
+
   // Views into the JS arrays; Model copies and packs them before this constructor returns.
   WeightViews weights;
   const Napi::Object js_weights = info[1].As<Napi::Object>();
@@ -166,7 +179,7 @@ NativeModel::NativeModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Nati
     weights[name] = WeightView{array.Data(), array.ElementLength()};
   }
   try {
-    model_ = std::make_shared<const Model>(spec, weights, *kernels, threads);
+    model_ = std::make_shared<const Model>(spec, weights, *kernels, threads, precision);
   } catch (const Error& e) {
     throw make_error(env, e.what(), error_code(e.kind()));
   } catch (const std::bad_alloc&) {
@@ -204,6 +217,17 @@ Napi::Value NativeModel::InferSync(const Napi::CallbackInfo& info) {
 Napi::Value NativeModel::Dispose(const Napi::CallbackInfo& info) {
   model_.reset();
   return info.Env().Undefined();
+}
+
+Napi::Value NativeModel::PrecisionName(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), model(info.Env())->precision() == Precision::kBf16 ? "bf16" : "fp32");
+}
+
+// How this model's bf16 GEMM multiplies ("vdpbf16ps" or "fp32 fma"); null for fp32 models.
+Napi::Value NativeModel::Bf16Compute(const Napi::CallbackInfo& info) {
+  const auto m = model(info.Env());
+  if (m->precision() != Precision::kBf16) return info.Env().Null();
+  return Napi::String::New(info.Env(), m->kernels().bf16_compute);
 }
 
 Napi::Value NativeModel::Isa(const Napi::CallbackInfo& info) {

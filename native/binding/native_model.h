@@ -19,6 +19,8 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   Napi::Value InferSync(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   Napi::Value Isa(const Napi::CallbackInfo& info);
+  Napi::Value PrecisionName(const Napi::CallbackInfo& info);
+  Napi::Value Bf16Compute(const Napi::CallbackInfo& info);
   Napi::Value Threads(const Napi::CallbackInfo& info);
   std::shared_ptr<const Model> model(Napi::Env env) const;
 

@@ -25,6 +25,9 @@ class Forward {
   void move_slot(int from, int to);
 
   // One ACT step on slots [0, n): H_cycles x (L_cycles x z_L = L(z_L, z_H + x); z_H = L(z_H, z_L)).
+  // Each layer runs as a few parallel regions, each thread carrying its own rows through a
+  // chain of operations (GEMM, then residual, norm, the next GEMM...) while they are in
+  // cache, so a layer costs three barriers, not one per operation.
   void step(int n);
   // lm_head on z_H without the prefix -> logits(slot), q_head on z_H[:, 0] -> q(slot).
   void heads(int n);
@@ -38,17 +41,19 @@ class Forward {
   size_t logits_size() const { return logits_size_; }
 
  private:
-  void l_level(float* hidden, const float* injection, int n);
-  void attention_block(const LayerWeights& layer, float* hidden, int n);
-  void token_mlp_block(const LayerWeights& layer, float* hidden, int n);
-  void channel_mlp_block(const LayerWeights& layer, float* hidden, int n);
-  void transpose_samples(const float* src, float* dst, int n, int rows, int cols);
-  void apply_rope(int rows);
-  void attention(int n);
-  // c (=|+=) a W^T over m rows, rows split across the pool.
-  void gemm(const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate);
-  void rmsnorm(float* x, int rows, int cols);
-  void add(float* x, const float* y, size_t count);
+  // hidden += a (+ b): the injection, formed as (b's owner) the official code forms it.
+  void l_level(float* hidden, const float* inject_a, const float* inject_b, int n);
+  void attention_layer(const LayerWeights& layer, float* hidden, const float* inject_a, const float* inject_b, int n);
+  void token_mlp_layer(const LayerWeights& layer, float* hidden, const float* inject_a, const float* inject_b, int n);
+  // Channel SwiGLU + residual + norm on rows [r0, r1) (the tail of every layer).
+  void channel_mlp_rows(const LayerWeights& layer, float* hidden, int r0, int r1);
+  void attention_unit(int sample, int head, int part);
+  void rope_rows(int r0, int r1);
+  // c (=|+=) a W^T for `m` rows on the calling thread, fp32 or bf16 as the weight was packed.
+  void gemm(const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) const;
+  // fn(r0, r1, part) over [0, rows) split into one contiguous range per thread.
+  template <typename Fn>
+  void for_row_parts(int rows, Fn&& fn);
 
   const ModelSpec& spec_;
   const ModelWeights& weights_;
@@ -57,8 +62,12 @@ class Forward {
   const int T_, D_;
   const size_t carry_size_, logits_size_;
 
-  AlignedBuffer x_, z_H_, z_L_, injection_;
-  AlignedBuffer qkv_, attn_, scores_;
+  const int parts_;  // threads in the pool: one scratch slot each
+  AlignedBuffer x_, z_H_, z_L_;
+  AlignedBuffer qkv_, attn_;
+  // Per thread: one (sample, head)'s packed keys, packed transposed values, and scores.
+  AlignedBuffer keys_, values_, scores_;
+  size_t keys_size_ = 0, values_size_ = 0, scores_size_ = 0;
   AlignedBuffer gate_up_, act_;
   AlignedBuffer transposed_, t_gate_up_, t_act_;
   AlignedBuffer logits_, q_;

@@ -30,13 +30,18 @@ std::vector<float> copy(const WeightViews& weights, const std::string& name, siz
   return std::vector<float>(v.data, v.data + size);
 }
 
-PackedLinear pack(const WeightViews& weights, const std::string& name, int n, int k, int nr) {
+PackedLinear pack(const WeightViews& weights, const std::string& name, int n, int k, int nr, Precision precision) {
   const WeightView& v = require(weights, name, static_cast<size_t>(n) * k);
   PackedLinear out;
   out.n = n;
   out.k = k;
-  out.data.resize(cpu::packed_linear_size(n, k, nr));
-  cpu::pack_linear(v.data, n, k, nr, out.data.data());
+  if (precision == Precision::kBf16) {
+    out.bf16.resize(cpu::packed_linear_bf16_size(n, k, nr));
+    cpu::pack_linear_bf16(v.data, n, k, nr, out.bf16.data());
+  } else {
+    out.data.resize(cpu::packed_linear_size(n, k, nr));
+    cpu::pack_linear(v.data, n, k, nr, out.data.data());
+  }
   return out;
 }
 
@@ -93,8 +98,9 @@ void validate_spec(const ModelSpec& s) {
   if (!(s.rope_theta > 0.0) || !std::isfinite(s.rope_theta)) model_error("rope_theta must be finite and > 0");
 }
 
-Model::Model(const ModelSpec& spec, const WeightViews& w, const cpu::KernelTable& kernels, int threads)
-    : spec_(spec), kernels_(kernels), pool_(threads) {
+Model::Model(const ModelSpec& spec, const WeightViews& w, const cpu::KernelTable& kernels, int threads,
+             Precision precision)
+    : spec_(spec), kernels_(kernels), precision_(precision), pool_(threads) {
   validate_spec(spec_);
   const int D = spec_.hidden_size, V = spec_.vocab_size, T = spec_.total_len(), nr = kernels_.nr;
   const size_t d = static_cast<size_t>(D);
@@ -113,17 +119,17 @@ Model::Model(const ModelSpec& spec, const WeightViews& w, const cpu::KernelTable
     const std::string p = "inner.L_level.layers." + std::to_string(i) + ".";
     LayerWeights layer;
     if (spec_.mlp_t) {
-      layer.t_gate_up = pack(w, p + "mlp_t.gate_up_proj.weight", 2 * spec_.mlp_t_inter, T, nr);
-      layer.t_down = pack(w, p + "mlp_t.down_proj.weight", T, spec_.mlp_t_inter, nr);
+      layer.t_gate_up = pack(w, p + "mlp_t.gate_up_proj.weight", 2 * spec_.mlp_t_inter, T, nr, precision_);
+      layer.t_down = pack(w, p + "mlp_t.down_proj.weight", T, spec_.mlp_t_inter, nr, precision_);
     } else {
-      layer.qkv = pack(w, p + "self_attn.qkv_proj.weight", 3 * D, D, nr);
-      layer.o = pack(w, p + "self_attn.o_proj.weight", D, D, nr);
+      layer.qkv = pack(w, p + "self_attn.qkv_proj.weight", 3 * D, D, nr, precision_);
+      layer.o = pack(w, p + "self_attn.o_proj.weight", D, D, nr, precision_);
     }
-    layer.gate_up = pack(w, p + "mlp.gate_up_proj.weight", 2 * spec_.mlp_inter, D, nr);
-    layer.down = pack(w, p + "mlp.down_proj.weight", D, spec_.mlp_inter, nr);
+    layer.gate_up = pack(w, p + "mlp.gate_up_proj.weight", 2 * spec_.mlp_inter, D, nr, precision_);
+    layer.down = pack(w, p + "mlp.down_proj.weight", D, spec_.mlp_inter, nr, precision_);
     weights_.layers.push_back(std::move(layer));
   }
-  weights_.lm_head = pack(w, "inner.lm_head.weight", V, D, nr);
+  weights_.lm_head = pack(w, "inner.lm_head.weight", V, D, nr, precision_);
   weights_.q_head_weight = copy(w, "inner.q_head.weight", 2 * d);
   weights_.q_head_bias = copy(w, "inner.q_head.bias", 2);
 }

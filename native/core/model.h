@@ -23,11 +23,19 @@ struct WeightView {
 // Canonical state_dict names (no checkpoint prefix) to row-major float32 data.
 using WeightViews = std::map<std::string, WeightView>;
 
-// A Linear weight W[n][k] packed for the model's GEMM microkernel.
+// How a model stores its Linear weights and multiplies by them: fp32 throughout, or bf16
+// weights with bf16-rounded activations and fp32 accumulation (kernels.h, gemm_bf16).
+// Everything else (norms, softmax, residuals, the carry, the heads' q) stays fp32.
+enum class Precision { kFp32, kBf16 };
+
+// A Linear weight W[n][k] packed for the model's GEMM microkernel: in `data` (fp32) or in
+// `bf16` (bf16 pairs), by the model's precision.
 struct PackedLinear {
   int n = 0;
   int k = 0;
   AlignedBuffer data;
+  std::vector<uint16_t> bf16;
+  bool is_bf16() const { return !bf16.empty(); }
 };
 
 struct LayerWeights {
@@ -52,11 +60,13 @@ class Model {
  public:
   // Checks every tensor's presence and size against the spec (throws trm::Error(kModel)),
   // then copies and packs: the caller's buffers are not referenced afterwards.
-  Model(const ModelSpec& spec, const WeightViews& weights, const cpu::KernelTable& kernels, int threads);
+  Model(const ModelSpec& spec, const WeightViews& weights, const cpu::KernelTable& kernels, int threads,
+        Precision precision = Precision::kFp32);
 
   const ModelSpec& spec() const { return spec_; }
   const cpu::KernelTable& kernels() const { return kernels_; }
   int threads() const { return pool_.size(); }
+  Precision precision() const { return precision_; }
 
   // Runs every ACT step for the batch as one call (recursion.cc). Safe to call from several
   // threads: calls on one model run one after another, each on the whole pool.
@@ -67,6 +77,7 @@ class Model {
 
   ModelSpec spec_;
   const cpu::KernelTable& kernels_;
+  Precision precision_;
   ModelWeights weights_;
   mutable ThreadPool pool_;
   mutable std::mutex run_mutex_;

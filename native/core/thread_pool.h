@@ -1,8 +1,11 @@
 // A fixed pool of worker threads for the parallel regions of one model's recursion.
-// Threads start once (at model load) and sleep between regions, so the recursion pays no
-// thread start-up; the calling thread takes part as worker 0, so `threads` = 1 spawns none.
+// Threads start once (at model load), so the recursion pays no thread start-up; the calling
+// thread takes part as worker 0, so `threads` = 1 spawns none. A small model runs thousands
+// of regions per answer, a few microseconds each, so between regions the threads spin
+// briefly before they sleep: waking a sleeping thread costs more than the region itself.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <type_traits>
 #include <cstdint>
@@ -47,9 +50,10 @@ class ThreadPool {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable done_;
-  uint64_t generation_ = 0;
-  int pending_ = 0;
-  bool stop_ = false;
+  // Published under mutex_ (so sleepers cannot miss it) and read without it by spinners.
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<bool> stop_{false};
   int64_t count_ = 0;
   int parts_ = 0;
   Trampoline trampoline_ = nullptr;

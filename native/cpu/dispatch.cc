@@ -2,6 +2,10 @@
 
 #include <cstdlib>
 
+#if defined(TRM_HAVE_X86_KERNELS)
+#include "x86/kernels_avx512_bf16.h"
+#endif
+
 namespace trm::cpu {
 
 #if !defined(TRM_HAVE_X86_KERNELS)
@@ -33,6 +37,23 @@ const KernelTable* compiled(const std::string& isa) {
 }
 
 }  // namespace
+
+bool cpu_has_avx512_bf16() {
+#if defined(TRM_HAVE_X86_KERNELS)
+  __builtin_cpu_init();
+  return cpu_runs("avx512") && __builtin_cpu_supports("avx512bf16");
+#else
+  return false;
+#endif
+}
+
+GemmBf16Fn find_gemm_bf16(const std::string& name) {
+#if defined(TRM_HAVE_X86_KERNELS)
+  if (name == "avx512-emulated") return cpu_runs("avx512") ? gemm_bf16_avx512_emulated() : nullptr;
+#endif
+  const KernelTable* table = find_kernels(name);
+  return table ? table->gemm_bf16 : nullptr;
+}
 
 std::vector<std::string> supported_isas() {
   std::vector<std::string> out;

@@ -20,6 +20,13 @@ namespace trm::cpu {
 using GemmFn = void (*)(const float* packed, int n, int k, const float* a, int lda,
                         float* c, int ldc, int m, bool accumulate);
 
+// The same product with the weight in bf16 (packed by pack_linear_bf16) and fp32
+// accumulation: each row of `a` is rounded to bf16 (round to nearest even) once, then every
+// bf16 x bf16 product (exact in fp32) is summed into fp32 accumulators. Tables whose CPU has
+// AVX512_BF16 use vdpbf16ps; the others compute the same sums with fp32 FMAs.
+using GemmBf16Fn = void (*)(const uint16_t* packed, int n, int k, const float* a, int lda,
+                            float* c, int ldc, int m, bool accumulate);
+
 struct KernelTable {
   const char* isa;  // "scalar", "avx2", "avx512"
   int nr;           // panel width gemm expects from pack_linear
@@ -33,6 +40,10 @@ struct KernelTable {
   float (*dot)(const float* a, const float* b, int n);
   // y[i] += alpha * x[i]
   void (*axpy)(float alpha, const float* x, float* y, int n);
+  // x[r*ld + j] = softmax over j of (scale * x[r*ld + j]), for r < rows, j < cols.
+  void (*softmax_rows)(float* x, int rows, int cols, int ld, float scale);
+  GemmBf16Fn gemm_bf16;
+  const char* bf16_compute;  // how gemm_bf16 multiplies: "vdpbf16ps" or "fp32 fma"
 };
 
 const KernelTable& kernels_scalar();
@@ -43,5 +54,37 @@ const KernelTable* kernels_avx512();
 // Packs W[n][k] (row-major) for a table with panel width nr; returns the float count written.
 size_t packed_linear_size(int n, int k, int nr);
 void pack_linear(const float* w, int n, int k, int nr, float* packed);
+// The same from a strided source: W[j][kk] = src[j*stride_n + kk*stride_k]. Attention packs
+// its keys (and its values, transposed) this way, straight out of the qkv rows.
+void pack_linear_strided(const float* src, int n, int k, size_t stride_n, size_t stride_k, int nr,
+                         float* packed);
+
+// bf16 packing for gemm_bf16: panels of nr outputs with k taken in pairs (the operand shape
+// of vdpbf16ps), packed[((p*kp + q)*nr + j)*2 + e] = bf16(W[p*nr + j][2q + e]) with
+// kp = ceil(k/2); the odd k tail and the last panel's missing rows are zero.
+size_t packed_linear_bf16_size(int n, int k, int nr);
+void pack_linear_bf16(const float* w, int n, int k, int nr, uint16_t* packed);
+
+// float -> bf16, round to nearest even; NaN stays NaN; subnormals flush to signed zero, as
+// vcvtne2ps2bf16 does, so every table rounds activations alike.
+inline uint16_t bf16_from_f32(float x) {
+  uint32_t bits;
+  __builtin_memcpy(&bits, &x, 4);
+  if ((bits & 0x7f800000u) == 0) return static_cast<uint16_t>((bits >> 16) & 0x8000u);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((bits >> 16) | 0x40u);
+  bits += 0x7fffu + ((bits >> 16) & 1u);
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+inline float f32_from_bf16(uint16_t h) {
+  const uint32_t bits = static_cast<uint32_t>(h) << 16;
+  float x;
+  __builtin_memcpy(&x, &bits, 4);
+  return x;
+}
+
+// Rounds a[i*lda + kk] to bf16 pairs: out[i*kp + q] = bf16(a[2q]) | bf16(a[2q+1]) << 16,
+// kp = ceil(k/2), the odd tail padded with zero. The portable fallback of every table.
+void round_rows_bf16_pairs(const float* a, int lda, int m, int k, uint32_t* out);
 
 }  // namespace trm::cpu

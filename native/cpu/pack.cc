@@ -1,4 +1,4 @@
-// Weight packing for the GEMM microkernels (layout described in kernels.h).
+// Weight packing for the GEMM microkernels (layouts described in kernels.h).
 #include <cstring>
 
 #include "kernels.h"
@@ -10,15 +10,55 @@ size_t packed_linear_size(int n, int k, int nr) {
   return panels * static_cast<size_t>(k) * nr;
 }
 
-void pack_linear(const float* w, int n, int k, int nr, float* packed) {
+void pack_linear_strided(const float* src, int n, int k, size_t stride_n, size_t stride_k, int nr,
+                         float* packed) {
   const size_t panels = (static_cast<size_t>(n) + nr - 1) / nr;
   for (size_t p = 0; p < panels; ++p) {
     float* dst = packed + p * static_cast<size_t>(k) * nr;
     for (int kk = 0; kk < k; ++kk) {
       for (int j = 0; j < nr; ++j) {
         const size_t row = p * nr + j;
-        dst[static_cast<size_t>(kk) * nr + j] = row < static_cast<size_t>(n) ? w[row * k + kk] : 0.f;
+        dst[static_cast<size_t>(kk) * nr + j] = row < static_cast<size_t>(n) ? src[row * stride_n + kk * stride_k] : 0.f;
       }
+    }
+  }
+}
+
+void pack_linear(const float* w, int n, int k, int nr, float* packed) {
+  pack_linear_strided(w, n, k, static_cast<size_t>(k), 1, nr, packed);
+}
+
+size_t packed_linear_bf16_size(int n, int k, int nr) {
+  const size_t panels = (static_cast<size_t>(n) + nr - 1) / nr;
+  return panels * static_cast<size_t>((k + 1) / 2) * nr * 2;
+}
+
+void pack_linear_bf16(const float* w, int n, int k, int nr, uint16_t* packed) {
+  const size_t panels = (static_cast<size_t>(n) + nr - 1) / nr;
+  const int kp = (k + 1) / 2;
+  for (size_t p = 0; p < panels; ++p) {
+    for (int q = 0; q < kp; ++q) {
+      uint16_t* dst = packed + ((p * kp + q) * nr) * 2;
+      for (int j = 0; j < nr; ++j) {
+        const size_t row = p * nr + j;
+        for (int e = 0; e < 2; ++e) {
+          const int kk = 2 * q + e;
+          dst[j * 2 + e] = row < static_cast<size_t>(n) && kk < k ? bf16_from_f32(w[row * k + kk]) : 0;
+        }
+      }
+    }
+  }
+}
+
+void round_rows_bf16_pairs(const float* a, int lda, int m, int k, uint32_t* out) {
+  const int kp = (k + 1) / 2;
+  for (int i = 0; i < m; ++i) {
+    const float* ai = a + static_cast<size_t>(i) * lda;
+    uint32_t* oi = out + static_cast<size_t>(i) * kp;
+    for (int q = 0; q < kp; ++q) {
+      const uint32_t lo = bf16_from_f32(ai[2 * q]);
+      const uint32_t hi = 2 * q + 1 < k ? bf16_from_f32(ai[2 * q + 1]) : 0u;
+      oi[q] = lo | (hi << 16);
     }
   }
 }

@@ -17,6 +17,13 @@
  *   rmsnormRows  per element |d| <= 1e-6 * |ref| (both sum squares in double; measured 0 ulp).
  *   siluMul      per element |d| <= 1e-6 * |ref| + 1e-37 (vector expf is within 1 ulp;
  *                the formula g / (1 + exp(-g)) * u adds ~3 ulp on either side).
+ *   softmaxRows  per element |d| <= 2e-6 * |ref| + 1e-30: expf within 1 ulp, and the row sum
+ *                is added in a different order (a few ulp on 1/sum).
+ *   gemmBf16     every variant (the scalar reference included) against a float64 product of
+ *                the bf16-rounded operands (rounded here in JS, round to nearest even):
+ *                ||d|| <= 1e-6 * || |c0| + |a_r||w_r|^T ||, the same fp32-accumulation bound
+ *                as gemm, since bf16 x bf16 products are exact in fp32; so the kernels'
+ *                rounding of a and w is checked too, not only their sums.
  */
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -295,6 +302,167 @@ describe.each(SIMD_ISAS.length > 0 ? SIMD_ISAS : ['(none)'])('%s kernels against
   });
 });
 
+/** float -> bf16 -> float, round to nearest even, subnormals to signed zero (as the kernels). */
+function bf16Round(x: number): number {
+  const f = new Float32Array([x]);
+  const u = new Uint32Array(f.buffer);
+  const bits = u[0];
+  if ((bits & 0x7f800000) === 0) {
+    u[0] = bits & 0x80000000;
+    return f[0];
+  }
+  u[0] = ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) << 16;
+  return f[0];
+}
+
+describe.each(SIMD_ISAS.length > 0 ? SIMD_ISAS : ['(none)'])('%s softmaxRows against scalar', (isa) => {
+  it.skipIf(isa === '(none)')('at lengths around the vector width, large and small scores', () => {
+    const next = rng(5);
+    let maxRel = 0;
+    for (const cols of [...LENGTHS, 97, 400]) {
+      for (const spread of [0.1, 30]) {
+        const rows = 3;
+        const x = randomArray(rows * cols, next, spread);
+        const ref = Float32Array.from(x);
+        probe.softmaxRows('scalar', ref, rows, cols, 0.125);
+        const g = guarded(x);
+        probe.softmaxRows(isa, g.view, rows, cols, 0.125);
+        expect(g.intact(), `softmaxRows cols=${cols} wrote outside x`).toBe(true);
+        for (let r = 0; r < rows; r++) {
+          let sum = 0;
+          for (let j = 0; j < cols; j++) sum += g.view[r * cols + j];
+          expect(Math.abs(sum - 1), `row ${r} sums to 1`).toBeLessThan(1e-5);
+        }
+        for (let i = 0; i < x.length; i++) {
+          const d = Math.abs(g.view[i] - ref[i]);
+          if (ref[i] !== 0) maxRel = Math.max(maxRel, d / ref[i]);
+          expect(d, `softmaxRows cols=${cols} spread=${spread} i=${i}`).toBeLessThanOrEqual(2e-6 * Math.abs(ref[i]) + 1e-30);
+        }
+      }
+    }
+    console.log(`[${isa}] softmaxRows: max relative error vs scalar ${maxRel.toExponential(2)}`);
+  });
+
+  it.skipIf(isa === '(none)')('matches float64 softmax of the scaled row', () => {
+    const x = Float32Array.from([3, -1, 0.5, 2, 7, -4, 0, 1, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const got = Float32Array.from(x);
+    probe.softmaxRows(isa, got, 1, x.length, 0.5);
+    const e = Array.from(x, (v) => Math.exp(0.5 * v - 4.5));
+    const s = e.reduce((a, b) => a + b, 0);
+    for (let i = 0; i < x.length; i++) expect(Math.abs(got[i] - e[i] / s)).toBeLessThan(1e-6 * (e[i] / s) + 1e-9);
+  });
+});
+
+const BF16_VARIANTS = ['scalar', ...SIMD_ISAS, ...(SIMD_ISAS.includes('avx512') ? ['avx512-emulated'] : [])];
+
+describe.each(BF16_VARIANTS)('gemmBf16 (%s) against float64 on bf16-rounded operands', (variant) => {
+  it('at every tile edge, overwrite and accumulate', () => {
+    const next = rng(6);
+    let worst = 0;
+    let worstAt = '';
+    for (const m of GEMM_M) {
+      for (const n of GEMM_N) {
+        for (const k of GEMM_K) {
+          const a = randomArray(m * k, next);
+          const w = randomArray(n * k, next);
+          const c0 = randomArray(m * n, next);
+          const ar = a.map(bf16Round);
+          const wr = w.map(bf16Round);
+          for (const accumulate of [false, true]) {
+            const label = `gemmBf16 m=${m} n=${n} k=${k} accumulate=${accumulate}`;
+            const c = guarded(c0);
+            probe.gemmBf16(variant, m, n, k, a, w, c.view, accumulate);
+            expect(c.intact(), `${label} wrote outside c`).toBe(true);
+            let num = 0;
+            let den = 0;
+            for (let i = 0; i < m; i++) {
+              for (let j = 0; j < n; j++) {
+                let s = accumulate ? c0[i * n + j] : 0;
+                let mag = Math.abs(s);
+                for (let kk = 0; kk < k; kk++) {
+                  const p = ar[i * k + kk] * wr[j * k + kk];
+                  s += p;
+                  mag += Math.abs(p);
+                }
+                num += (c.view[i * n + j] - s) ** 2;
+                den += mag * mag;
+              }
+            }
+            const err = Math.sqrt(num / den);
+            expect(err, label).toBeLessThanOrEqual(GEMM_BOUND);
+            if (err > worst) {
+              worst = err;
+              worstAt = label;
+            }
+          }
+        }
+      }
+    }
+    console.log(`[${variant}] gemmBf16 vs float64 of rounded operands: max ${worst.toExponential(2)} (${worstAt}); bound ${GEMM_BOUND}`);
+  });
+
+  it('exact on operands bf16 holds exactly (small integers)', () => {
+    const m = 9, n = 33, k = 17;
+    const a = Float32Array.from({ length: m * k }, (_, i) => (i % 7) - 3);
+    const w = Float32Array.from({ length: n * k }, (_, i) => (i % 5) - 2);
+    const c = new Float32Array(m * n);
+    probe.gemmBf16(variant, m, n, k, a, w, c, false);
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let kk = 0; kk < k; kk++) s += a[i * k + kk] * w[j * k + kk];
+        expect(c[i * n + j]).toBe(s);
+      }
+    }
+  });
+});
+
+// The GEMMs walk `a` in row blocks sized to stay in L2 (~48K floats of a per block, so
+// k = 1536 gives 32-row blocks): these sizes cross several block boundaries, with a partial
+// last block and a partial last panel.
+describe.each(['scalar', ...SIMD_ISAS])('%s GEMMs across row blocks', (isa) => {
+  it('gemm and gemmBf16 over many row blocks match float64', () => {
+    const next = rng(7);
+    for (const [m, n, k] of [[777, 33, 1536], [301, 17, 300]]) {
+      const a = randomArray(m * k, next);
+      const w = randomArray(n * k, next);
+      for (const bf16 of [false, true]) {
+        const c = new Float32Array(m * n);
+        (bf16 ? probe.gemmBf16 : probe.gemm)(isa, m, n, k, a, w, c, false);
+        const ar = bf16 ? a.map(bf16Round) : a;
+        const wr = bf16 ? w.map(bf16Round) : w;
+        let num = 0;
+        let den = 0;
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < n; j++) {
+            let s = 0;
+            let mag = 0;
+            for (let kk = 0; kk < k; kk++) {
+              const p = ar[i * k + kk] * wr[j * k + kk];
+              s += p;
+              mag += Math.abs(p);
+            }
+            num += (c[i * n + j] - s) ** 2;
+            den += mag * mag;
+          }
+        }
+        expect(Math.sqrt(num / den), `${bf16 ? 'gemmBf16' : 'gemm'} m=${m} n=${n} k=${k}`).toBeLessThanOrEqual(GEMM_BOUND);
+      }
+    }
+  });
+});
+
+describe('measurePeak', () => {
+  it('measures a positive fp32 rate where a SIMD table runs, and rejects bad arguments', () => {
+    const fp32 = probe.measurePeak('fp32', 1, 0.05);
+    if (SIMD_ISAS.length > 0) expect(fp32).toBeGreaterThan(1);
+    expect(() => probe.measurePeak('fp64' as 'fp32', 1, 0.05)).toThrow(RangeError);
+    expect(() => probe.measurePeak('fp32', 0, 0.05)).toThrow(RangeError);
+    expect(() => probe.measurePeak('fp32', 1, 0)).toThrow(RangeError);
+    expect(() => probe.measurePeak('fp32', 1, 61)).toThrow(RangeError);
+  });
+});
+
 describe('kernelProbe rejects bad arguments without crashing', () => {
   const f = (n: number) => new Float32Array(n);
   const cases: Array<[string, () => unknown, ErrorConstructor]> = [
@@ -319,6 +487,9 @@ describe('kernelProbe rejects bad arguments without crashing', () => {
     ['rmsnormRows: negative eps', () => probe.rmsnormRows('scalar', f(12), 3, 4, -1), RangeError],
     ['siluMul: gateUp wrong length', () => probe.siluMul('scalar', f(12), 2, 4, f(8)), RangeError],
     ['siluMul: out wrong length', () => probe.siluMul('scalar', f(16), 2, 4, f(7)), RangeError],
+    ['softmaxRows: wrong length', () => probe.softmaxRows('scalar', f(10), 3, 4, 1), RangeError],
+    ['gemmBf16: unknown variant', () => probe.gemmBf16('bf17', 2, 3, 4, f(8), f(12), f(6), false), RangeError],
+    ['gemmBf16: w too short', () => probe.gemmBf16('scalar', 2, 3, 4, f(8), f(11), f(6), false), RangeError],
   ];
 
   it.each(cases)('%s', (_label, call, type) => {

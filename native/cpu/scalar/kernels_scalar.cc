@@ -56,11 +56,47 @@ void axpy_scalar(float alpha, const float* x, float* y, int n) {
   for (int i = 0; i < n; ++i) y[i] += alpha * x[i];
 }
 
+void softmax_rows_scalar(float* x, int rows, int cols, int ld, float scale) {
+  for (int r = 0; r < rows; ++r) {
+    float* xr = x + static_cast<size_t>(r) * ld;
+    float max_value = -INFINITY;
+    for (int j = 0; j < cols; ++j) {
+      xr[j] *= scale;
+      max_value = xr[j] > max_value ? xr[j] : max_value;
+    }
+    float sum = 0.f;
+    for (int j = 0; j < cols; ++j) {
+      xr[j] = std::exp(xr[j] - max_value);
+      sum += xr[j];
+    }
+    const float inv = 1.f / sum;
+    for (int j = 0; j < cols; ++j) xr[j] *= inv;
+  }
+}
+
+// nr = 1: weight row j holds its k values as kp pairs. Each product of two bf16 values is
+// exact in fp32, so the only roundings are the accumulator's, in k order.
+void gemm_bf16_scalar(const uint16_t* packed, int n, int k, const float* a, int lda, float* c, int ldc,
+                      int m, bool accumulate) {
+  const int kp = (k + 1) / 2;
+  for (int i = 0; i < m; ++i) {
+    const float* ai = a + static_cast<size_t>(i) * lda;
+    float* ci = c + static_cast<size_t>(i) * ldc;
+    for (int j = 0; j < n; ++j) {
+      const uint16_t* wj = packed + static_cast<size_t>(j) * kp * 2;
+      float acc = 0.f;
+      for (int kk = 0; kk < k; ++kk) acc += f32_from_bf16(bf16_from_f32(ai[kk])) * f32_from_bf16(wj[kk]);
+      ci[j] = accumulate ? ci[j] + acc : acc;
+    }
+  }
+}
+
 }  // namespace
 
 const KernelTable& kernels_scalar() {
   static const KernelTable table{"scalar",         1,          gemm_f32_scalar, rmsnorm_rows_scalar,
-                                 silu_mul_scalar,  add_scalar, dot_scalar,      axpy_scalar};
+                                 silu_mul_scalar,  add_scalar, dot_scalar,      axpy_scalar,
+                                 softmax_rows_scalar, gemm_bf16_scalar, "fp32 fma"};
   return table;
 }
 

@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include "../kernels.h"
 
@@ -84,13 +85,19 @@ inline void gemm_tile_f32_avx2_mrx16(const float* panel, int k, const float* a, 
   }
 }
 
-void gemm_f32_avx2_6x16(const float* packed, int n, int k, const float* a, int lda, float* c,
-                        int ldc, int m, bool accumulate) {
-  if (m <= 0 || n <= 0) return;
+// Rows per cache block: a block of `a` (rows x k floats) is kept to ~192 KB so it stays in L2
+// while every panel of the weight streams past it; a multiple of the tile height.
+inline int row_block_avx2(int k, int mr) {
+  const int rows = (49152 / (k > 0 ? k : 1)) / mr * mr;
+  return rows > mr ? rows : mr;
+}
+
+// One block of rows [0, m) against every panel: panel outer, row tiles inner.
+void gemm_block_f32_avx2(const float* packed, int n, int k, const float* a, int lda, float* c, int ldc,
+                         int m, bool accumulate) {
   const int panels = (n + kNr - 1) / kNr;
   const int m_full = m - m % kMr;
   const int m_rem = m % kMr;
-  // Panel outer, rows inner: one panel (k*16 floats) stays hot while the rows of a stream.
   for (int p = 0; p < panels; ++p) {
     const float* panel = packed + static_cast<size_t>(p) * k * kNr;
     const int col = p * kNr;
@@ -109,6 +116,103 @@ void gemm_f32_avx2_6x16(const float* packed, int n, int k, const float* a, int l
       case 2: gemm_tile_f32_avx2_mrx16<2>(panel, k, ar, lda, cr, ldc, valid, accumulate); break;
       case 1: gemm_tile_f32_avx2_mrx16<1>(panel, k, ar, lda, cr, ldc, valid, accumulate); break;
       default: break;
+    }
+  }
+}
+
+void gemm_f32_avx2_6x16(const float* packed, int n, int k, const float* a, int lda, float* c,
+                        int ldc, int m, bool accumulate) {
+  if (m <= 0 || n <= 0) return;
+  const int block = row_block_avx2(k, kMr);
+  for (int i0 = 0; i0 < m; i0 += block) {
+    const int rows = m - i0 < block ? m - i0 : block;
+    gemm_block_f32_avx2(packed, n, k, a + static_cast<size_t>(i0) * lda, lda, c + static_cast<size_t>(i0) * ldc,
+                        ldc, rows, accumulate);
+  }
+}
+
+// bf16 weights on a CPU without vdpbf16ps: each k pair of a panel is widened to two fp32
+// vectors (the even and the odd k), and `a` arrives already rounded to bf16 values, so every
+// product is the exact bf16 x bf16 product and only the accumulation rounds.
+template <int MR>
+inline void gemm_tile_bf16_avx2_mrx16(const uint16_t* panel, int kp, const float* a, int lda, float* c,
+                                      int ldc, int valid, bool accumulate) {
+  __m256 acc0[MR];
+  __m256 acc1[MR];
+  for (int i = 0; i < MR; ++i) {
+    acc0[i] = _mm256_setzero_ps();
+    acc1[i] = _mm256_setzero_ps();
+  }
+  const __m256i high = _mm256_set1_epi32(static_cast<int>(0xffff0000u));
+  for (int q = 0; q < kp; ++q) {
+    const __m256i* b = reinterpret_cast<const __m256i*>(panel + static_cast<size_t>(q) * kNr * 2);
+    const __m256i w0 = _mm256_loadu_si256(b);
+    const __m256i w1 = _mm256_loadu_si256(b + 1);
+    const __m256 even0 = _mm256_castsi256_ps(_mm256_slli_epi32(w0, 16));
+    const __m256 odd0 = _mm256_castsi256_ps(_mm256_and_si256(w0, high));
+    const __m256 even1 = _mm256_castsi256_ps(_mm256_slli_epi32(w1, 16));
+    const __m256 odd1 = _mm256_castsi256_ps(_mm256_and_si256(w1, high));
+    for (int i = 0; i < MR; ++i) {
+      const float* ai = a + static_cast<size_t>(i) * lda + 2 * q;
+      const __m256 ae = _mm256_broadcast_ss(ai);
+      acc0[i] = _mm256_fmadd_ps(ae, even0, acc0[i]);
+      acc1[i] = _mm256_fmadd_ps(ae, even1, acc1[i]);
+      const __m256 ao = _mm256_broadcast_ss(ai + 1);
+      acc0[i] = _mm256_fmadd_ps(ao, odd0, acc0[i]);
+      acc1[i] = _mm256_fmadd_ps(ao, odd1, acc1[i]);
+    }
+  }
+  const __m256i m0 = mask_first_f32_avx2(valid);
+  const __m256i m1 = mask_first_f32_avx2(valid - kLanes);
+  for (int i = 0; i < MR; ++i) {
+    float* ci = c + static_cast<size_t>(i) * ldc;
+    __m256 r0 = acc0[i];
+    __m256 r1 = acc1[i];
+    if (accumulate) {
+      r0 = _mm256_add_ps(_mm256_maskload_ps(ci, m0), r0);
+      r1 = _mm256_add_ps(_mm256_maskload_ps(ci + kLanes, m1), r1);
+    }
+    _mm256_maskstore_ps(ci, m0, r0);
+    _mm256_maskstore_ps(ci + kLanes, m1, r1);
+  }
+}
+
+void gemm_bf16_avx2_4x16(const uint16_t* packed, int n, int k, const float* a, int lda, float* c, int ldc,
+                         int m, bool accumulate) {
+  if (m <= 0 || n <= 0) return;
+  constexpr int kMrBf16 = 4;
+  const int kp = (k + 1) / 2, k_even = 2 * kp;
+  const int block = row_block_avx2(k, kMrBf16);
+  // Rounded copy of one row block; grows once per thread, then is reused.
+  thread_local std::vector<float> rounded;
+  if (rounded.size() < static_cast<size_t>(block) * k_even) rounded.resize(static_cast<size_t>(block) * k_even);
+  const int panels = (n + kNr - 1) / kNr;
+  for (int i0 = 0; i0 < m; i0 += block) {
+    const int rows = m - i0 < block ? m - i0 : block;
+    for (int i = 0; i < rows; ++i) {
+      const float* src = a + static_cast<size_t>(i0 + i) * lda;
+      float* dst = rounded.data() + static_cast<size_t>(i) * k_even;
+      for (int kk = 0; kk < k; ++kk) dst[kk] = f32_from_bf16(bf16_from_f32(src[kk]));
+      if (k_even > k) dst[k] = 0.f;
+    }
+    for (int p = 0; p < panels; ++p) {
+      const uint16_t* panel = packed + static_cast<size_t>(p) * kp * kNr * 2;
+      const int col = p * kNr;
+      const int valid = n - col < kNr ? n - col : kNr;
+      float* cp = c + static_cast<size_t>(i0) * ldc + col;
+      int i = 0;
+      for (; i + kMrBf16 <= rows; i += kMrBf16) {
+        gemm_tile_bf16_avx2_mrx16<kMrBf16>(panel, kp, rounded.data() + static_cast<size_t>(i) * k_even, k_even,
+                                           cp + static_cast<size_t>(i) * ldc, ldc, valid, accumulate);
+      }
+      const float* ar = rounded.data() + static_cast<size_t>(i) * k_even;
+      float* cr = cp + static_cast<size_t>(i) * ldc;
+      switch (rows - i) {
+        case 3: gemm_tile_bf16_avx2_mrx16<3>(panel, kp, ar, k_even, cr, ldc, valid, accumulate); break;
+        case 2: gemm_tile_bf16_avx2_mrx16<2>(panel, kp, ar, k_even, cr, ldc, valid, accumulate); break;
+        case 1: gemm_tile_bf16_avx2_mrx16<1>(panel, kp, ar, k_even, cr, ldc, valid, accumulate); break;
+        default: break;
+      }
     }
   }
 }
@@ -261,6 +365,53 @@ void axpy_f32_avx2(float alpha, const float* x, float* y, int n) {
   }
 }
 
+inline float hmax_f32_avx2(__m256 v) {
+  __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_max_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+void softmax_rows_f32_avx2(float* x, int rows, int cols, int ld, float scale) {
+  const __m256 vs = _mm256_set1_ps(scale);
+  for (int r = 0; r < rows; ++r) {
+    float* xr = x + static_cast<size_t>(r) * ld;
+    __m256 vmax = _mm256_set1_ps(-INFINITY);
+    int j = 0;
+    for (; j + kLanes <= cols; j += kLanes) {
+      const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(xr + j), vs);
+      _mm256_storeu_ps(xr + j, v);
+      vmax = _mm256_max_ps(vmax, v);
+    }
+    float max_value = hmax_f32_avx2(vmax);
+    for (; j < cols; ++j) {
+      xr[j] *= scale;
+      max_value = xr[j] > max_value ? xr[j] : max_value;
+    }
+    const __m256 vm = _mm256_set1_ps(max_value);
+    __m256 vsum = _mm256_setzero_ps();
+    j = 0;
+    for (; j + kLanes <= cols; j += kLanes) {
+      const __m256 e = exp_f32_avx2(_mm256_sub_ps(_mm256_loadu_ps(xr + j), vm));
+      _mm256_storeu_ps(xr + j, e);
+      vsum = _mm256_add_ps(vsum, e);
+    }
+    if (j < cols) {
+      const __m256i mk = mask_first_f32_avx2(cols - j);
+      const __m256 e = exp_f32_avx2(_mm256_sub_ps(_mm256_maskload_ps(xr + j, mk), vm));
+      _mm256_maskstore_ps(xr + j, mk, e);
+      vsum = _mm256_add_ps(vsum, _mm256_and_ps(e, _mm256_castsi256_ps(mk)));
+    }
+    const __m256 inv = _mm256_set1_ps(1.f / hsum_f32_avx2(vsum));
+    j = 0;
+    for (; j + kLanes <= cols; j += kLanes) _mm256_storeu_ps(xr + j, _mm256_mul_ps(_mm256_loadu_ps(xr + j), inv));
+    if (j < cols) {
+      const __m256i mk = mask_first_f32_avx2(cols - j);
+      _mm256_maskstore_ps(xr + j, mk, _mm256_mul_ps(_mm256_maskload_ps(xr + j, mk), inv));
+    }
+  }
+}
+
 }  // namespace
 
 const KernelTable* kernels_avx2() {
@@ -271,7 +422,10 @@ const KernelTable* kernels_avx2() {
                                  silu_mul_f32_avx2,
                                  add_f32_avx2,
                                  dot_f32_avx2,
-                                 axpy_f32_avx2};
+                                 axpy_f32_avx2,
+                                 softmax_rows_f32_avx2,
+                                 gemm_bf16_avx2_4x16,
+                                 "fp32 fma"};
   return &table;
 }
 

@@ -20,8 +20,11 @@
 #endif
 
 #include <cmath>
+#include <vector>
 
+#include "../dispatch.h"
 #include "../kernels.h"
+#include "kernels_avx512_bf16.h"
 
 namespace trm::cpu {
 namespace {
@@ -78,14 +81,20 @@ inline void gemm_tile_f32_avx512_mrx32(const float* panel, int k, const float* a
   }
 }
 
-void gemm_f32_avx512_8x32(const float* packed, int n, int k, const float* a, int lda, float* c,
-                          int ldc, int m, bool accumulate) {
-  if (m <= 0 || n <= 0) return;
+// Rows per cache block: a block of `a` (rows x k floats) is kept to ~192 KB so it stays in L2
+// while every panel of the weight streams past it; a multiple of the tile height.
+inline int row_block_avx512(int k) {
+  const int rows = (49152 / (k > 0 ? k : 1)) / kMr * kMr;
+  return rows > kMr ? rows : kMr;
+}
+
+// One block of rows [0, m) against every panel: panel outer, row tiles inner, so one panel
+// (k*32 floats) stays in L1/L2 while the block's rows stream past it.
+void gemm_block_f32_avx512(const float* packed, int n, int k, const float* a, int lda, float* c, int ldc,
+                           int m, bool accumulate) {
   const int panels = (n + kNr - 1) / kNr;
   const int m_full = m - m % kMr;
   const int m_rem = m % kMr;
-  // Panel outer, rows inner: one panel (k*32 floats) stays hot in L1/L2 while the rows of
-  // a stream past it.
   for (int p = 0; p < panels; ++p) {
     const float* panel = packed + static_cast<size_t>(p) * k * kNr;
     const int col = p * kNr;
@@ -108,6 +117,104 @@ void gemm_f32_avx512_8x32(const float* packed, int n, int k, const float* a, int
       case 2: gemm_tile_f32_avx512_mrx32<2>(panel, k, ar, lda, cr, ldc, m0, m1, accumulate); break;
       case 1: gemm_tile_f32_avx512_mrx32<1>(panel, k, ar, lda, cr, ldc, m0, m1, accumulate); break;
       default: break;
+    }
+  }
+}
+
+void gemm_f32_avx512_8x32(const float* packed, int n, int k, const float* a, int lda, float* c,
+                          int ldc, int m, bool accumulate) {
+  if (m <= 0 || n <= 0) return;
+  const int block = row_block_avx512(k);
+  for (int i0 = 0; i0 < m; i0 += block) {
+    const int rows = m - i0 < block ? m - i0 : block;
+    gemm_block_f32_avx512(packed, n, k, a + static_cast<size_t>(i0) * lda, lda, c + static_cast<size_t>(i0) * ldc,
+                          ldc, rows, accumulate);
+  }
+}
+
+// bf16 weights on an AVX-512 CPU without vdpbf16ps: each k pair of a panel is widened to two
+// fp32 vectors (even and odd k) and `a` arrives rounded to bf16 values, so the products are
+// the exact bf16 products and only the accumulation rounds, as in the scalar reference.
+template <int MR>
+inline void gemm_tile_bf16_avx512_emulated(const uint16_t* panel, int kp, const float* a, int lda, float* c,
+                                           int ldc, __mmask16 m0, __mmask16 m1, bool accumulate) {
+  __m512 acc0[MR];
+  __m512 acc1[MR];
+  for (int i = 0; i < MR; ++i) {
+    acc0[i] = _mm512_setzero_ps();
+    acc1[i] = _mm512_setzero_ps();
+  }
+  const __m512i high = _mm512_set1_epi32(static_cast<int>(0xffff0000u));
+  for (int q = 0; q < kp; ++q) {
+    const uint16_t* b = panel + static_cast<size_t>(q) * kNr * 2;
+    const __m512i w0 = _mm512_loadu_si512(b);
+    const __m512i w1 = _mm512_loadu_si512(b + kNr);
+    const __m512 even0 = _mm512_castsi512_ps(_mm512_slli_epi32(w0, 16));
+    const __m512 odd0 = _mm512_castsi512_ps(_mm512_and_si512(w0, high));
+    const __m512 even1 = _mm512_castsi512_ps(_mm512_slli_epi32(w1, 16));
+    const __m512 odd1 = _mm512_castsi512_ps(_mm512_and_si512(w1, high));
+    for (int i = 0; i < MR; ++i) {
+      const float* ai = a + static_cast<size_t>(i) * lda + 2 * q;
+      const __m512 ae = _mm512_set1_ps(ai[0]);
+      acc0[i] = _mm512_fmadd_ps(ae, even0, acc0[i]);
+      acc1[i] = _mm512_fmadd_ps(ae, even1, acc1[i]);
+      const __m512 ao = _mm512_set1_ps(ai[1]);
+      acc0[i] = _mm512_fmadd_ps(ao, odd0, acc0[i]);
+      acc1[i] = _mm512_fmadd_ps(ao, odd1, acc1[i]);
+    }
+  }
+  for (int i = 0; i < MR; ++i) {
+    float* ci = c + static_cast<size_t>(i) * ldc;
+    __m512 r0 = acc0[i];
+    __m512 r1 = acc1[i];
+    if (accumulate) {
+      r0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, ci), r0);
+      r1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, ci + kLanes), r1);
+    }
+    _mm512_mask_storeu_ps(ci, m0, r0);
+    _mm512_mask_storeu_ps(ci + kLanes, m1, r1);
+  }
+}
+
+void gemm_bf16_avx512_emulated_6x32(const uint16_t* packed, int n, int k, const float* a, int lda, float* c,
+                                    int ldc, int m, bool accumulate) {
+  if (m <= 0 || n <= 0) return;
+  constexpr int kMrEmu = 6;
+  const int kp = (k + 1) / 2, k_even = 2 * kp;
+  const int block = row_block_avx512(k);
+  thread_local std::vector<float> rounded;  // grows once per thread, then is reused
+  if (rounded.size() < static_cast<size_t>(block) * k_even) rounded.resize(static_cast<size_t>(block) * k_even);
+  const int panels = (n + kNr - 1) / kNr;
+  for (int i0 = 0; i0 < m; i0 += block) {
+    const int rows = m - i0 < block ? m - i0 : block;
+    for (int i = 0; i < rows; ++i) {
+      const float* src = a + static_cast<size_t>(i0 + i) * lda;
+      float* dst = rounded.data() + static_cast<size_t>(i) * k_even;
+      for (int kk = 0; kk < k; ++kk) dst[kk] = f32_from_bf16(bf16_from_f32(src[kk]));
+      if (k_even > k) dst[k] = 0.f;
+    }
+    for (int p = 0; p < panels; ++p) {
+      const uint16_t* panel = packed + static_cast<size_t>(p) * kp * kNr * 2;
+      const int col = p * kNr;
+      const int valid = n - col < kNr ? n - col : kNr;
+      const __mmask16 m0 = mask_first_f32_avx512(valid);
+      const __mmask16 m1 = mask_first_f32_avx512(valid - kLanes);
+      float* cp = c + static_cast<size_t>(i0) * ldc + col;
+      int i = 0;
+      for (; i + kMrEmu <= rows; i += kMrEmu) {
+        gemm_tile_bf16_avx512_emulated<kMrEmu>(panel, kp, rounded.data() + static_cast<size_t>(i) * k_even, k_even,
+                                               cp + static_cast<size_t>(i) * ldc, ldc, m0, m1, accumulate);
+      }
+      const float* ar = rounded.data() + static_cast<size_t>(i) * k_even;
+      float* cr = cp + static_cast<size_t>(i) * ldc;
+      switch (rows - i) {
+        case 5: gemm_tile_bf16_avx512_emulated<5>(panel, kp, ar, k_even, cr, ldc, m0, m1, accumulate); break;
+        case 4: gemm_tile_bf16_avx512_emulated<4>(panel, kp, ar, k_even, cr, ldc, m0, m1, accumulate); break;
+        case 3: gemm_tile_bf16_avx512_emulated<3>(panel, kp, ar, k_even, cr, ldc, m0, m1, accumulate); break;
+        case 2: gemm_tile_bf16_avx512_emulated<2>(panel, kp, ar, k_even, cr, ldc, m0, m1, accumulate); break;
+        case 1: gemm_tile_bf16_avx512_emulated<1>(panel, kp, ar, k_even, cr, ldc, m0, m1, accumulate); break;
+        default: break;
+      }
     }
   }
 }
@@ -247,7 +354,37 @@ void axpy_f32_avx512(float alpha, const float* x, float* y, int n) {
   }
 }
 
+void softmax_rows_f32_avx512(float* x, int rows, int cols, int ld, float scale) {
+  const __m512 vs = _mm512_set1_ps(scale);
+  for (int r = 0; r < rows; ++r) {
+    float* xr = x + static_cast<size_t>(r) * ld;
+    __m512 vmax = _mm512_set1_ps(-INFINITY);
+    int j = 0;
+    for (; j < cols; j += kLanes) {
+      const __mmask16 mk = mask_first_f32_avx512(cols - j);
+      const __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, xr + j), vs);
+      _mm512_mask_storeu_ps(xr + j, mk, v);
+      vmax = _mm512_mask_max_ps(vmax, mk, vmax, v);
+    }
+    const __m512 vm = _mm512_set1_ps(_mm512_reduce_max_ps(vmax));
+    __m512 vsum = _mm512_setzero_ps();
+    for (j = 0; j < cols; j += kLanes) {
+      const __mmask16 mk = mask_first_f32_avx512(cols - j);
+      const __m512 e = exp_f32_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, xr + j), vm));
+      _mm512_mask_storeu_ps(xr + j, mk, e);
+      vsum = _mm512_mask_add_ps(vsum, mk, vsum, e);
+    }
+    const __m512 inv = _mm512_set1_ps(1.f / _mm512_reduce_add_ps(vsum));
+    for (j = 0; j < cols; j += kLanes) {
+      const __mmask16 mk = mask_first_f32_avx512(cols - j);
+      _mm512_mask_storeu_ps(xr + j, mk, _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, xr + j), inv));
+    }
+  }
+}
+
 }  // namespace
+
+GemmBf16Fn gemm_bf16_avx512_emulated() { return gemm_bf16_avx512_emulated_6x32; }
 
 const KernelTable* kernels_avx512() {
   static const KernelTable table{"avx512",
@@ -257,7 +394,10 @@ const KernelTable* kernels_avx512() {
                                  silu_mul_f32_avx512,
                                  add_f32_avx512,
                                  dot_f32_avx512,
-                                 axpy_f32_avx512};
+                                 axpy_f32_avx512,
+                                 softmax_rows_f32_avx512,
+                                 cpu_has_avx512_bf16() ? gemm_bf16_avx512bf16_8x32 : gemm_bf16_avx512_emulated_6x32,
+                                 cpu_has_avx512_bf16() ? "vdpbf16ps" : "fp32 fma"};
   return &table;
 }
 

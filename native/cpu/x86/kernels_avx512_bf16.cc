@@ -1,0 +1,133 @@
+// gemm_bf16 with vdpbf16ps (AVX512_BF16). The weight is packed in k pairs (kernels.h), so
+// one 512-bit load holds 16 output features x 2 consecutive k; each row of `a` is rounded to
+// bf16 pairs once per row block, and a pair is broadcast as one 32-bit word. An 8x32 register
+// tile: 16 fp32 accumulators, each vdpbf16ps adding two products per lane (64 FLOPs).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+#include <vector>
+
+#include "../kernels.h"
+#include "kernels_avx512_bf16.h"
+
+namespace trm::cpu {
+namespace {
+
+constexpr int kNr = 32;
+constexpr int kMr = 8;
+constexpr int kLanes = 16;
+
+inline __mmask16 mask_first(int count) {
+  if (count <= 0) return 0;
+  if (count >= kLanes) return static_cast<__mmask16>(0xFFFF);
+  return static_cast<__mmask16>((1u << count) - 1u);
+}
+
+template <int MR>
+inline void gemm_tile_bf16_avx512bf16_mrx32(const uint16_t* panel, int kp, const uint32_t* a, int lda,
+                                            float* c, int ldc, __mmask16 m0, __mmask16 m1, bool accumulate) {
+  __m512 acc0[MR];
+  __m512 acc1[MR];
+  for (int i = 0; i < MR; ++i) {
+    acc0[i] = _mm512_setzero_ps();
+    acc1[i] = _mm512_setzero_ps();
+  }
+  for (int q = 0; q < kp; ++q) {
+    const uint16_t* b = panel + static_cast<size_t>(q) * kNr * 2;
+    const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b);
+    const __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + kNr);
+    for (int i = 0; i < MR; ++i) {
+      const __m512bh ai = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[static_cast<size_t>(i) * lda + q]));
+      acc0[i] = _mm512_dpbf16_ps(acc0[i], ai, b0);
+      acc1[i] = _mm512_dpbf16_ps(acc1[i], ai, b1);
+    }
+  }
+  #pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) {
+    float* ci = c + static_cast<size_t>(i) * ldc;
+    __m512 r0 = acc0[i];
+    __m512 r1 = acc1[i];
+    if (accumulate) {
+      r0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, ci), r0);
+      r1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, ci + kLanes), r1);
+    }
+    _mm512_mask_storeu_ps(ci, m0, r0);
+    _mm512_mask_storeu_ps(ci + kLanes, m1, r1);
+  }
+}
+
+// Rounds rows of `a` to bf16 pairs with vcvtne2ps2bf16 (round to nearest even).
+void round_rows_bf16_pairs_avx512bf16(const float* a, int lda, int m, int k, uint32_t* out) {
+  const int kp = (k + 1) / 2;
+  for (int i = 0; i < m; ++i) {
+    const float* ai = a + static_cast<size_t>(i) * lda;
+    uint32_t* oi = out + static_cast<size_t>(i) * kp;
+    int kk = 0;
+    for (; kk + 32 <= k; kk += 32) {
+      const __m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(ai + kk + 16), _mm512_loadu_ps(ai + kk));
+      _mm512_storeu_si512(oi + kk / 2, (__m512i)v);
+    }
+    if (kk < k) {
+      const __m512 lo = _mm512_maskz_loadu_ps(mask_first(k - kk), ai + kk);
+      const __m512 hi = _mm512_maskz_loadu_ps(mask_first(k - kk - 16), ai + kk + 16);
+      const __m512bh v = _mm512_cvtne2ps_pbh(hi, lo);
+      const int pairs = kp - kk / 2;
+      _mm512_mask_storeu_epi32(oi + kk / 2, mask_first(pairs), (__m512i)v);
+    }
+  }
+}
+
+inline int row_block(int k) {
+  const int rows = (65536 / (k > 0 ? k : 1)) / kMr * kMr;
+  return rows > kMr ? rows : kMr;
+}
+
+}  // namespace
+
+void gemm_bf16_avx512bf16_8x32(const uint16_t* packed, int n, int k, const float* a, int lda, float* c,
+                               int ldc, int m, bool accumulate) {
+  if (m <= 0 || n <= 0) return;
+  const int kp = (k + 1) / 2;
+  const int block = row_block(k);
+  thread_local std::vector<uint32_t> pairs;  // grows once per thread, then is reused
+  if (pairs.size() < static_cast<size_t>(block) * kp) pairs.resize(static_cast<size_t>(block) * kp);
+  const int panels = (n + kNr - 1) / kNr;
+  for (int i0 = 0; i0 < m; i0 += block) {
+    const int rows = m - i0 < block ? m - i0 : block;
+    round_rows_bf16_pairs_avx512bf16(a + static_cast<size_t>(i0) * lda, lda, rows, k, pairs.data());
+    const int m_full = rows - rows % kMr;
+    for (int p = 0; p < panels; ++p) {
+      const uint16_t* panel = packed + static_cast<size_t>(p) * kp * kNr * 2;
+      const int col = p * kNr;
+      const int valid = n - col < kNr ? n - col : kNr;
+      const __mmask16 m0 = mask_first(valid);
+      const __mmask16 m1 = mask_first(valid - kLanes);
+      float* cp = c + static_cast<size_t>(i0) * ldc + col;
+      for (int i = 0; i < m_full; i += kMr) {
+        gemm_tile_bf16_avx512bf16_mrx32<kMr>(panel, kp, pairs.data() + static_cast<size_t>(i) * kp, kp,
+                                             cp + static_cast<size_t>(i) * ldc, ldc, m0, m1, accumulate);
+      }
+      const uint32_t* ar = pairs.data() + static_cast<size_t>(m_full) * kp;
+      float* cr = cp + static_cast<size_t>(m_full) * ldc;
+      switch (rows - m_full) {
+        case 7: gemm_tile_bf16_avx512bf16_mrx32<7>(panel, kp, ar, kp, cr, ldc, m0, m1, accumulate); break;
+        case 6: gemm_tile_bf16_avx512bf16_mrx32<6>(panel, kp, ar, kp, cr, ldc, m0, m1, accumulate); break;
+        case 5: gemm_tile_bf16_avx512bf16_mrx32<5>(panel, kp, ar, kp, cr, ldc, m0, m1, accumulate); break;
+        case 4: gemm_tile_bf16_avx512bf16_mrx32<4>(panel, kp, ar, kp, cr, ldc, m0, m1, accumulate); break;
+        case 3: gemm_tile_bf16_avx512bf16_mrx32<3>(panel, kp, ar, kp, cr, ldc, m0, m1, accumulate); break;
+        case 2: gemm_tile_bf16_avx512bf16_mrx32<2>(panel, kp, ar, kp, cr, ldc, m0, m1, accumulate); break;
+        case 1: gemm_tile_bf16_avx512bf16_mrx32<1>(panel, kp, ar, kp, cr, ldc, m0, m1, accumulate); break;
+        default: break;
+      }
+    }
+  }
+}
+
+}  // namespace trm::cpu
