@@ -22,7 +22,11 @@ const DIGIT_OFFSET = 1;
 export interface SudokuOptions extends GenerateOptions {
   /** Fewest blank cells per puzzle (default 6 for 4x4, 40 for 9x9). */
   minBlanks?: number;
-  /** Most blank cells per puzzle (default 10 for 4x4, 55 for 9x9). */
+  /**
+   * Most blank cells per puzzle (default 10 for 4x4, 55 for 9x9). Up to 58 is quick on 9x9;
+   * 59 is slow and 60 or more is out of reach of random-order removal (its puzzles stop at
+   * 22-26 givens), and then generate throws an OptionError instead of searching on.
+   */
   maxBlanks?: number;
 }
 
@@ -90,7 +94,8 @@ export class SudokuTask implements Task<SudokuOptions> {
       if (blanks >= minBlanks) return { puzzle, solution };
     }
     throw new OptionError('could not reach that many blanks while keeping the solution unique', {
-      field: 'minBlanks', value: minBlanks, expected: `fewer blanks (${MAX_GRID_ATTEMPTS} grids tried)`,
+      field: 'minBlanks', value: minBlanks,
+      expected: `fewer blanks (${MAX_GRID_ATTEMPTS} grids tried${this.box === 3 ? '; removal in random order seldom gets a 9x9 puzzle past 58 blanks' : ''})`,
     });
   }
 

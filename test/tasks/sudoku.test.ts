@@ -167,7 +167,8 @@ describe('sudoku9', () => {
     }
   });
 
-  it('reaches 58-60 blanks', () => {
+  it('reaches 58 or more blanks, and says so when a count is out of reach', () => {
+    expect(() => task.generate(1, 1, { minBlanks: 62 })).toThrow(/seldom gets a 9x9 puzzle past 58 blanks/);
     const examples = task.generate(5, 4, { minBlanks: 58, maxBlanks: 60 });
     const solver = new SudokuSolver(3);
     for (const example of examples) {
