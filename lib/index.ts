@@ -19,7 +19,7 @@ export {
   getTask, generateTrainTest, TASK_NAMES, SudokuTask, MazeTask, ComplianceTask, IGNORE_LABEL, exampleKey,
 } from './tasks';
 export type {
-  Task, TaskName, TaskParams, Example, GenerateOptions, SudokuOptions, MazeOptions, ComplianceOptions, Clause,
+  Task, TaskName, TaskParams, AnyTaskOptions, Example, GenerateOptions, SudokuOptions, MazeOptions, ComplianceOptions, Clause,
 } from './tasks';
 export { readJsonlDataset, writeJsonlDataset } from './data/jsonl';
 export type { ReadJsonlOptions } from './data/jsonl';

@@ -3,9 +3,9 @@
  * `task.ts` for the interface and docs/tasks.md for the token layouts.
  */
 import { OptionError } from '../errors';
-import { ComplianceTask } from './compliance';
-import { MazeTask } from './maze';
-import { SudokuTask } from './sudoku';
+import { ComplianceOptions, ComplianceTask } from './compliance';
+import { MazeOptions, MazeTask } from './maze';
+import { SudokuOptions, SudokuTask } from './sudoku';
 import { Example, GenerateOptions, Task, checkCount } from './task';
 
 export const TASK_NAMES = ['sudoku4', 'sudoku9', 'maze', 'compliance'] as const;
@@ -17,11 +17,18 @@ export interface TaskParams {
   size?: number;
 }
 
+/** Every built-in task's options, for a task picked by a runtime string; generate rejects the ones its task lacks. */
+export type AnyTaskOptions = SudokuOptions & MazeOptions & ComplianceOptions;
+
 /**
  * The task called `name`. `params.size` picks the maze size; other tasks have a fixed shape
  * and reject it.
  */
-export function getTask(name: string, params: TaskParams = {}): Task {
+export function getTask(name: 'sudoku4' | 'sudoku9'): SudokuTask;
+export function getTask(name: 'maze', params?: TaskParams): MazeTask;
+export function getTask(name: 'compliance'): ComplianceTask;
+export function getTask(name: string, params?: TaskParams): Task<AnyTaskOptions>;
+export function getTask(name: string, params: TaskParams = {}): Task<AnyTaskOptions> {
   if (!(TASK_NAMES as readonly string[]).includes(name)) {
     throw new OptionError('unknown task', { field: 'task', value: name, expected: `one of ${TASK_NAMES.join(', ')}` });
   }
@@ -32,10 +39,10 @@ export function getTask(name: string, params: TaskParams = {}): Task {
     throw new OptionError('only the maze task has a size', { field: 'size', value: params.size, expected: `no size for task ${name}` });
   }
   switch (name as TaskName) {
-    case 'sudoku4': return new SudokuTask(2) as Task;
-    case 'sudoku9': return new SudokuTask(3) as Task;
-    case 'maze': return new MazeTask(params.size) as Task;
-    case 'compliance': return new ComplianceTask() as Task;
+    case 'sudoku4': return new SudokuTask(2);
+    case 'sudoku9': return new SudokuTask(3);
+    case 'maze': return new MazeTask(params.size);
+    case 'compliance': return new ComplianceTask();
   }
 }
 
