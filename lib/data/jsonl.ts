@@ -110,5 +110,9 @@ export function writeJsonlDataset(file: string, examples: readonly Example[]): v
     }
     return JSON.stringify({ inputs: Array.from(example.inputs), labels: Array.from(example.labels), puzzle_identifier: example.puzzleIdentifier });
   });
-  writeFileAtomic(file, lines.length === 0 ? '' : lines.join('\n') + '\n');
+  try {
+    writeFileAtomic(file, lines.length === 0 ? '' : lines.join('\n') + '\n');
+  } catch (e) {
+    throw new DatasetError('cannot write the dataset file', { field: 'file', value: (e as NodeJS.ErrnoException).code ?? String(e), expected: 'a writable path', file });
+  }
 }

@@ -105,6 +105,11 @@ describe('errors', () => {
     });
   }
 
+  it('an unwritable path is a DatasetError', () => {
+    const file = path.join(tmp, 'no-such-dir', 'out.jsonl');
+    expect(() => writeJsonlDataset(file, [{ inputs: Int32Array.of(1), labels: Int32Array.of(1), puzzleIdentifier: 0 }])).toThrow(/cannot write.*ENOENT/);
+  });
+
   it('a missing file is a DatasetError too', () => {
     const file = path.join(tmp, 'nope.jsonl');
     expect(() => readJsonlDataset(file)).toThrow(DatasetError);
