@@ -62,3 +62,17 @@ export class OptionError extends TrmError {}
 
 /** A backend that cannot run here (addon missing, ISA not supported, model disposed). */
 export class BackendError extends TrmError {}
+
+/**
+ * A dataset file (JSONL) that cannot be used as it is. The message starts with the 1-based
+ * line and the field at fault ("line 12: labels[3]: ..."), and ends with the file.
+ */
+export class DatasetError extends TrmError {
+  readonly line?: number;
+
+  constructor(message: string, details: TrmErrorDetails & { line?: number } = {}) {
+    const where = [details.line !== undefined ? `line ${details.line}` : undefined, details.field].filter((p) => p !== undefined).join(': ');
+    super(where ? `${where}: ${message}` : message, details);
+    this.line = details.line;
+  }
+}

@@ -3,15 +3,23 @@ export { loadModel, createModel, createOnnxModel, TrmModel } from './trm-model';
 export { supportedIsas } from './backends/native';
 export { exportOnnx, weightsFingerprint, ONNX_OPSET } from './onnx/exporter';
 export { initialCarry } from './onnx/carry';
-export { TrmError, ModelFormatError, InputError, OptionError, BackendError } from './errors';
+export { TrmError, ModelFormatError, InputError, OptionError, BackendError, DatasetError } from './errors';
 export { parseConfig, modelDimensions } from './model/config';
 export type { TrmConfig, ModelDimensions, PosEncoding } from './model/config';
 export { readModelDirectory, writeModelDirectory } from './model/directory';
 export type { WeightMap } from './model/weights';
-export { randomWeights, randomConfig, createRandomModel } from './model/random';
+export { randomWeights, randomConfig, createRandomModel, SeededRandom } from './model/random';
 export { readSafetensors, writeSafetensors } from './model/safetensors';
 export { haltProbability, shouldHalt } from './halting';
 export type { HaltingPolicy } from './halting';
 export type {
   LoadOptions, InferInput, InferOptions, InferResult, TraceRecord, Carry, ModelInfo, BackendName, IsaName, Precision,
 } from './types';
+export {
+  getTask, generateTrainTest, TASK_NAMES, SudokuTask, MazeTask, ComplianceTask, IGNORE_LABEL, exampleKey,
+} from './tasks';
+export type {
+  Task, TaskName, TaskParams, AnyTaskOptions, Example, GenerateOptions, SudokuOptions, MazeOptions, ComplianceOptions, Clause,
+} from './tasks';
+export { readJsonlDataset, writeJsonlDataset } from './data/jsonl';
+export type { ReadJsonlOptions } from './data/jsonl';
