@@ -99,10 +99,13 @@ void gemm_bf16_avx512bf16_8x32(const uint16_t* packed, int n, int k, const float
   thread_local std::vector<uint32_t> pairs;  // grows once per thread, then is reused
   if (pairs.size() < static_cast<size_t>(block) * kp) pairs.resize(static_cast<size_t>(block) * kp);
   const int panels = (n + kNr - 1) / kNr;
-  for (int i0 = 0; i0 < m; i0 += block) {
-    const int rows = m - i0 < block ? m - i0 : block;
+  // Even row blocks, and rows spread evenly over the tiles (see gemm_f32_avx512_8x32).
+  const int blocks = (m + block - 1) / block;
+  for (int b = 0, i0 = 0; b < blocks; ++b) {
+    const int rows = m / blocks + (b < m % blocks ? 1 : 0);
     round_rows_bf16_pairs_avx512bf16(a + static_cast<size_t>(i0) * lda, lda, rows, k, pairs.data());
-    const int m_full = rows - rows % kMr;
+    const int tiles = (rows + kMr - 1) / kMr;
+    const int base = rows / tiles, extra = rows % tiles;
     for (int p = 0; p < panels; ++p) {
       const uint16_t* panel = packed + static_cast<size_t>(p) * kp * kNr * 2;
       const int col = p * kNr;
@@ -110,13 +113,13 @@ void gemm_bf16_avx512bf16_8x32(const uint16_t* packed, int n, int k, const float
       const __mmask16 m0 = mask_first(valid);
       const __mmask16 m1 = mask_first(valid - kLanes);
       float* cp = c + static_cast<size_t>(i0) * ldc + col;
-      for (int i = 0; i < m_full; i += kMr) {
-        gemm_tile_bf16_avx512bf16_mrx32<kMr>(panel, kp, pairs.data() + static_cast<size_t>(i) * kp, kp,
-                                             cp + static_cast<size_t>(i) * ldc, ldc, m0, m1, accumulate);
-      }
-      const uint32_t* ar = pairs.data() + static_cast<size_t>(m_full) * kp;
-      float* cr = cp + static_cast<size_t>(m_full) * ldc;
-      switch (rows - m_full) {
+      for (int t = 0, i = 0; t < tiles; ++t) {
+        const int mr = base + (t < extra ? 1 : 0);
+        const uint32_t* ar = pairs.data() + static_cast<size_t>(i) * kp;
+        float* cr = cp + static_cast<size_t>(i) * ldc;
+        i += mr;
+        switch (mr) {
+        case 8: gemm_tile_bf16_avx512bf16_mrx32<8>(panel, kp, ar, kp, cr, ldc, m0, m1, accumulate); break;
         case 7: gemm_tile_bf16_avx512bf16_mrx32<7>(panel, kp, ar, kp, cr, ldc, m0, m1, accumulate); break;
         case 6: gemm_tile_bf16_avx512bf16_mrx32<6>(panel, kp, ar, kp, cr, ldc, m0, m1, accumulate); break;
         case 5: gemm_tile_bf16_avx512bf16_mrx32<5>(panel, kp, ar, kp, cr, ldc, m0, m1, accumulate); break;
@@ -125,8 +128,10 @@ void gemm_bf16_avx512bf16_8x32(const uint16_t* packed, int n, int k, const float
         case 2: gemm_tile_bf16_avx512bf16_mrx32<2>(panel, kp, ar, kp, cr, ldc, m0, m1, accumulate); break;
         case 1: gemm_tile_bf16_avx512bf16_mrx32<1>(panel, kp, ar, kp, cr, ldc, m0, m1, accumulate); break;
         default: break;
+        }
       }
     }
+    i0 += rows;
   }
 }
 
