@@ -1,7 +1,7 @@
 // The three matrix products of training, all on the kernel table's packed GEMM:
 //   forward          y  = x W^T          (W packed as is)
 //   input gradient   dX = dY W           (W^T packed: LinearParam::wt)
-//   weight gradient  dW += dY^T X        (X^T packed per call, dY transposed per call)
+//   weight gradient  dW += dY^T X        (one operand transposed, the other packed, per call)
 // Rows of the output are split over the thread pool. Scratch grows on first use only.
 #pragma once
 
@@ -29,10 +29,17 @@ class TrainGemm {
   void accumulate_weight_grad(const float* dy, int ldy, const float* x, int ldx, int rows, int n, int k, float* dw);
 
  private:
+  // c[i][j] (= or +=) sum_r a[r][i] b[r][j]: A^T B for A [rows][a_cols], B [rows][b_cols].
+  void product_transposed(const float* a, int lda, int a_cols, const float* b, int ldb, int b_cols, int rows, float* c,
+                          int ldc, bool accumulate);
+  // dst[j][r] (= or +=) src[r][j].
+  void transpose(const float* src, int ld, int rows, int cols, float* dst, int ldd, bool accumulate);
+
   const cpu::KernelTable& k_;
   ThreadPool& pool_;
-  AlignedBuffer dy_t_;      // dY^T [n][rows]
-  AlignedBuffer x_packed_;  // X^T packed as a Linear weight [k][rows]
+  AlignedBuffer a_t_;       // A^T [a_cols][rows]
+  AlignedBuffer b_packed_;  // B^T packed as a Linear weight [b_cols][rows]
+  AlignedBuffer dw_t_;      // dW^T [k][n], when that orientation is the cheaper one
 };
 
 }  // namespace trm::train
