@@ -13,7 +13,7 @@ export { readSafetensors, writeSafetensors } from './model/safetensors';
 export { computeGradients, computeGradientsSync } from './train/gradients';
 export type { GradientResult } from './train/gradients';
 export { GradientEngine } from './train/engine';
-export type { GradientEngineOptions, StepResult, TensorInfo } from './train/engine';
+export type { GradientEngineOptions, StepResult, ParameterInfo } from './train/engine';
 export { IGNORE_LABEL } from './train/batch';
 export type { TrainBatch } from './train/batch';
 export { haltProbability, shouldHalt } from './halting';

@@ -12,7 +12,7 @@
  * every call): write parameters only between steps, never while a step is in flight.
  */
 import * as os from 'node:os';
-import { OptionError } from '../errors';
+import { BackendError, OptionError } from '../errors';
 import { nativeSpec, resolveIsa } from '../backends/native';
 import { modelDimensions, type ModelDimensions, type TrmConfig } from '../model/config';
 import type { WeightMap } from '../model/weights';
@@ -28,7 +28,7 @@ export interface GradientEngineOptions {
   isa?: IsaName;
 }
 
-export interface TensorInfo {
+export interface ParameterInfo {
   /** The state_dict name without checkpoint prefix, e.g. `inner.lm_head.weight`. */
   name: string;
   shape: number[];
@@ -75,7 +75,7 @@ export class GradientEngine {
   readonly config: TrmConfig;
   readonly dimensions: ModelDimensions;
   /** Every tensor of the model, in state_dict order. */
-  readonly tensors: readonly TensorInfo[];
+  readonly tensors: readonly ParameterInfo[];
   private handle: NativeGradientEngineHandle | null;
 
   private constructor(config: TrmConfig, handle: NativeGradientEngineHandle) {
@@ -172,7 +172,7 @@ export class GradientEngine {
 
   private live(): NativeGradientEngineHandle {
     if (!this.handle) {
-      throw translateNativeError(Object.assign(new Error('gradient engine has been disposed'), { code: 'TRM_DISPOSED' }));
+      throw new BackendError('gradient engine has been disposed', { field: 'engine', expected: 'an engine that has not been disposed' });
     }
     return this.handle;
   }

@@ -10,7 +10,7 @@ namespace {
 constexpr int64_t kParallelMinWork = 1 << 15;
 // Row blocks handed to threads stay multiples of this, so microkernel tiles stay whole.
 constexpr int kRowBlock = 8;
-// Side of the square tiles of the dY transpose (a 16 x 16 float tile is 1 KiB).
+// Side of the square tiles of the operand transposes (a 16 x 16 float tile is 1 KiB).
 constexpr int kTransposeTile = 16;
 
 void grow(AlignedBuffer& buffer, size_t count) {
