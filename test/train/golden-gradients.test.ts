@@ -6,8 +6,7 @@
  */
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { computeGradientsSync, createModel, supportedIsas } from '../../lib';
-import { readModelDirectory } from '../../lib/model/directory';
+import { computeGradientsSync, loadModel, supportedIsas } from '../../lib';
 import { readSafetensors } from '../../lib/model/safetensors';
 import { GOLDEN_NAMES, loadGolden, relativeError } from '../helpers/golden';
 
@@ -43,13 +42,13 @@ function loadGradSteps(dir: string): { labels: Int32Array; steps: GoldenStep[] }
 
 describe.each(GOLDEN_NAMES)('gradients vs official golden: %s', (name) => {
   const golden = loadGolden(name);
-  const { config, weights } = readModelDirectory(golden.dir);
   const { labels, steps } = loadGradSteps(golden.dir);
 
   // The scalar table is the reference; the best SIMD table is what training will run.
   const isas = [...new Set(['scalar', supportedIsas()[0]])];
-  it.each(isas)('loss, seq_correct and every gradient at each recorded step (%s)', (isa) => {
-    const model = createModel(config, weights, { isa: isa as 'scalar', threads: 2 });
+  it.each(isas)('loss, seq_correct and every gradient at each recorded step (%s)', async (isa) => {
+    // Loaded from the directory as a user would: prefixed names, BF16 tensors and all.
+    const model = await loadModel(golden.dir, { isa: isa as 'scalar', threads: 2 });
     const rows: string[] = [];
     let worst = { error: 0, where: '' };
     for (const g of steps) {
