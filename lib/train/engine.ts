@@ -88,6 +88,12 @@ export class GradientEngine {
   /** An engine over a copy of `weights` (canonical state_dict names, float32). */
   static create(config: TrmConfig, weights: WeightMap, options: GradientEngineOptions = {}): GradientEngine {
     if (typeof options !== 'object' || options === null) throw new OptionError('options must be an object', { field: 'options', value: options });
+    if (config.no_ACT_continue === false) {
+      // The Q-continue loss needs a second forward for its bootstrapped target; not implemented.
+      throw new OptionError('training supports the official default no_ACT_continue: true only', {
+        field: 'no_ACT_continue', value: false, expected: 'true',
+      });
+    }
     const threads = checkThreads(options.threads);
     const isa = resolveIsa(options.isa);
     const addon = loadAddon();

@@ -86,6 +86,7 @@ describe('GradientEngine checks', () => {
   it('bad options -> OptionError', () => {
     expect(() => GradientEngine.create(config, weights, { threads: 0 })).toThrow(OptionError);
     expect(() => GradientEngine.create(config, weights, { isa: 'mmx' as never })).toThrow(OptionError);
+    expect(() => GradientEngine.create({ ...config, no_ACT_continue: false }, weights)).toThrow(OptionError);
   });
 
   it('unknown tensors, and gradients of buffers, are refused', () => {
