@@ -10,6 +10,11 @@ export { readModelDirectory, writeModelDirectory } from './model/directory';
 export type { WeightMap } from './model/weights';
 export { randomWeights, randomConfig, createRandomModel, SeededRandom } from './model/random';
 export { readSafetensors, writeSafetensors } from './model/safetensors';
+export { computeGradients, computeGradientsSync } from './train/gradients';
+export type { GradientResult } from './train/gradients';
+export { GradientEngine } from './train/engine';
+export type { GradientEngineOptions, StepResult, ParameterInfo } from './train/engine';
+export type { TrainBatch } from './train/batch';
 export { haltProbability, shouldHalt } from './halting';
 export type { HaltingPolicy } from './halting';
 export type {

@@ -17,6 +17,35 @@ import type { InferInput, InferOptions, InferResult, LoadOptions, ModelInfo } fr
 
 const LOAD_KEYS = new Set(['backend', 'threads', 'isa', 'precision']);
 
+/** What a model was created from: the training API builds its gradient engine from it. */
+export interface ModelSource {
+  config: TrmConfig;
+  /** The float32 weights under canonical names, a private copy. */
+  weights: WeightMap;
+}
+
+/** Kept beside the model rather than on it, so the public TrmModel surface stays as it was. */
+const sources = new WeakMap<TrmModel, ModelSource>();
+
+function remember(model: TrmModel, config: TrmConfig, weights: WeightMap): TrmModel {
+  // A copy: the caller may reuse or change its arrays, and the backend already copied its own.
+  const copy: WeightMap = {};
+  for (const [name, data] of Object.entries(weights)) copy[name] = Float32Array.from(data);
+  sources.set(model, { config, weights: copy });
+  return model;
+}
+
+/** The config and weights a live model was created from (library-internal, for training). */
+export function modelSource(model: TrmModel): ModelSource {
+  const source = model instanceof TrmModel ? sources.get(model) : undefined;
+  if (source === undefined) {
+    throw new BackendError(model instanceof TrmModel ? 'model has been disposed' : 'not a TrmModel', {
+      field: 'model', expected: 'a model from loadModel or createModel that has not been disposed',
+    });
+  }
+  return source;
+}
+
 export class TrmModel {
   readonly config: TrmConfig;
   readonly dimensions: ModelDimensions;
@@ -49,6 +78,7 @@ export class TrmModel {
   dispose(): void {
     this.backend?.dispose();
     this.backend = null;
+    sources.delete(this);
   }
 
   private live(): Backend {
@@ -111,7 +141,7 @@ export function createModel(config: TrmConfig, weights: WeightMap, options?: Loa
       field: 'backend', value: o.backend, expected: "'native'; use createOnnxModel (async) for the onnx backend",
     });
   }
-  return new TrmModel(config, new NativeBackend(config, weights, { threads: o.threads, isa: o.isa, precision: o.precision }));
+  return remember(new TrmModel(config, new NativeBackend(config, weights, { threads: o.threads, isa: o.isa, precision: o.precision })), config, weights);
 }
 
 /** onnxruntime-node loads only when a model asks for the onnx backend. */
@@ -124,7 +154,7 @@ export async function createOnnxModel(config: TrmConfig, weights: WeightMap, opt
   const o = checkLoadOptions({ ...options, backend: 'onnx' });
   const { OnnxBackend: Onnx } = await onnxBackendModule();
   const backend: OnnxBackend = await Onnx.create(config, weights, { threads: o.threads });
-  return new TrmModel(config, backend);
+  return remember(new TrmModel(config, backend), config, weights);
 }
 
 /**
@@ -139,7 +169,7 @@ export async function loadModel(dir: string, options?: LoadOptions): Promise<Trm
     const { OnnxBackend: Onnx, ONNX_FILE } = await onnxBackendModule();
     const file = path.join(root, ONNX_FILE);
     const modelFile = fs.existsSync(file) ? file : undefined;
-    return new TrmModel(config, await Onnx.create(config, weights, { threads: o.threads, modelFile }));
+    return remember(new TrmModel(config, await Onnx.create(config, weights, { threads: o.threads, modelFile })), config, weights);
   }
   return createModel(config, weights, options);
 }

@@ -43,7 +43,8 @@ export function supportedIsas(): string[] {
   return loadAddon().supportedIsas();
 }
 
-function resolveIsa(requested: string | undefined): string | undefined {
+/** The ISA a native handle should use: undefined for the best one, or a checked name. */
+export function resolveIsa(requested: string | undefined): string | undefined {
   const isa = requested ?? process.env.TRM_ISA;
   if (isa === undefined || isa === '' || isa === 'auto') return undefined;
   const supported = supportedIsas();

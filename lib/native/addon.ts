@@ -66,6 +66,57 @@ export interface NativeModelHandle {
   readonly bf16Compute: string | null;
 }
 
+/** A tensor of the gradient engine: its state_dict name, shape, and whether the ACT loss trains it. */
+export interface NativeTensorInfo {
+  name: string;
+  shape: number[];
+  trained: boolean;
+}
+
+export interface NativeStepRequest {
+  batch: number;
+  inputs: Int32Array;
+  labels: Int32Array;
+  puzzleIdentifiers?: Int32Array;
+  carryZH?: Float32Array;
+  carryZL?: Float32Array;
+}
+
+export interface NativeStepResult {
+  loss: number;
+  lmLoss: number;
+  qHaltLoss: number;
+  seqCorrect: Uint8Array;
+  predictions: Int32Array;
+  qHalt: Float32Array;
+  qContinue: Float32Array;
+  carryZH: Float32Array;
+  carryZL: Float32Array;
+  /** Distinct puzzle identifiers of the batch, ascending (empty without a puzzle embedding). */
+  puzzleIds: Int32Array;
+  /** [puzzleIds.length * puzzle_emb_ndim]: the puzzle embedding's gradient per identifier, summed over the batch. */
+  puzzleGrad: Float32Array;
+}
+
+/**
+ * One training ACT step and its backward on parameters the engine owns. parameter() and
+ * gradient() return views of the engine's memory (the same object on every call), valid
+ * even after dispose(); step() adds into the gradients, zeroGradients() clears them.
+ */
+export interface NativeGradientEngineHandle {
+  tensors(): NativeTensorInfo[];
+  parameter(name: string): Float32Array;
+  gradient(name: string): Float32Array;
+  zeroGradients(): void;
+  step(request: NativeStepRequest): Promise<NativeStepResult>;
+  stepSync(request: NativeStepRequest): NativeStepResult;
+  dispose(): void;
+  readonly isa: string;
+  readonly threads: number;
+  /** Bytes of activations kept for the backward, for the largest batch so far. */
+  readonly tapeBytes: number;
+}
+
 export interface KernelProbe {
   isas(): string[];
   gemm(isa: string, m: number, n: number, k: number, a: Float32Array, w: Float32Array, c: Float32Array, accumulate: boolean): void;
@@ -83,6 +134,7 @@ export interface KernelProbe {
 
 export interface NativeAddon {
   NativeModel: new (spec: NativeSpec, weights: Record<string, Float32Array>, options: { threads?: number; isa?: string; precision?: 'fp32' | 'bf16' }) => NativeModelHandle;
+  GradientEngine: new (spec: NativeSpec, weights: Record<string, Float32Array>, options: { threads?: number; isa?: string }) => NativeGradientEngineHandle;
   supportedIsas(): string[];
   defaultIsa(): string;
   kernelProbe: KernelProbe;

@@ -1,6 +1,7 @@
-// The addon's entry point: registers NativeModel and the ISA queries.
+// The addon's entry point: registers NativeModel, GradientEngine and the ISA queries.
 #include <napi.h>
 
+#include "binding/gradient_engine.h"
 #include "binding/kernel_probe.h"
 #include "binding/native_model.h"
 #include "cpu/dispatch.h"
@@ -20,6 +21,7 @@ Napi::Value DefaultIsa(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeModel", trm::binding::NativeModel::Define(env));
+  exports.Set("GradientEngine", trm::binding::NativeGradientEngine::Define(env));
   exports.Set("supportedIsas", Napi::Function::New(env, SupportedIsas));
   exports.Set("defaultIsa", Napi::Function::New(env, DefaultIsa));
   trm::binding::RegisterKernelProbe(env, exports);

@@ -45,6 +45,8 @@ PackedLinear pack(const WeightViews& weights, const std::string& name, int n, in
   return out;
 }
 
+}  // namespace
+
 // The official RotaryEmbedding computes its tables in float32; we follow its order of
 // float32 operations (exponent, power, reciprocal, angle) so positions far from 0 see the
 // same angle rounding.
@@ -69,8 +71,6 @@ void rope_tables(const ModelSpec& spec, std::vector<float>* cos_out, std::vector
     }
   }
 }
-
-}  // namespace
 
 void validate_spec(const ModelSpec& s) {
   auto positive = [](int v, const char* name) {

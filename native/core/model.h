@@ -56,6 +56,10 @@ struct ModelWeights {
   std::vector<float> q_head_bias;    // [2]
 };
 
+// RoPE cos/sin tables [total_len, head_dim] in the official float32 order of operations
+// (shared by inference and the training engine).
+void rope_tables(const ModelSpec& spec, std::vector<float>* cos_out, std::vector<float>* sin_out);
+
 class Model {
  public:
   // Checks every tensor's presence and size against the spec (throws trm::Error(kModel)),
