@@ -55,6 +55,7 @@ function expectRun(run: Record<string, any>, count: number, threshold: number | 
   expect(run.stepCounts).toHaveLength(HALT_MAX_STEPS);
   expect(run.stepCounts.reduce((a: number, b: number) => a + b, 0)).toBe(count);
   expect(run.msPerAnswer).toBeGreaterThan(0);
+  expect(run.repeats).toBe(1);
   expect(run).not.toHaveProperty('predictions');
 }
 
@@ -193,7 +194,7 @@ describe.skipIf(!built)('trm demo', () => {
     expect(r.stdout).toMatch(new RegExp(`fixed ${HALT_MAX_STEPS} steps \\(official\\) +exact .* mean steps +${HALT_MAX_STEPS}\\.00`));
     // Random weights solve (next to) nothing, and the demo says so.
     expect(r.stdout).toMatch(/untrained: almost no answer is right/);
-    expect(r.stdout).toMatch(/native vs ONNX \(16 puzzles, 6 steps each\): native \d+\.\d+ ms\/answer, onnxruntime \d+\.\d+ ms\/answer|native vs ONNX: skipped, the onnx backend did not load/);
+    expect(r.stdout).toMatch(/native vs ONNX \(16 puzzles, 6 steps each, median of 3 runs\): native \d+\.\d+ ms\/answer, onnxruntime \d+\.\d+ ms\/answer|native vs ONNX: skipped, the onnx backend did not load/);
     expect(r.stdout).toMatch(/demo took \d+\.\d s/);
     expect(r.stdout).not.toMatch(/\x1b\[/);
   });

@@ -102,6 +102,15 @@ describe('evaluateModel', () => {
     expect(run.meanSteps).toBeLessThan(5);
   });
 
+  it('repeats timed passes with the same answers', async () => {
+    const once = await evaluateModel(model, examples, { haltThreshold: 0.5 });
+    const thrice = await evaluateModel(model, examples, { haltThreshold: 0.5, repeats: 3 });
+    expect(thrice.repeats).toBe(3);
+    expect(Array.from(thrice.predictions)).toEqual(Array.from(once.predictions));
+    expect(Array.from(thrice.steps)).toEqual(Array.from(once.steps));
+    await expect(evaluateModel(model, examples, { haltThreshold: null, repeats: 0 })).rejects.toThrow(/repeat/);
+  });
+
   it('rejects an empty set and a bad batch size', async () => {
     await expect(evaluateModel(model, [], { haltThreshold: null })).rejects.toThrow(/nothing to evaluate/);
     await expect(evaluateModel(model, examples, { haltThreshold: null, batch: 0 })).rejects.toThrow(/batch/);
