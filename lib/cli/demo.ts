@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { EvalRun, evaluateModel, labelledConfidence } from '../evaluate';
 import { createModel, createOnnxModel, loadModel } from '../index';
 import { shouldHalt } from '../halting';
-import { parseConfig, TrmConfig } from '../model/config';
+import { parseConfig } from '../model/config';
 import { CONFIG_FILE } from '../model/directory';
 import { randomWeights } from '../model/random';
 import { taskForModel } from '../model-task';
@@ -35,18 +35,14 @@ const UNTRAINED_ACCURACY = 0.05;
 /** Where the model comes from: a directory, or (when the default one is missing) random weights in memory. */
 interface ModelSource {
   label: string;
-  config: TrmConfig;
   configFile?: string;
   native(options: LoadOptions): Promise<TrmModel>;
   onnx(options: LoadOptions): Promise<TrmModel>;
 }
 
 function directorySource(dir: string): ModelSource {
-  const configFile = path.join(dir, CONFIG_FILE);
-  // parseConfig keeps the keys it does not know (task, task_params, train_data).
-  const config = parseConfig(JSON.parse(fs.readFileSync(configFile, 'utf8')), configFile);
   return {
-    label: dir, config, configFile,
+    label: dir, configFile: path.join(dir, CONFIG_FILE),
     native: (options) => loadModel(dir, options),
     onnx: (options) => loadModel(dir, { threads: options.threads, backend: 'onnx' }),
   };
@@ -57,7 +53,7 @@ function untrainedSource(): ModelSource {
   const config = parseConfig(getTask('sudoku4').suggestedConfig(), '<sudoku4 suggestedConfig>');
   const weights = randomWeights(config, { seed: 1 });
   return {
-    label: 'an untrained sudoku4 model (random weights)', config,
+    label: 'an untrained sudoku4 model (random weights)',
     native: async (options) => createModel(config, weights, options),
     onnx: (options) => createOnnxModel(config, weights, { threads: options.threads }),
   };
@@ -174,7 +170,7 @@ async function compareOnnx(source: ModelSource, options: LoadOptions, examples: 
   }
   try {
     const run = await evaluateModel(onnx, examples, { haltThreshold: null, batch, repeats: TIMING_REPEATS });
-    const seqLen = source.config.seq_len;
+    const seqLen = onnx.config.seq_len;
     let same = 0;
     for (let i = 0; i < examples.length; i++) {
       let k = i * seqLen;
@@ -211,14 +207,14 @@ export const demoCommand: Command = {
     const width = outputWidth();
 
     const source = pickSource(dirFlag);
-    const task = taskForModel(source.config, stringFlag(values, 'task'), source.configFile);
-    const training = task.name === source.config.task ? readTrainDataDescription(source.config, source.configFile) : undefined;
-    // The step-by-step puzzle and the "more" ones are the first of the batch, so every puzzle shown is held out.
-    const { examples } = heldOutSet(task, Math.max(count, 1 + MORE_PUZZLES), { seed, training });
-    const batchExamples = examples.slice(0, count);
+    // Loading first makes a bad directory a ModelFormatError; the parsed config keeps our keys (task, train_data).
     const model = await source.native(options);
     try {
-      const c = source.config;
+      const c = model.config;
+      const task = taskForModel(c, stringFlag(values, 'task'), source.configFile);
+      const training = task.name === c.task ? readTrainDataDescription(c, source.configFile) : undefined;
+      // The puzzles shown are the first of the batch, so every one of them is held out and scored.
+      const { examples } = heldOutSet(task, count, { seed, training });
       console.log(`${colors.bold('trm demo')}: ${source.label}`);
       console.log(`task ${task.name}; hidden ${c.hidden_size}, ${c.L_layers} layers, H_cycles ${c.H_cycles} x L_cycles ${c.L_cycles} per step, up to ${c.halt_max_steps} ACT steps; `
         + `${model.info.backend} backend (${model.info.isa}, ${model.info.threads} thread(s))`);
@@ -226,11 +222,11 @@ export const demoCommand: Command = {
 
       await showRefinement(model, task, examples[0], threshold, colors, width);
       const batch = 64;
-      const adaptive = await evaluateModel(model, batchExamples, { haltThreshold: threshold, batch });
+      const adaptive = await evaluateModel(model, examples, { haltThreshold: threshold, batch });
       showMorePuzzles(task, examples, adaptive, colors, width);
       // The fixed-step timing is the one compared with ONNX: the median of a few passes, as the machine may be busy.
-      const fixed = await evaluateModel(model, batchExamples, { haltThreshold: null, batch, repeats: TIMING_REPEATS });
-      console.log(`${colors.bold('Accuracy')} on ${batchExamples.length} held-out puzzles (exact: whole answer right; tokens: answer positions right):`);
+      const fixed = await evaluateModel(model, examples, { haltThreshold: null, batch, repeats: TIMING_REPEATS });
+      console.log(`${colors.bold('Accuracy')} on ${examples.length} held-out puzzles (exact: whole answer right; tokens: answer positions right):`);
       console.log(accuracyLine(`adaptive, p(halt) > ${threshold}`, adaptive));
       console.log(accuracyLine(`fixed ${fixed.maxSteps} steps (official)`, fixed));
       const untrained = Math.max(adaptive.exactAccuracy, fixed.exactAccuracy) < UNTRAINED_ACCURACY;
@@ -239,7 +235,7 @@ export const demoCommand: Command = {
       }
       console.log('');
       if (values['no-onnx']) console.log('native vs ONNX: skipped (--no-onnx)');
-      else await compareOnnx(source, options, batchExamples, fixed, batch, untrained);
+      else await compareOnnx(source, options, examples, fixed, batch, untrained);
     } finally {
       model.dispose();
     }

@@ -122,7 +122,7 @@ export const evalCommand: Command = {
         `${label.padEnd(22)}${percent(r.exactAccuracy).padStart(8)}${percent(r.tokenAccuracy).padStart(9)}${r.meanSteps.toFixed(2).padStart(12)}${r.msPerAnswer.toFixed(3).padStart(11)}`);
       row(`fixed ${fixed.maxSteps} steps`, fixed);
       row(`adaptive p(halt)>${threshold}`, adaptive);
-      console.log(`\nexact: whole answer right (${fixed.exactCorrect} and ${adaptive.exactCorrect} of ${fixed.count}); tokens: labelled positions right (of ${fixed.labelledTokens})`);
+      console.log(`\nexact: whole answer right (fixed ${fixed.exactCorrect}, adaptive ${adaptive.exactCorrect} of ${fixed.count}); tokens: labelled positions right (of ${fixed.labelledTokens})`);
     } finally {
       model.dispose();
     }

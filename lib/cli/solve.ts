@@ -64,7 +64,8 @@ export const solveCommand: Command = {
       const r = await model.infer({ inputs: [inputs] }, { haltThreshold: threshold, maxSteps, trace: true });
       const steps = r.steps[0];
       const last = r.trace![steps - 1];
-      const halted = steps < (maxSteps ?? model.config.halt_max_steps)
+      // At the step limit a sample stops either way; it halted when p(halt) crossed the threshold there too.
+      const halted = last.haltProbability[0] > threshold
         ? `halted: p(halt) ${last.haltProbability[0].toFixed(3)} > ${threshold}`
         : `ran to the step limit; p(halt) ${last.haltProbability[0].toFixed(3)}`;
       console.log(`\nanswer after ${steps} step(s) (${halted}):`);
