@@ -72,6 +72,12 @@ describe.skipIf(!built)('trm eval', () => {
     expect(r.notes.join(' ')).toMatch(/disjoint by seed only/);
   });
 
+  it('passes the model options on: bf16 precision', () => {
+    const r = json(['eval', dir, '--count', '5', '--precision', 'bf16', '--json']);
+    expect(r.precision).toBe('bf16');
+    expect(r.fixed.meanSteps).toBe(HALT_MAX_STEPS);
+  });
+
   it('scores 100% on labels that are the model\'s own answers, and exactly the share left intact', () => {
     // The same model, threads and batch as the CLI run, so the answers are the same.
     const model = createModel(config, weights, { threads: 1 });
@@ -204,6 +210,17 @@ describe.skipIf(!built)('trm demo', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/\x1b\[30;43m/);
     expect(r.stdout).toMatch(/native vs ONNX: skipped \(--no-onnx\)/);
+  });
+
+  it('refuses a missing DIR with a typed error, and shows only puzzles of a small batch', () => {
+    const missing = trm(['demo', path.join(tmp, 'nowhere')]);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/ModelFormatError: model directory cannot be opened/);
+    const small = trm(['demo', dir, '--count', '2', '--no-onnx'], { env: { NO_COLOR: '1', FORCE_COLOR: undefined } });
+    expect(small.status).toBe(0);
+    expect(small.stdout).toMatch(/puzzle 2 +(right|wrong)/);
+    expect(small.stdout).not.toMatch(/puzzle 3/);
+    expect(small.stdout).toMatch(/Accuracy on 2 held-out puzzles/);
   });
 
   it('without DIR, runs the packaged model from any working directory, or says it is missing and runs an untrained one', () => {
