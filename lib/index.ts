@@ -28,3 +28,8 @@ export type {
 } from './tasks';
 export { readJsonlDataset, writeJsonlDataset } from './data/jsonl';
 export type { ReadJsonlOptions } from './data/jsonl';
+export { EVAL_SEED, TRAIN_DATA_KEY, checkTrainingSeed, heldOutSet, readTrainDataDescription } from './tasks/splits';
+export type { TrainDataDescription, HeldOutOptions, HeldOutSet } from './tasks/splits';
+export { scorePredictions, labelledConfidence, evaluateModel } from './evaluate';
+export type { Score, EvalRun, EvaluateOptions } from './evaluate';
+export { taskForModel, TASK_KEY, TASK_PARAMS_KEY } from './model-task';

@@ -18,16 +18,19 @@ namespace {
 // an idle model's threads are asleep almost at once.
 constexpr auto kSpin = std::chrono::microseconds(200);
 
-// Spins until pred() holds or kSpin passes; true when pred() held.
+// Spins until pred() holds or kSpin passes; true when pred() held. After the first few
+// microseconds each round also yields: on an oversubscribed machine (other processes, or
+// more threads than cores) the thread we wait for may need this core to finish.
 template <typename Pred>
 bool spin_until(Pred pred) {
   const auto deadline = std::chrono::steady_clock::now() + kSpin;
-  for (;;) {
+  for (int round = 0;; ++round) {
     for (int i = 0; i < 64; ++i) {
       if (pred()) return true;
       TRM_CPU_RELAX();
     }
     if (std::chrono::steady_clock::now() >= deadline) return pred();
+    if (round >= 16) std::this_thread::yield();
   }
 }
 

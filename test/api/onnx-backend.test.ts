@@ -201,9 +201,10 @@ describe('onnx backend: model directories', () => {
 
 describe('trm export-onnx (needs `npm run build`)', () => {
   const cli = path.join(REPO_ROOT, 'dist', 'cli.js');
-  // A dist/ older than lib/cli.ts would test yesterday's CLI: skip, saying why.
-  const built = fs.existsSync(cli) && fs.statSync(cli).mtimeMs >= fs.statSync(path.join(REPO_ROOT, 'lib', 'cli.ts')).mtimeMs;
-  if (!built) console.log('skipping the export-onnx CLI test: dist/cli.js is missing or older than lib/cli.ts (run `npm run build:ts`)');
+  // A dist/ older than the CLI sources would test yesterday's CLI: skip, saying why.
+  const built = fs.existsSync(cli) && ['cli.ts', 'cli/export-onnx.ts', 'cli/common.ts']
+    .every((f) => fs.statSync(cli).mtimeMs >= fs.statSync(path.join(REPO_ROOT, 'lib', f)).mtimeMs);
+  if (!built) console.log('skipping the export-onnx CLI test: dist/cli.js is missing or older than lib/cli.ts or lib/cli/ (run `npm run build:ts`)');
   it.skipIf(!built)('writes model.onnx that loadModel picks up', async () => {
     const d = path.join(tmp, 'cli');
     writeModelDirectory(d, config, weights);

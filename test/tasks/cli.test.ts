@@ -12,7 +12,7 @@ import { exampleKey, getTask, readJsonlDataset } from '../../lib/index';
 import { REPO_ROOT } from '../helpers/paths';
 
 const cli = path.join(REPO_ROOT, 'dist', 'cli.js');
-const sources = ['lib/cli.ts', ...['lib/tasks', 'lib/data'].flatMap((d) => fs.readdirSync(path.join(REPO_ROOT, d)).map((f) => path.join(d, f)))];
+const sources = ['lib/cli.ts', ...['lib/cli', 'lib/tasks', 'lib/data'].flatMap((d) => fs.readdirSync(path.join(REPO_ROOT, d)).map((f) => path.join(d, f)))];
 // A dist/ older than its sources would test yesterday's CLI: skip, saying why.
 const built = fs.existsSync(cli) && sources.every((f) => fs.statSync(cli).mtimeMs >= fs.statSync(path.join(REPO_ROOT, f)).mtimeMs);
 if (!built) console.log('skipping the generate CLI tests: dist/cli.js is missing or older than lib/ (run `npm run build:ts`)');

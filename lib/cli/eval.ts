@@ -1,0 +1,130 @@
+/**
+ * `trm eval DIR`: accuracy of a model on held-out examples of its task, under fixed steps
+ * (the official eval: every example runs halt_max_steps) and under adaptive halting.
+ */
+import * as path from 'node:path';
+import { readJsonlDataset } from '../data/jsonl';
+import { EvalRun, evaluateModel } from '../evaluate';
+import { loadModel } from '../index';
+import { CONFIG_FILE } from '../model/directory';
+import { taskForModel } from '../model-task';
+import { EVAL_SEED, heldOutSet, readTrainDataDescription } from '../tasks/splits';
+import type { Example, Task } from '../tasks/task';
+import type { TrmModel } from '../trm-model';
+import { Command, LOAD_FLAGS, intFlag, loadOptions, msSince, numberFlag, stringFlag } from './common';
+import { percent } from './render';
+
+/** Enough for a first number on every task in minutes on 2 cores (a 9x9 Sudoku model of the suggested size takes ~0.4 s per answer); --count raises it. */
+export const DEFAULT_EVAL_COUNT = 200;
+export const DEFAULT_THRESHOLD = 0.5;
+
+/** Where the examples came from, as `--json` reports it. */
+export type EvalData =
+  | { source: 'generated'; seed: number; count: number; options: Record<string, unknown>; excludedTraining: number; generationMs: number }
+  | { source: 'file'; file: string; count: number };
+
+export interface HeldOutExamples {
+  task: Task;
+  examples: Example[];
+  data: EvalData;
+  /** Lines for people about how held-out the examples are. */
+  notes: string[];
+}
+
+/**
+ * The examples to score: the first `count` of a JSONL file, or `count` generated held-out
+ * examples (lib/tasks/splits.ts: seed EVAL_SEED by default, the training set excluded when
+ * the config describes it).
+ */
+export function evalExamples(model: TrmModel, dir: string, values: { task?: string; data?: string; count?: number; seed?: number }, defaultCount: number): HeldOutExamples {
+  const configFile = path.join(path.resolve(dir), CONFIG_FILE);
+  const task = taskForModel(model.config, values.task, configFile);
+  const notes: string[] = [];
+  if (values.data !== undefined) {
+    const all = readJsonlDataset(values.data, {
+      seqLen: model.config.seq_len, vocabSize: model.config.vocab_size, numPuzzleIdentifiers: model.config.num_puzzle_identifiers,
+    });
+    const examples = values.count === undefined ? all : all.slice(0, values.count);
+    return { task, examples, data: { source: 'file', file: path.resolve(values.data), count: examples.length }, notes };
+  }
+  const seed = values.seed ?? EVAL_SEED;
+  if (seed < EVAL_SEED) notes.push(`seed ${seed} is below ${EVAL_SEED}, in the range training seeds come from: these examples may have been trained on`);
+  // The description is of the training set of the config's own task; an overriding --task has none.
+  const training = task.name === model.config.task ? readTrainDataDescription(model.config, configFile) : undefined;
+  const start = process.hrtime.bigint();
+  const held = heldOutSet(task, values.count ?? defaultCount, { seed, training });
+  const generationMs = msSince(start);
+  if (training) notes.push(`training set (${training.count} examples, seed ${training.seed}) regenerated and excluded`);
+  else notes.push('config.json does not describe the training set (train_data), so the held-out set is disjoint by seed only; small tasks can overlap');
+  return {
+    task,
+    examples: held.examples,
+    data: { source: 'generated', seed, count: held.examples.length, options: held.options, excludedTraining: held.excludedTraining, generationMs },
+    notes,
+  };
+}
+
+/** An EvalRun without its per-example arrays: what --json prints. */
+export function runSummary(run: EvalRun): Omit<EvalRun, 'predictions' | 'steps'> {
+  const { predictions: _p, steps: _s, ...summary } = run;
+  return summary;
+}
+
+export const evalCommand: Command = {
+  usage: `  trm eval DIR [options]            accuracy on held-out examples, fixed steps and adaptive halting
+    --task NAME      the task (default: the "task" key of DIR/config.json)
+    --data FILE      score the examples of a JSONL file instead of generated ones
+    --count N        examples (default ${DEFAULT_EVAL_COUNT}; with --data: the first N)
+    --seed S         seed of the generated held-out set (default ${EVAL_SEED}; training seeds are below it)
+    --threshold T    adaptive halting threshold on sigmoid(q_halt) (default ${DEFAULT_THRESHOLD})
+    --batch B        examples per inference call (default 64)
+    --json           print one JSON object instead of the table`,
+  loadsModel: true,
+  flags: {
+    ...LOAD_FLAGS, task: { type: 'string' }, data: { type: 'string' }, count: { type: 'string' }, seed: { type: 'string' },
+    threshold: { type: 'string' }, batch: { type: 'string' }, json: { type: 'boolean' },
+  },
+  positionals: { min: 1, max: 1, names: 'DIR' },
+  async run([dir], values) {
+    const threshold = numberFlag(values, 'threshold', 0, 1) ?? DEFAULT_THRESHOLD;
+    const batch = intFlag(values, 'batch', 1);
+    const count = intFlag(values, 'count', 1);
+    const model = await loadModel(dir, loadOptions(values));
+    try {
+      const { task, examples, data, notes } = evalExamples(model, dir, {
+        task: stringFlag(values, 'task'), data: stringFlag(values, 'data'), count, seed: intFlag(values, 'seed', 0),
+      }, DEFAULT_EVAL_COUNT);
+      const fixed = await evaluateModel(model, examples, { haltThreshold: null, batch });
+      const adaptive = await evaluateModel(model, examples, { haltThreshold: threshold, batch });
+      const info = model.info;
+      if (values.json) {
+        console.log(JSON.stringify({
+          model: path.resolve(dir),
+          task: task.name,
+          backend: info.backend, isa: info.isa, threads: info.threads, precision: info.precision,
+          haltMaxSteps: model.config.halt_max_steps,
+          data,
+          fixed: runSummary(fixed),
+          adaptive: runSummary(adaptive),
+          notes,
+        }, null, 2));
+        return;
+      }
+      console.log(`${dir}: task ${task.name}, ${info.backend} backend (${info.isa}, ${info.threads} thread(s), ${info.precision})`);
+      console.log(data.source === 'file'
+        ? `examples: the first ${data.count} of ${data.file}`
+        : `examples: ${data.count} generated held-out ${task.name} examples, seed ${data.seed} (${data.generationMs.toFixed(0)} ms to generate)`);
+      for (const note of notes) console.log(`  note: ${note}`);
+      console.log('');
+      const header = `${''.padEnd(22)}${'exact'.padStart(8)}${'tokens'.padStart(9)}${'mean steps'.padStart(12)}${'ms/answer'.padStart(11)}`;
+      console.log(header);
+      const row = (label: string, r: EvalRun) => console.log(
+        `${label.padEnd(22)}${percent(r.exactAccuracy).padStart(8)}${percent(r.tokenAccuracy).padStart(9)}${r.meanSteps.toFixed(2).padStart(12)}${r.msPerAnswer.toFixed(3).padStart(11)}`);
+      row(`fixed ${fixed.maxSteps} steps`, fixed);
+      row(`adaptive p(halt)>${threshold}`, adaptive);
+      console.log(`\nexact: whole answer right (fixed ${fixed.exactCorrect}, adaptive ${adaptive.exactCorrect} of ${fixed.count}); tokens: labelled positions right (of ${fixed.labelledTokens})`);
+    } finally {
+      model.dispose();
+    }
+  },
+};

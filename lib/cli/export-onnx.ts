@@ -1,0 +1,28 @@
+/** `trm export-onnx DIR`: the model as an ONNX step graph (what the onnx backend runs) or a fixed-step run graph. */
+import * as path from 'node:path';
+import { OptionError } from '../errors';
+import { readModelDirectory } from '../model/directory';
+import { writeFileAtomic } from '../model/safetensors';
+import { exportOnnx, ONNX_OPSET } from '../onnx/exporter';
+import { Command, intFlag, stringFlag } from './common';
+
+export const exportOnnxCommand: Command = {
+  usage: `  trm export-onnx DIR [options]     export the model as an ONNX graph
+    --out FILE       where to write it (default: DIR/model.onnx, which --backend onnx then loads)
+    --graph KIND     step (default: one ACT step, what the onnx backend runs) | run (--steps
+                     fixed ACT steps, no halting, for other runtimes)
+    --steps N        ACT steps of the run graph (default: the model's halt_max_steps)`,
+  flags: { out: { type: 'string' }, graph: { type: 'string' }, steps: { type: 'string' } },
+  positionals: { min: 1, max: 1, names: 'DIR' },
+  async run([dir], values) {
+    const graph = stringFlag(values, 'graph') ?? 'step';
+    if (graph !== 'step' && graph !== 'run') throw new OptionError('unknown graph kind', { field: '--graph', value: graph, expected: 'step or run' });
+    const steps = intFlag(values, 'steps');
+    if (steps !== undefined && graph !== 'run') throw new OptionError('--steps applies to the run graph only', { field: '--steps', value: steps, expected: '--graph run' });
+    const { dir: root, config, weights } = readModelDirectory(dir);
+    const out = path.resolve(stringFlag(values, 'out') ?? path.join(root, 'model.onnx'));
+    const bytes = exportOnnx(config, weights, steps === undefined ? { graph } : { graph, steps });
+    writeFileAtomic(out, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    console.log(`${out}: ${graph} graph, opset ${ONNX_OPSET}, ${(bytes.byteLength / 1024).toFixed(1)} KiB`);
+  },
+};
