@@ -6,6 +6,33 @@
 
 namespace trm {
 
+namespace {
+
+// A thread carries its rows through a chain of operations in chunks whose intermediates
+// (`floats_per_row` floats a row) fit in about half of a 1 MB L2, so what one operation writes
+// the next reads from cache, not from L3 or memory. Chunks stay whole register tiles.
+constexpr int64_t kChainBytes = 512 * 1024;
+
+int chain_chunk_rows(int64_t floats_per_row) {
+  const int64_t rows = kChainBytes / (4 * std::max<int64_t>(1, floats_per_row));
+  return static_cast<int>(std::max<int64_t>(8, rows / 8 * 8));
+}
+
+// fn(c0, c1) over [r0, r1) in chunks of at most `chunk` rows, of even size.
+template <typename Fn>
+void for_chunks(int r0, int r1, int chunk, Fn&& fn) {
+  const int rows = r1 - r0;
+  if (rows <= 0) return;
+  const int chunks = (rows + chunk - 1) / chunk;
+  for (int c = 0, c0 = r0; c < chunks; ++c) {
+    const int c1 = c0 + rows / chunks + (c < rows % chunks ? 1 : 0);
+    fn(c0, c1);
+    c0 = c1;
+  }
+}
+
+}  // namespace
+
 Forward::Forward(const ModelSpec& spec, const ModelWeights& weights, const cpu::KernelTable& kernels,
                  ThreadPool& pool, int capacity)
     : spec_(spec),
@@ -16,18 +43,21 @@ Forward::Forward(const ModelSpec& spec, const ModelWeights& weights, const cpu::
       D_(spec.hidden_size),
       carry_size_(static_cast<size_t>(spec.total_len()) * spec.hidden_size),
       logits_size_(static_cast<size_t>(spec.seq_len) * spec.vocab_size),
-      parts_(pool.size()) {
+      parts_(pool.size()),
+      qkv_chunk_(chain_chunk_rows(3 * spec.hidden_size)),
+      mlp_chunk_(chain_chunk_rows(3 * spec.mlp_inter)),
+      token_chunk_(chain_chunk_rows(3 * spec.mlp_t_inter + spec.total_len())) {
   const size_t rows = static_cast<size_t>(capacity) * T_, D = D_;
   x_.resize(rows * D);
   z_H_.resize(rows * D);
   z_L_.resize(rows * D);
-  gate_up_.resize(rows * 2 * spec.mlp_inter);
-  act_.resize(rows * spec.mlp_inter);
+  // Chain intermediates are per thread, one chunk each: every chunk reuses the same lines.
+  gate_up_.resize(static_cast<size_t>(parts_) * mlp_chunk_ * 2 * spec.mlp_inter);
+  act_.resize(static_cast<size_t>(parts_) * mlp_chunk_ * spec.mlp_inter);
   if (spec.mlp_t) {
-    const size_t t_rows = static_cast<size_t>(capacity) * D_;
-    transposed_.resize(t_rows * T_);
-    t_gate_up_.resize(t_rows * 2 * spec.mlp_t_inter);
-    t_act_.resize(t_rows * spec.mlp_t_inter);
+    transposed_.resize(static_cast<size_t>(parts_) * token_chunk_ * T_);
+    t_gate_up_.resize(static_cast<size_t>(parts_) * token_chunk_ * 2 * spec.mlp_t_inter);
+    t_act_.resize(static_cast<size_t>(parts_) * token_chunk_ * spec.mlp_t_inter);
   } else {
     const int hd = spec.head_dim();
     qkv_.resize(rows * 3 * D);
@@ -104,25 +134,75 @@ void Forward::move_slot(int from, int to) {
   std::memcpy(z_L_.data() + to * carry_size_, z_L_.data() + from * carry_size_, bytes);
 }
 
+// Two ways to spread a step over the threads. With at least as many samples as threads
+// (and an even split, or enough samples that one extra costs little), each thread owns a
+// group of whole samples and runs the entire step on them alone: no barrier at all, and the
+// rows of its samples stay in its own cache. Otherwise (batch 1, say) every layer is split
+// by rows and by (sample, head), with a barrier between its stages.
 void Forward::step(int n) {
-  float* z_H = z_H_.data();
-  float* z_L = z_L_.data();
+  const bool by_samples = parts_ > 1 && n >= parts_ && (n % parts_ == 0 || n >= 4 * parts_);
+  if (by_samples) {
+    pool_.parallel_for(parts_, [&](int64_t b, int64_t e) {
+      for (int64_t p = b; p < e; ++p) {
+        const int s0 = static_cast<int>(n * p / parts_), s1 = static_cast<int>(n * (p + 1) / parts_);
+        for (int h = 0; h < spec_.H_cycles; ++h) {
+          for (int l = 0; l < spec_.L_cycles; ++l) l_level_samples(z_L_.data(), z_H_.data(), x_.data(), s0, s1, static_cast<int>(p));
+          l_level_samples(z_H_.data(), z_L_.data(), nullptr, s0, s1, static_cast<int>(p));
+        }
+      }
+    });
+    return;
+  }
   for (int h = 0; h < spec_.H_cycles; ++h) {
-    for (int l = 0; l < spec_.L_cycles; ++l) l_level(z_L, z_H, x_.data(), n);
-    l_level(z_H, z_L, nullptr, n);
+    for (int l = 0; l < spec_.L_cycles; ++l) l_level_split(z_L_.data(), z_H_.data(), x_.data(), n);
+    l_level_split(z_H_.data(), z_L_.data(), nullptr, n);
   }
 }
 
-void Forward::l_level(float* hidden, const float* inject_a, const float* inject_b, int n) {
+// Samples [s0, s1) through every layer on the calling thread (scratch slot `part`).
+void Forward::l_level_samples(float* hidden, const float* inject_a, const float* inject_b, int s0, int s1, int part) {
   for (size_t i = 0; i < weights_.layers.size(); ++i) {
     // The injection enters before the first layer only.
     const float* a = i == 0 ? inject_a : nullptr;
     const float* b = i == 0 ? inject_b : nullptr;
+    const LayerWeights& layer = weights_.layers[i];
     if (spec_.mlp_t) {
-      token_mlp_layer(weights_.layers[i], hidden, a, b, n);
+      token_mlp_rows(layer, hidden, a, b, s0 * D_, s1 * D_, part);
+      channel_rows(layer, hidden, s0 * T_, s1 * T_, part);
     } else {
-      attention_layer(weights_.layers[i], hidden, a, b, n);
+      qkv_rows(layer, hidden, a, b, s0 * T_, s1 * T_);
+      for (int s = s0; s < s1; ++s) {
+        for (int head = 0; head < spec_.num_heads; ++head) attention_unit(s, head, part);
+      }
+      output_rows(layer, hidden, s0 * T_, s1 * T_, part);
     }
+  }
+}
+
+// All n samples through every layer, each stage split over the threads.
+void Forward::l_level_split(float* hidden, const float* inject_a, const float* inject_b, int n) {
+  for (size_t i = 0; i < weights_.layers.size(); ++i) {
+    const float* a = i == 0 ? inject_a : nullptr;
+    const float* b = i == 0 ? inject_b : nullptr;
+    const LayerWeights& layer = weights_.layers[i];
+    const int rows = n * T_;
+    if (spec_.mlp_t) {
+      for_row_parts(n * D_, [&](int r0, int r1, int part) { token_mlp_rows(layer, hidden, a, b, r0, r1, part); });
+      for_row_parts(rows, [&](int r0, int r1, int part) { channel_rows(layer, hidden, r0, r1, part); });
+      continue;
+    }
+    for_row_parts(rows, [&](int r0, int r1, int) { qkv_rows(layer, hidden, a, b, r0, r1); });
+    const int heads = spec_.num_heads;
+    const int64_t units = static_cast<int64_t>(n) * heads;
+    const int parts = static_cast<int>(std::min<int64_t>(parts_, units));
+    pool_.parallel_for(parts, [&](int64_t pb, int64_t pe) {
+      for (int64_t p = pb; p < pe; ++p) {
+        for (int64_t unit = units * p / parts; unit < units * (p + 1) / parts; ++unit) {
+          attention_unit(static_cast<int>(unit / heads), static_cast<int>(unit % heads), static_cast<int>(p));
+        }
+      }
+    });
+    for_row_parts(rows, [&](int r0, int r1, int part) { output_rows(layer, hidden, r0, r1, part); });
   }
 }
 
@@ -141,41 +221,37 @@ inline void inject_rows(float* hidden, const float* a, const float* b, size_t be
 
 }  // namespace
 
-// Post-norm attention then the channel SwiGLU, in three regions: (1) rows: injection, qkv
-// projection, RoPE; (2) (sample, head) units: attention; (3) rows: output projection +
-// residual + norm, then the SwiGLU + residual + norm.
-void Forward::attention_layer(const LayerWeights& layer, float* hidden, const float* inject_a,
-                              const float* inject_b, int n) {
-  const int rows = n * T_;
-  for_row_parts(rows, [&](int r0, int r1, int) {
-    inject_rows(hidden, inject_a, inject_b, static_cast<size_t>(r0) * D_, static_cast<size_t>(r1) * D_);
-    gemm(layer.qkv, hidden + static_cast<size_t>(r0) * D_, D_, qkv_.data() + static_cast<size_t>(r0) * 3 * D_, 3 * D_,
-         r1 - r0, false);
-    if (spec_.pos_encoding == PosEncoding::kRope) rope_rows(r0, r1);
-  });
-  const int heads = spec_.num_heads;
-  const int64_t units = static_cast<int64_t>(n) * heads;
-  const int parts = static_cast<int>(std::min<int64_t>(parts_, units));
-  pool_.parallel_for(parts, [&](int64_t b, int64_t e) {
-    for (int64_t p = b; p < e; ++p) {
-      for (int64_t unit = units * p / parts; unit < units * (p + 1) / parts; ++unit) {
-        attention_unit(static_cast<int>(unit / heads), static_cast<int>(unit % heads), static_cast<int>(p));
-      }
-    }
-  });
-  for_row_parts(rows, [&](int r0, int r1, int) {
-    float* h = hidden + static_cast<size_t>(r0) * D_;
-    gemm(layer.o, attn_.data() + static_cast<size_t>(r0) * D_, D_, h, D_, r1 - r0, true);  // h + attn(h)
-    k_.rmsnorm_rows(h, r1 - r0, D_, D_, spec_.rms_norm_eps);
-    channel_mlp_rows(layer, hidden, r0, r1);
+// Attention layer, stage 1 on token rows [r0, r1): the injection, the qkv projection, RoPE.
+void Forward::qkv_rows(const LayerWeights& layer, float* hidden, const float* inject_a, const float* inject_b, int r0, int r1) {
+  for_chunks(r0, r1, qkv_chunk_, [&](int c0, int c1) {
+    inject_rows(hidden, inject_a, inject_b, static_cast<size_t>(c0) * D_, static_cast<size_t>(c1) * D_);
+    gemm(layer.qkv, hidden + static_cast<size_t>(c0) * D_, D_, qkv_.data() + static_cast<size_t>(c0) * 3 * D_, 3 * D_,
+         c1 - c0, false);
+    if (spec_.pos_encoding == PosEncoding::kRope) rope_rows(c0, c1);
   });
 }
 
-void Forward::channel_mlp_rows(const LayerWeights& layer, float* hidden, int r0, int r1) {
+// Attention layer, stage 3 on token rows [r0, r1) (stage 2 is attention_unit): the output
+// projection + residual + norm (post-norm), then the channel SwiGLU + residual + norm.
+void Forward::output_rows(const LayerWeights& layer, float* hidden, int r0, int r1, int part) {
+  for_chunks(r0, r1, mlp_chunk_, [&](int c0, int c1) {
+    float* h = hidden + static_cast<size_t>(c0) * D_;
+    gemm(layer.o, attn_.data() + static_cast<size_t>(c0) * D_, D_, h, D_, c1 - c0, true);  // h + attn(h)
+    k_.rmsnorm_rows(h, c1 - c0, D_, D_, spec_.rms_norm_eps);
+    channel_mlp_rows(layer, hidden, c0, c1, part);
+  });
+}
+
+// The channel SwiGLU of an mlp_t layer on token rows [r0, r1).
+void Forward::channel_rows(const LayerWeights& layer, float* hidden, int r0, int r1, int part) {
+  for_chunks(r0, r1, mlp_chunk_, [&](int c0, int c1) { channel_mlp_rows(layer, hidden, c0, c1, part); });
+}
+
+void Forward::channel_mlp_rows(const LayerWeights& layer, float* hidden, int r0, int r1, int part) {
   const int m = r1 - r0, inter = spec_.mlp_inter;
   float* h = hidden + static_cast<size_t>(r0) * D_;
-  float* gu = gate_up_.data() + static_cast<size_t>(r0) * 2 * inter;
-  float* act = act_.data() + static_cast<size_t>(r0) * inter;
+  float* gu = gate_up_.data() + static_cast<size_t>(part) * mlp_chunk_ * 2 * inter;
+  float* act = act_.data() + static_cast<size_t>(part) * mlp_chunk_ * inter;
   gemm(layer.gate_up, h, D_, gu, 2 * inter, m, false);
   k_.silu_mul(gu, m, inter, act);
   gemm(layer.down, act, inter, h, D_, m, true);  // h + mlp(h)
@@ -185,49 +261,51 @@ void Forward::channel_mlp_rows(const LayerWeights& layer, float* hidden, int r0,
 // mlp_t mixes tokens: the official code transposes each sample to [hidden, tokens], runs a
 // SwiGLU over the token axis, adds the residual and RMS-normalises over the token axis too,
 // then transposes back. Every transposed row is one (sample, channel), independent of the
-// others, so each thread transposes in its own channels, runs the whole token SwiGLU on
-// them and writes them back: one region. The channel SwiGLU follows in a second.
-void Forward::token_mlp_layer(const LayerWeights& layer, float* hidden, const float* inject_a,
-                              const float* inject_b, int n) {
+// others, so this runs on the transposed rows [part_r0, part_r1) alone: transpose them in,
+// the whole token SwiGLU, transpose back. The channel SwiGLU follows (channel_rows).
+void Forward::token_mlp_rows(const LayerWeights& layer, float* hidden, const float* inject_a,
+                             const float* inject_b, int part_r0, int part_r1, int part) {
   const int inter = spec_.mlp_t_inter;
-  for_row_parts(n * D_, [&](int r0, int r1, int) {
-    float* tr = transposed_.data();
-    // Channels go in blocks of up to 16 (one cache line of a token row), so every line of
-    // `hidden` is read once rather than once per channel.
-    for (int r = r0; r < r1;) {
-      const int d0 = r % D_, width = std::min({16, D_ - d0, r1 - r});
-      const size_t base = static_cast<size_t>(r / D_) * carry_size_ + d0;
-      float* block = tr + static_cast<size_t>(r) * T_;
-      for (int t = 0; t < T_; ++t) {
-        const size_t i = base + static_cast<size_t>(t) * D_;
-        for (int j = 0; j < width; ++j) {
-          float v = hidden[i + j];
-          if (inject_a != nullptr) v += inject_b != nullptr ? inject_a[i + j] + inject_b[i + j] : inject_a[i + j];
-          block[static_cast<size_t>(j) * T_ + t] = v;
+  {
+    for_chunks(part_r0, part_r1, token_chunk_, [&](int r0, int r1) {
+      // This thread's chunk scratch: transposed row r (of the chunk [r0, r1)) at tr + (r - r0) * T_.
+      float* tr = transposed_.data() + static_cast<size_t>(part) * token_chunk_ * T_;
+      // Channels go in blocks of up to 16 (one cache line of a token row), so every line of
+      // `hidden` is read once rather than once per channel.
+      for (int r = r0; r < r1;) {
+        const int d0 = r % D_, width = std::min({16, D_ - d0, r1 - r});
+        const size_t base = static_cast<size_t>(r / D_) * carry_size_ + d0;
+        float* block = tr + static_cast<size_t>(r - r0) * T_;
+        for (int t = 0; t < T_; ++t) {
+          const size_t i = base + static_cast<size_t>(t) * D_;
+          for (int j = 0; j < width; ++j) {
+            float v = hidden[i + j];
+            if (inject_a != nullptr) v += inject_b != nullptr ? inject_a[i + j] + inject_b[i + j] : inject_a[i + j];
+            block[static_cast<size_t>(j) * T_ + t] = v;
+          }
         }
+        r += width;
       }
-      r += width;
-    }
-    const int m = r1 - r0;
-    float* rows = tr + static_cast<size_t>(r0) * T_;
-    float* gu = t_gate_up_.data() + static_cast<size_t>(r0) * 2 * inter;
-    float* act = t_act_.data() + static_cast<size_t>(r0) * inter;
-    gemm(layer.t_gate_up, rows, T_, gu, 2 * inter, m, false);
-    k_.silu_mul(gu, m, inter, act);
-    gemm(layer.t_down, act, inter, rows, T_, m, true);
-    k_.rmsnorm_rows(rows, m, T_, T_, spec_.rms_norm_eps);
-    for (int r = r0; r < r1;) {
-      const int d0 = r % D_, width = std::min({16, D_ - d0, r1 - r});
-      const size_t base = static_cast<size_t>(r / D_) * carry_size_ + d0;
-      const float* block = tr + static_cast<size_t>(r) * T_;
-      for (int t = 0; t < T_; ++t) {
-        float* out = hidden + base + static_cast<size_t>(t) * D_;
-        for (int j = 0; j < width; ++j) out[j] = block[static_cast<size_t>(j) * T_ + t];
+      const int m = r1 - r0;
+      float* rows = tr;
+      float* gu = t_gate_up_.data() + static_cast<size_t>(part) * token_chunk_ * 2 * inter;
+      float* act = t_act_.data() + static_cast<size_t>(part) * token_chunk_ * inter;
+      gemm(layer.t_gate_up, rows, T_, gu, 2 * inter, m, false);
+      k_.silu_mul(gu, m, inter, act);
+      gemm(layer.t_down, act, inter, rows, T_, m, true);
+      k_.rmsnorm_rows(rows, m, T_, T_, spec_.rms_norm_eps);
+      for (int r = r0; r < r1;) {
+        const int d0 = r % D_, width = std::min({16, D_ - d0, r1 - r});
+        const size_t base = static_cast<size_t>(r / D_) * carry_size_ + d0;
+        const float* block = tr + static_cast<size_t>(r - r0) * T_;
+        for (int t = 0; t < T_; ++t) {
+          float* out = hidden + base + static_cast<size_t>(t) * D_;
+          for (int j = 0; j < width; ++j) out[j] = block[static_cast<size_t>(j) * T_ + t];
+        }
+        r += width;
       }
-      r += width;
-    }
-  });
-  for_row_parts(n * T_, [&](int r0, int r1, int) { channel_mlp_rows(layer, hidden, r0, r1); });
+    });
+  }
 }
 
 // RoPE with the rotate_half convention: the pair (i, i + half) of each head turns by the

@@ -25,9 +25,11 @@ class Forward {
   void move_slot(int from, int to);
 
   // One ACT step on slots [0, n): H_cycles x (L_cycles x z_L = L(z_L, z_H + x); z_H = L(z_H, z_L)).
-  // Each layer runs as a few parallel regions, each thread carrying its own rows through a
-  // chain of operations (GEMM, then residual, norm, the next GEMM...) while they are in
-  // cache, so a layer costs three barriers, not one per operation.
+  // With a batch of at least as many samples as threads, each thread runs the whole step on
+  // its own group of samples, with no barrier. Otherwise each layer runs as a few parallel
+  // regions (three for attention, two for mlp_t). Either way a thread carries its rows
+  // through a chain of operations (GEMM, residual, norm, the next GEMM...) in chunks that
+  // stay in its cache.
   void step(int n);
   // lm_head on z_H without the prefix -> logits(slot), q_head on z_H[:, 0] -> q(slot).
   void heads(int n);
@@ -41,12 +43,17 @@ class Forward {
   size_t logits_size() const { return logits_size_; }
 
  private:
-  // hidden += a (+ b): the injection, formed as (b's owner) the official code forms it.
-  void l_level(float* hidden, const float* inject_a, const float* inject_b, int n);
-  void attention_layer(const LayerWeights& layer, float* hidden, const float* inject_a, const float* inject_b, int n);
-  void token_mlp_layer(const LayerWeights& layer, float* hidden, const float* inject_a, const float* inject_b, int n);
+  // One L_level pass: hidden += a (+ b) (the injection), then every layer.
+  void l_level_samples(float* hidden, const float* inject_a, const float* inject_b, int s0, int s1, int part);
+  void l_level_split(float* hidden, const float* inject_a, const float* inject_b, int n);
+  // The stages of a layer on a range of rows, on the calling thread (scratch slot `part`).
+  void qkv_rows(const LayerWeights& layer, float* hidden, const float* inject_a, const float* inject_b, int r0, int r1);
+  void output_rows(const LayerWeights& layer, float* hidden, int r0, int r1, int part);
+  void token_mlp_rows(const LayerWeights& layer, float* hidden, const float* inject_a, const float* inject_b,
+                      int r0, int r1, int part);  // rows of the transposed [sample * hidden] layout
+  void channel_rows(const LayerWeights& layer, float* hidden, int r0, int r1, int part);
   // Channel SwiGLU + residual + norm on rows [r0, r1) (the tail of every layer).
-  void channel_mlp_rows(const LayerWeights& layer, float* hidden, int r0, int r1);
+  void channel_mlp_rows(const LayerWeights& layer, float* hidden, int r0, int r1, int part);
   void attention_unit(int sample, int head, int part);
   void rope_rows(int r0, int r1);
   // c (=|+=) a W^T for `m` rows on the calling thread, fp32 or bf16 as the weight was packed.
@@ -63,6 +70,7 @@ class Forward {
   const size_t carry_size_, logits_size_;
 
   const int parts_;  // threads in the pool: one scratch slot each
+  const int qkv_chunk_, mlp_chunk_, token_chunk_;  // rows a thread carries through a chain at a time
   AlignedBuffer x_, z_H_, z_L_;
   AlignedBuffer qkv_, attn_;
   // Per thread: one (sample, head)'s packed keys, packed transposed values, and scores.

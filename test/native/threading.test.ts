@@ -1,0 +1,48 @@
+/**
+ * How a step is spread over threads must not change a single bit of any sample's result.
+ * Batches of at least as many samples as threads run by sample groups (one thread per group,
+ * no barriers); smaller or uneven ones split every layer by rows and (sample, head). Each
+ * output element is accumulated in the same k order whichever rows share its GEMM call, so
+ * every sample of every batch, thread count and precision must equal the same sample run
+ * alone on one thread, bit for bit.
+ */
+import { describe, expect, it } from 'vitest';
+import { createModel, randomConfig, randomWeights, supportedIsas } from '../../lib';
+
+const CONFIGS = {
+  'attention + RoPE, puzzle prefix': randomConfig({ seq_len: 13, hidden_size: 48, num_heads: 3, L_layers: 2, puzzle_emb_ndim: 48, puzzle_emb_len: 2, num_puzzle_identifiers: 3 }),
+  mlp_t: randomConfig({ seq_len: 11, hidden_size: 40, num_heads: 2, L_layers: 2, mlp_t: true, pos_encodings: 'none' }),
+};
+
+describe.each(Object.entries(CONFIGS))('%s', (_name, config) => {
+  const weights = randomWeights(config, { seed: 5, qHeadStd: 0.1, puzzleEmbStd: 0.1 });
+  const batch = 9;
+  const inputs = Int32Array.from({ length: batch * config.seq_len }, (_, i) => (i * 5 + 3) % config.vocab_size);
+  const ids = Int32Array.from({ length: batch }, (_, i) => i % config.num_puzzle_identifiers);
+  const sample = (s: number) => ({ inputs: inputs.subarray(s * config.seq_len, (s + 1) * config.seq_len), puzzleIdentifiers: ids.subarray(s, s + 1) });
+
+  it.each([
+    ...supportedIsas().map((isa) => [isa, 'fp32'] as const),
+    [supportedIsas()[0], 'bf16'] as const,
+  ])('every batch size and thread count gives each sample its single-thread result bit for bit (%s, %s)', (isa, precision) => {
+    const options = { maxSteps: 3, haltThreshold: null, returnCarry: true } as const;
+    const alone = createModel(config, weights, { threads: 1, isa, precision });
+    const reference = Array.from({ length: batch }, (_, s) => alone.inferSync(sample(s), options));
+    alone.dispose();
+    const carryPer = reference[0].carry!.zH.length;
+    const logitsPer = reference[0].logits.length;
+    for (const threads of [2, 3]) {
+      const model = createModel(config, weights, { threads, isa, precision });
+      for (const n of [1, 2, 3, 4, 9]) {
+        const r = model.inferSync({ inputs: inputs.subarray(0, n * config.seq_len), puzzleIdentifiers: ids.subarray(0, n) }, options);
+        for (let s = 0; s < n; s++) {
+          const label = `threads ${threads}, batch ${n}, sample ${s}`;
+          expect(Array.from(r.logits.subarray(s * logitsPer, (s + 1) * logitsPer)), label).toEqual(Array.from(reference[s].logits));
+          expect(Array.from(r.carry!.zH.subarray(s * carryPer, (s + 1) * carryPer)), label).toEqual(Array.from(reference[s].carry!.zH));
+          expect(r.qHalt[s], label).toBe(reference[s].qHalt[0]);
+        }
+      }
+      model.dispose();
+    }
+  });
+});
