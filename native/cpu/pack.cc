@@ -1,4 +1,5 @@
 // Weight packing for the GEMM microkernels (layouts described in kernels.h).
+#include <algorithm>
 #include <cstring>
 
 #include "kernels.h"
@@ -13,6 +14,34 @@ size_t packed_linear_size(int n, int k, int nr) {
 void pack_linear_strided(const float* src, int n, int k, size_t stride_n, size_t stride_k, int nr,
                          float* packed) {
   const size_t panels = (static_cast<size_t>(n) + nr - 1) / nr;
+  // Attention packs per (sample, head) and call, so its two layouts get loops that read the
+  // source in order: rows contiguous over k (keys), or panels contiguous over n (values).
+  if (stride_n == 1) {
+    for (size_t p = 0; p < panels; ++p) {
+      const size_t first = p * nr, valid = std::min<size_t>(nr, static_cast<size_t>(n) - first);
+      for (int kk = 0; kk < k; ++kk) {
+        float* dst = packed + (p * k + kk) * nr;
+        std::memcpy(dst, src + kk * stride_k + first, valid * sizeof(float));
+        if (valid < static_cast<size_t>(nr)) std::memset(dst + valid, 0, (nr - valid) * sizeof(float));
+      }
+    }
+    return;
+  }
+  if (stride_k == 1) {
+    for (size_t p = 0; p < panels; ++p) {
+      float* panel = packed + p * static_cast<size_t>(k) * nr;
+      for (int j = 0; j < nr; ++j) {
+        const size_t row = p * nr + j;
+        if (row < static_cast<size_t>(n)) {
+          const float* from = src + row * stride_n;
+          for (int kk = 0; kk < k; ++kk) panel[static_cast<size_t>(kk) * nr + j] = from[kk];
+        } else {
+          for (int kk = 0; kk < k; ++kk) panel[static_cast<size_t>(kk) * nr + j] = 0.f;
+        }
+      }
+    }
+    return;
+  }
   for (size_t p = 0; p < panels; ++p) {
     float* dst = packed + p * static_cast<size_t>(k) * nr;
     for (int kk = 0; kk < k; ++kk) {
