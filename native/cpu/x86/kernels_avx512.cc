@@ -3,21 +3,11 @@
 // only after dispatch has checked the CPU, so nothing outside this file needs those flags.
 //
 // GEMM: an 8x32 register tile (two zmm per row, 16 accumulators), templated on the row
-// count so the m remainder runs the same code with fewer rows; the n remainder is handled
-// by masked loads/stores, so nothing past column n is read from or written to c.
+// count: a call's rows go in L2-sized blocks, spread evenly over tiles of at most 8 rows;
+// the n remainder is handled by masked loads/stores, so nothing past column n is read from
+// or written to c.
 // Elementwise kernels handle their tails with masks rather than scalar loops.
-// GCC 12's AVX-512 headers initialise their "undefined" operands with themselves
-// (`__m512 __Y = __Y;`), which -Wall reports as maybe-uninitialized wherever an intrinsic
-// is inlined (GCC bug 105593, fixed in GCC 13); the warning is about the header, not us.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "avx512_intrinsics.h"
 
 #include <cmath>
 #include <vector>

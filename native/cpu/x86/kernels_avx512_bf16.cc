@@ -2,15 +2,7 @@
 // one 512-bit load holds 16 output features x 2 consecutive k; each row of `a` is rounded to
 // bf16 pairs once per row block, and a pair is broadcast as one 32-bit word. An 8x32 register
 // tile: 16 fp32 accumulators, each vdpbf16ps adding two products per lane (64 FLOPs).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "avx512_intrinsics.h"
 
 #include <vector>
 

@@ -1,15 +1,7 @@
 // The AVX-512 peak loops (built with -mavx512f -mavx512bf16 -mavx512vl; called only after
 // peak.cc checked the CPU). Twelve independent accumulator chains cover the FMA latency
 // (4 cycles) times the FMA ports (2), with room to spare, so the loop is throughput-bound.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "avx512_intrinsics.h"
 
 #include <chrono>
 
