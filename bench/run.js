@@ -10,7 +10,9 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { createModel, createOnnxModel, supportedIsas } = require('../dist');
+const {
+  createModel, createOnnxModel, supportedIsas, loadModel, taskForModel, heldOutSet, readTrainDataDescription,
+} = require('../dist');
 const { loadAddon } = require('../dist/native/addon');
 const { buildWorkload, flopsPerStep, randomInputs } = require('./lib/workloads');
 const { measure } = require('./lib/measure');
@@ -70,7 +72,8 @@ async function main() {
 
   const workloads = [];
   for (const [name, plan] of Object.entries(PLANS)) workloads.push(await runWorkload(name, plan, peak));
-  const results = { machine, peak, workloads, seconds: (Date.now() - started) / 1000 };
+  const trained = await bf16OnTrainedModels();
+  const results = { machine, peak, workloads, trained, seconds: (Date.now() - started) / 1000 };
   fs.mkdirSync(OUT_DIR, { recursive: true });
   fs.writeFileSync(path.join(OUT_DIR, 'results.json'), JSON.stringify(results, null, 2) + '\n');
   const markdown = renderMarkdown(results);
@@ -185,11 +188,47 @@ async function measureHalting(w, model, { batch, maxSteps }) {
   return result;
 }
 
+// bf16 against fp32 where it matters: the shipped trained models (models/*/ with a task in
+// their config) on held-out examples (training set excluded), at fixed steps. Trained
+// recursions are not chaotic, so this is the accuracy a user of `precision: 'bf16'` gets.
+async function bf16OnTrainedModels() {
+  const root = path.join(__dirname, '..', 'models');
+  const out = [];
+  for (const name of fs.readdirSync(root).sort()) {
+    const dir = path.join(root, name);
+    const configFile = path.join(dir, 'config.json');
+    if (!fs.existsSync(configFile) || JSON.parse(fs.readFileSync(configFile, 'utf8')).task === undefined) continue;
+    if (QUICK && name !== 'sudoku-4x4') continue;
+    const fp32 = await loadModel(dir, { threads: 2 });
+    const bf16 = await loadModel(dir, { threads: 2, precision: 'bf16' });
+    const task = taskForModel(fp32.config);
+    const count = QUICK ? 64 : fp32.config.seq_len > 100 ? 64 : 256;
+    const { examples } = heldOutSet(task, count, { training: readTrainDataDescription(fp32.config) });
+    const inputs = new Int32Array(count * fp32.config.seq_len);
+    examples.forEach((e, i) => inputs.set(e.inputs, i * fp32.config.seq_len));
+    const options = { haltThreshold: null, trace: 'logits' };
+    const a = fp32.inferSync({ inputs }, options);
+    const b = bf16.inferSync({ inputs }, options);
+    const S = fp32.config.seq_len;
+    const exact = (r) => examples.filter((e, i) => task.isCorrect(r.predictions.subarray(i * S, (i + 1) * S), e)).length / count;
+    const entry = {
+      model: name, count, steps: a.trace.length, exactFp32: exact(a), exactBf16: exact(b),
+      tokenAgreement: agreement(b.predictions, a.predictions),
+      logitErrorPerStep: a.trace.map((rec, s) => relativeError(b.trace[s].logits, rec.logits)),
+    };
+    out.push(entry);
+    log(`${name}: exact accuracy fp32 ${(100 * entry.exactFp32).toFixed(1)}%, bf16 ${(100 * entry.exactBf16).toFixed(1)}%; predictions agree ${(100 * entry.tokenAgreement).toFixed(2)}%`);
+    fp32.dispose();
+    bf16.dispose();
+  }
+  return out;
+}
+
 function fmtMs(seconds) {
   return `${(seconds * 1e3).toFixed(seconds < 0.01 ? 2 : 1)} ms`;
 }
 
-function renderMarkdown({ machine, peak, workloads, seconds }) {
+function renderMarkdown({ machine, peak, workloads, trained, seconds }) {
   const pct = (x) => (x == null ? 'n/a' : `${(100 * x).toFixed(0)}%`);
   const lines = [];
   lines.push('# Benchmark results', '');
@@ -215,6 +254,16 @@ function renderMarkdown({ machine, peak, workloads, seconds }) {
       const h = w.halting;
       lines.push('', `Adaptive halting (native fp32, 2 threads, batch ${h.batch}, up to ${h.maxSteps} steps, threshold ${h.threshold.toFixed(4)}): ` +
         `${h.haltedAtStep1} of ${h.batch} samples halt after step 1; the batch runs ${pct(h.stepShare)} of the fixed-steps sample-steps in ${h.adaptiveMs.toFixed(1)} ms vs ${h.fixedMs.toFixed(1)} ms (${pct(h.timeShare)} of the time).`);
+    }
+    lines.push('');
+  }
+  if (trained.length > 0) {
+    lines.push('## bf16 against fp32 on the shipped trained models', '');
+    lines.push('Held-out examples (the training set regenerated and excluded), every ACT step run (no halting), native backend, 2 threads.', '');
+    lines.push('| model | examples | steps | exact accuracy fp32 | exact accuracy bf16 | predictions agree | logit error per step (bf16 vs fp32) |');
+    lines.push('|---|---|---|---|---|---|---|');
+    for (const t of trained) {
+      lines.push(`| ${t.model} | ${t.count} | ${t.steps} | ${pct(t.exactFp32)} | ${pct(t.exactBf16)} | ${(100 * t.tokenAgreement).toFixed(2)}% | ${t.logitErrorPerStep.map((e) => e.toExponential(1)).join(', ')} |`);
     }
     lines.push('');
   }
