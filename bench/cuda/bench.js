@@ -5,7 +5,8 @@
 // vocab 11, H3 L6, 2 layers, 16 steps) and a reference for torch_bench.py, checks CUDA
 // against the CPU operator on it and on generated configs, then times the whole 16-step
 // answer: latency at batch 1, answers/s at 64, 512 and 4096, achieved TFLOP/s.
-//   node bench/cuda/bench.js --out DIR [--model DIR] [--budget SECONDS] [--batches 1,64,512,4096]
+//   node bench/cuda/bench.js --out DIR [--work DIR] [--budget SECONDS] [--batches 1,64,512,4096]
+// --out gets cuda-results.json; --work (default --out) the model directory and reference.safetensors.
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -15,11 +16,13 @@ const { flopsPerStep, randomInputs } = require('../lib/workloads');
 const args = process.argv.slice(2);
 const opt = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
 const OUT = path.resolve(opt('--out', path.join(__dirname, 'out')));
-const MODEL_DIR = path.resolve(opt('--model', path.join(OUT, 'sudoku-model')));
+const WORK = path.resolve(opt('--work', OUT));
+const MODEL_DIR = path.join(WORK, 'sudoku-model');
 const BUDGET_S = Number(opt('--budget', '12')); // per measurement, after warm-up
 const BATCHES = opt('--batches', '1,64,512,4096').split(',').map(Number);
 const STEPS = 16;
 fs.mkdirSync(OUT, { recursive: true });
+fs.mkdirSync(WORK, { recursive: true });
 
 function relativeError(a, b) {
   let num = 0, den = 0;
@@ -107,7 +110,7 @@ const sudokuCheck = check('sudoku', sudoku, weights, 4);
   const inputs = randomInputs(sudoku, 4, 9);
   const step1 = cpu.inferSync({ inputs }, { maxSteps: 1 });
   const step16 = cpu.inferSync({ inputs }, { maxSteps: STEPS });
-  writeSafetensors(path.join(OUT, 'reference.safetensors'), {
+  writeSafetensors(path.join(WORK, 'reference.safetensors'), {
     inputs: { dtype: 'I32', shape: [4, sudoku.seq_len], data: inputs },
     logits_step1: { dtype: 'F32', shape: [4, sudoku.seq_len, sudoku.vocab_size], data: step1.logits },
     q_halt_step1: { dtype: 'F32', shape: [4], data: step1.qHalt },
