@@ -32,7 +32,7 @@ export function cudaAvailable(): CudaAvailability {
   }
   const s = addon.cudaAvailable();
   const out: CudaAvailability = { built: s.built, devices: s.devices };
-  if (s.reason !== undefined) out.reason = s.built || s.reason.includes('TRM_CUDA') ? s.reason : `${s.reason}; ${REBUILD}`;
+  if (s.reason !== undefined) out.reason = s.built || s.reason.includes('TRM_CUDA=ON') ? s.reason : `${s.reason}; ${REBUILD}`;
   return out;
 }
 

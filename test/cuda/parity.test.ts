@@ -16,6 +16,7 @@
  * Skips with a message without a CUDA build and GPU.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createModel, randomConfig, randomWeights, type InferResult, type TrmConfig, type TrmModel, type WeightMap } from '../../lib';
 import { readModelDirectory } from '../../lib/model/directory';
@@ -27,6 +28,8 @@ announceSkip('cuda parity');
 const FP32_ONE_STEP = 1e-4;
 const BF16_ONE_STEP = 1e-2;
 const WHOLE_ANSWER_BOUND = 0.5;
+// The CPU reference on a GPU machine's cores: the sudoku-shape answers are seconds each.
+const CPU_THREADS = Math.min(16, os.availableParallelism?.() ?? os.cpus().length);
 
 interface Case {
   name: string;
@@ -76,7 +79,7 @@ describe.skipIf(!HAS_GPU).each(CASES)('cuda vs cpu: $name', ({ name, config, bat
   const input = inputsFor(config, batch, 11);
   const models: TrmModel[] = [];
   const make = (device: 'cpu' | 'cuda', precision: 'fp32' | 'bf16') => {
-    const m = createModel(config, weights, device === 'cpu' ? { device, precision, threads: 2 } : { device, precision });
+    const m = createModel(config, weights, device === 'cpu' ? { device, precision, threads: CPU_THREADS } : { device, precision });
     models.push(m);
     return m;
   };
