@@ -1,7 +1,7 @@
 // CudaModel (cuda_model.h): weights uploaded once; per call, the batch is embedded on the
 // device and every ACT step replays the step graph captured for the number of active slots.
-// Without adaptive halting every sample runs max_steps steps, so the steps are launched back
-// to back with no host round trip; with it, the halted flags (one byte a sample) come back
+// Without adaptive halting every sample runs max_steps steps, so the whole answer is one
+// graph launch (max_steps chained copies of the step graph), no host round trip; with it, the halted flags (one byte a sample) come back
 // after each step and the slots still running are packed to the front on the device, as
 // core/recursion.cc does. Only results and trace are copied back, once, at the end.
 // UNVERIFIED ON HARDWARE.
@@ -34,6 +34,9 @@ void to_host(std::vector<T>* dst, const void* src, size_t count, cudaStream_t st
   TRM_CUDA_CHECK(cudaMemcpyAsync(dst->data(), src, count * sizeof(T), cudaMemcpyDeviceToHost, stream));
 }
 
+// A whole-answer graph holds max_steps copies of the step: past this, replay the step instead.
+constexpr int kAnswerGraphMaxSteps = 64;
+
 // TRM_CUDA_GRAPHS=0 launches the kernels directly (for compute-sanitizer and debugging).
 bool graphs_enabled() {
   const char* v = std::getenv("TRM_CUDA_GRAPHS");
@@ -50,7 +53,16 @@ struct CudaModel::Impl {
   DeviceWeights weights;
   cudaStream_t stream = nullptr;
   std::unique_ptr<Workspace> workspace;
-  std::map<int, cudaGraphExec_t> graphs;  // per active-slot count, for `workspace`
+  // Per active-slot count, for `workspace`: the captured step (kept to build answer graphs
+  // from) and its executable.
+  struct StepGraph {
+    cudaGraph_t graph = nullptr;
+    cudaGraphExec_t exec = nullptr;
+  };
+  std::map<int, StepGraph> graphs;
+  // Per max_steps, for the whole batch without adaptive halting: max_steps copies of the
+  // step graph in a chain, so a whole answer is one graph launch.
+  std::map<int, cudaGraphExec_t> answers;
   bool use_graphs = graphs_enabled();
   std::mutex mutex;
 
@@ -61,34 +73,71 @@ struct CudaModel::Impl {
   }
 
   void drop_graphs() {
-    for (auto& [n, exec] : graphs) cudaGraphExecDestroy(exec);
+    for (auto& [steps, exec] : answers) cudaGraphExecDestroy(exec);
+    answers.clear();
+    for (auto& [n, g] : graphs) {
+      cudaGraphExecDestroy(g.exec);
+      cudaGraphDestroy(g.graph);
+    }
     graphs.clear();
   }
 
   GemmMath math() const { return precision == Precision::kBf16 ? GemmMath::kBf16 : GemmMath::kFp32; }
+
+  const StepGraph& step_graph(int n) {
+    auto it = graphs.find(n);
+    if (it != graphs.end()) return it->second;
+    cudaGraph_t graph = nullptr;
+    TRM_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+    try {
+      enqueue_step(spec, weights, math(), *workspace, n, stream);
+    } catch (...) {
+      cudaStreamEndCapture(stream, &graph);  // leave the stream usable
+      if (graph != nullptr) cudaGraphDestroy(graph);
+      throw;
+    }
+    TRM_CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
+    cudaGraphExec_t exec = nullptr;
+    const cudaError_t err = cudaGraphInstantiate(&exec, graph, 0);
+    if (err != cudaSuccess) cudaGraphDestroy(graph);
+    TRM_CUDA_CHECK(err);
+    return graphs.emplace(n, StepGraph{graph, exec}).first->second;
+  }
 
   void launch_step(int n) {
     if (!use_graphs) {
       enqueue_step(spec, weights, math(), *workspace, n, stream);
       return;
     }
-    auto it = graphs.find(n);
-    if (it == graphs.end()) {
-      cudaGraph_t graph = nullptr;
-      TRM_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
-      try {
-        enqueue_step(spec, weights, math(), *workspace, n, stream);
-      } catch (...) {
-        cudaStreamEndCapture(stream, &graph);  // leave the stream usable
-        if (graph != nullptr) cudaGraphDestroy(graph);
-        throw;
+    TRM_CUDA_CHECK(cudaGraphLaunch(step_graph(n).exec, stream));
+  }
+
+  // Every slot, `steps` steps, as one graph launch: the step graph as `steps` chained child
+  // nodes (the ACT bookkeeping advances the step counter on the device).
+  void launch_answer(int steps) {
+    const int n = workspace->capacity;
+    if (!use_graphs) {
+      for (int s = 0; s < steps; ++s) enqueue_step(spec, weights, math(), *workspace, n, stream);
+      return;
+    }
+    auto it = answers.find(steps);
+    if (it == answers.end()) {
+      const StepGraph& step = step_graph(n);
+      cudaGraph_t answer = nullptr;
+      TRM_CUDA_CHECK(cudaGraphCreate(&answer, 0));
+      cudaGraphNode_t previous = nullptr;
+      cudaError_t err = cudaSuccess;
+      for (int s = 0; s < steps && err == cudaSuccess; ++s) {
+        cudaGraphNode_t node = nullptr;
+        err = cudaGraphAddChildGraphNode(&node, answer, previous != nullptr ? &previous : nullptr, previous != nullptr ? 1 : 0,
+                                         step.graph);
+        previous = node;
       }
-      TRM_CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
       cudaGraphExec_t exec = nullptr;
-      const cudaError_t err = cudaGraphInstantiate(&exec, graph, 0);
-      cudaGraphDestroy(graph);
+      if (err == cudaSuccess) err = cudaGraphInstantiate(&exec, answer, 0);
+      cudaGraphDestroy(answer);
       TRM_CUDA_CHECK(err);
-      it = graphs.emplace(n, exec).first;
+      it = answers.emplace(steps, exec).first;
     }
     TRM_CUDA_CHECK(cudaGraphLaunch(it->second, stream));
   }
@@ -192,8 +241,14 @@ InferResult CudaModel::Impl::infer(const InferRequest& r) {
 
   int steps_run = 0;
   if (!r.adaptive) {
-    // Every sample halts at max_steps: no decision to read back in between.
-    for (; steps_run < r.max_steps; ++steps_run) launch_step(B);
+    // Every sample halts at max_steps: no decision to read back in between, so the whole
+    // answer is one graph (cached per max_steps up to 64 steps; longer runs replay the step).
+    if (r.max_steps <= kAnswerGraphMaxSteps) {
+      launch_answer(r.max_steps);
+    } else {
+      for (int s = 0; s < r.max_steps; ++s) launch_step(B);
+    }
+    steps_run = r.max_steps;
   } else {
     std::vector<uint8_t> halted(B, 0);
     std::vector<int32_t> moves;
