@@ -30,8 +30,18 @@ if (env.TRM_CUDA_ARCHITECTURES) args.push(`--CDCMAKE_CUDA_ARCHITECTURES=${env.TR
 const parallel = Math.max(1, require('node:os').availableParallelism?.() ?? 2);
 const run = (command, extra) =>
   spawnSync(process.execPath, [cmakeJs, command, ...args, ...extra], { stdio: 'inherit', env, cwd: path.resolve(__dirname, '..') });
-let result = run('configure', []);
-if (result.status === 0) result = run('build', ['--parallel', String(parallel)]);
+const build = () => {
+  const configured = run('configure', []);
+  return configured.status === 0 ? run('build', ['--parallel', String(parallel)]) : configured;
+};
+let result = build();
+if (result.status !== 0 && cuda === 'AUTO') {
+  // AUTO found nvcc and a driver but the CUDA build failed (an old or broken toolkit): a CPU
+  // install must not fail for it, so build without CUDA and say so.
+  console.error('\ntrm-node: the CUDA part of the build failed; building without CUDA (set TRM_CUDA=ON to make this an error, OFF to skip CUDA).');
+  args[args.indexOf('--CDTRM_CUDA=AUTO')] = '--CDTRM_CUDA=OFF';
+  result = build();
+}
 if (result.status !== 0) {
   console.error('\ntrm-node: building the native addon failed. It needs cmake >= 3.18 and a C++17 compiler (g++ or clang++)'
     + (cuda === 'ON' ? ', and with TRM_CUDA=ON the CUDA toolkit (nvcc).' : '.'));

@@ -110,7 +110,14 @@ class TorchTRM(torch.nn.Module):
 
         def param(name: str, cast: bool = True) -> torch.Tensor:
             t = w[name].to(device)
-            return t.to(dtype) if cast else t
+            t = t.to(dtype) if cast else t
+            # Weights are plain tensors here (not nn.Parameters): without this, torch.compile's
+            # CUDA graphs would treat them as inputs and copy them in before every replay.
+            try:
+                torch._dynamo.mark_static_address(t)
+            except Exception:  # older torch: no such helper; only compiled speed is affected
+                pass
+            return t
 
         self.embed_tokens = param("inner.embed_tokens.embedding_weight")
         self.puzzle_emb = param("inner.puzzle_emb.weights") if d.puzzle_emb_ndim > 0 else None

@@ -177,6 +177,12 @@ const std::string& CudaModel::device_name() const { return impl_->name; }
 
 InferResult CudaModel::infer(const InferRequest& request) const {
   check_infer_request(impl_->spec, request);
+  // Grid limits of one launch (gemm.cu): samples on grid.z, token rows on grid.y in 64s.
+  const int64_t rows = static_cast<int64_t>(request.batch) * impl_->spec.total_len();
+  if (request.batch > 65535 || rows > 65535LL * 64) {
+    throw DeviceError("batch " + std::to_string(request.batch) + " exceeds the CUDA backend's limits (65535 samples and " +
+                      std::to_string(65535LL * 64) + " token rows per call): split it");
+  }
   std::lock_guard<std::mutex> lock(impl_->mutex);
   return impl_->infer(request);
 }

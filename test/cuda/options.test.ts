@@ -2,9 +2,12 @@
  * device: 'cuda' on any machine: cudaAvailable() and every error path that needs no GPU
  * (unknown device, options that do not apply, a build or machine without CUDA).
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BackendError, createModel, cudaAvailable, OptionError, randomConfig, randomWeights } from '../../lib';
 import { CUDA, HAS_GPU } from '../helpers/cuda';
+import { REPO_ROOT } from '../helpers/paths';
 
 const config = randomConfig();
 const weights = randomWeights(config, { seed: 1 });
@@ -62,5 +65,14 @@ describe('device option', () => {
     const message = (e as Error).message;
     console.log(`device 'cuda' here: ${message}`);
     expect(message).toMatch(CUDA.built ? /no usable CUDA GPU/ : /no CUDA backend.*TRM_CUDA=ON/s);
+  });
+});
+
+describe('packaging', () => {
+  it('ships the CMake module that decides TRM_CUDA (an installed package configures with it)', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8'));
+    expect(pkg.files).toContain('cmake');
+    expect(fs.readFileSync(path.join(REPO_ROOT, 'CMakeLists.txt'), 'utf8')).toMatch(/include\(cmake\/trm_cuda\.cmake\)/);
+    expect(fs.existsSync(path.join(REPO_ROOT, 'cmake', 'trm_cuda.cmake'))).toBe(true);
   });
 });
