@@ -1,6 +1,8 @@
 /** trm-node: Tiny Recursive Models for Node.js. */
 export { loadModel, createModel, createOnnxModel, TrmModel } from './trm-model';
 export { supportedIsas } from './backends/native';
+export { cudaAvailable } from './backends/cuda';
+export type { CudaAvailability } from './backends/cuda';
 export { exportOnnx, weightsFingerprint, ONNX_OPSET } from './onnx/exporter';
 export { initialCarry } from './onnx/carry';
 export { TrmError, ModelFormatError, InputError, OptionError, BackendError, DatasetError } from './errors';
@@ -18,7 +20,7 @@ export type { TrainBatch } from './train/batch';
 export { haltProbability, shouldHalt } from './halting';
 export type { HaltingPolicy } from './halting';
 export type {
-  LoadOptions, InferInput, InferOptions, InferResult, TraceRecord, Carry, ModelInfo, BackendName, IsaName, Precision,
+  LoadOptions, InferInput, InferOptions, InferResult, TraceRecord, Carry, ModelInfo, BackendName, Device, IsaName, Precision,
 } from './types';
 export {
   getTask, generateTrainTest, TASK_NAMES, SudokuTask, MazeTask, ComplianceTask, IGNORE_LABEL, exampleKey,

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BackendError, OptionError } from './errors';
 import { NativeBackend } from './backends/native';
+import { CudaBackend } from './backends/cuda';
 import type { OnnxBackend } from './backends/onnx';
 import type { Backend, BackendResult } from './backends/backend';
 import { haltProbability } from './halting';
@@ -15,7 +16,7 @@ import type { WeightMap } from './model/weights';
 import { normalizeInput, normalizeOptions, type InferRequest } from './request';
 import type { InferInput, InferOptions, InferResult, LoadOptions, ModelInfo } from './types';
 
-const LOAD_KEYS = new Set(['backend', 'threads', 'isa', 'precision']);
+const LOAD_KEYS = new Set(['backend', 'threads', 'isa', 'precision', 'device']);
 
 /** What a model was created from: the training API builds its gradient engine from it. */
 export interface ModelSource {
@@ -59,7 +60,7 @@ export class TrmModel {
 
   get info(): ModelInfo {
     const b = this.live();
-    return { backend: b.name, isa: b.isa, threads: b.threads, precision: b.precision, bf16Compute: b.bf16Compute };
+    return { backend: b.name, device: b.device ?? 'cpu', isa: b.isa, threads: b.threads, precision: b.precision, bf16Compute: b.bf16Compute };
   }
 
   /** Runs the whole ACT loop off the event loop. Concurrent calls on one model are safe. */
@@ -130,6 +131,20 @@ function checkLoadOptions(options: LoadOptions | undefined): LoadOptions {
   if (o.backend === 'onnx' && o.isa !== undefined && o.isa !== 'auto') {
     throw new OptionError('isa applies to the native backend only', { field: 'isa', value: o.isa, expected: "undefined or 'auto' with backend 'onnx'" });
   }
+  if (o.device !== undefined && o.device !== 'cpu' && o.device !== 'cuda') {
+    throw new OptionError('unknown device', { field: 'device', value: o.device, expected: "'cpu' or 'cuda'" });
+  }
+  if (o.device === 'cuda') {
+    if (o.backend === 'onnx') {
+      throw new OptionError("device 'cuda' runs the native backend only", { field: 'device', value: o.device, expected: "'cpu' (or undefined) with backend 'onnx'" });
+    }
+    if (o.isa !== undefined && o.isa !== 'auto') {
+      throw new OptionError("isa applies to device 'cpu' only", { field: 'isa', value: o.isa, expected: "undefined or 'auto' with device 'cuda'" });
+    }
+    if (o.threads !== undefined) {
+      throw new OptionError("threads applies to device 'cpu' only", { field: 'threads', value: o.threads, expected: "undefined with device 'cuda'" });
+    }
+  }
   return o as LoadOptions;
 }
 
@@ -141,7 +156,10 @@ export function createModel(config: TrmConfig, weights: WeightMap, options?: Loa
       field: 'backend', value: o.backend, expected: "'native'; use createOnnxModel (async) for the onnx backend",
     });
   }
-  return remember(new TrmModel(config, new NativeBackend(config, weights, { threads: o.threads, isa: o.isa, precision: o.precision })), config, weights);
+  const backend = o.device === 'cuda'
+    ? new CudaBackend(config, weights, { precision: o.precision })
+    : new NativeBackend(config, weights, { threads: o.threads, isa: o.isa, precision: o.precision });
+  return remember(new TrmModel(config, backend), config, weights);
 }
 
 /** onnxruntime-node loads only when a model asks for the onnx backend. */
@@ -150,7 +168,7 @@ async function onnxBackendModule(): Promise<typeof import('./backends/onnx')> {
 }
 
 /** A model on the onnx backend from a config and weights in memory: the step graph is exported in memory. */
-export async function createOnnxModel(config: TrmConfig, weights: WeightMap, options?: Omit<LoadOptions, 'backend' | 'isa' | 'precision'>): Promise<TrmModel> {
+export async function createOnnxModel(config: TrmConfig, weights: WeightMap, options?: Omit<LoadOptions, 'backend' | 'isa' | 'precision' | 'device'>): Promise<TrmModel> {
   const o = checkLoadOptions({ ...options, backend: 'onnx' });
   const { OnnxBackend: Onnx } = await onnxBackendModule();
   const backend: OnnxBackend = await Onnx.create(config, weights, { threads: o.threads });

@@ -2,6 +2,8 @@
 import type { TrmConfig, ModelDimensions } from './model/config';
 
 export type BackendName = 'native' | 'onnx';
+/** Where the native operator runs: 'cpu' (default) or 'cuda' (an NVIDIA GPU; build with TRM_CUDA=ON). */
+export type Device = 'cpu' | 'cuda';
 export type IsaName = 'auto' | 'scalar' | 'avx2' | 'avx512';
 
 export interface LoadOptions {
@@ -21,6 +23,13 @@ export interface LoadOptions {
    * elsewhere). Norms, softmax, residuals and the carry stay fp32.
    */
   precision?: Precision;
+  /**
+   * 'cpu' (default) or 'cuda': the same fused operator on an NVIDIA GPU (compute capability
+   * 8.0+), fp32 or bf16 (tensor cores), same results and trace. Needs a build with CUDA
+   * (`TRM_CUDA=ON npm run build:native`); see cudaAvailable(). Not with backend 'onnx', isa
+   * or threads. UNVERIFIED ON HARDWARE: not yet run on any GPU.
+   */
+  device?: Device;
 }
 
 export type Precision = 'fp32' | 'bf16';
@@ -93,6 +102,7 @@ export interface InferResult {
 
 export interface ModelInfo {
   backend: BackendName;
+  device: Device;
   isa: string;
   threads: number;
   precision: Precision;

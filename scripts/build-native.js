@@ -14,11 +14,36 @@ if (!env.npm_config_nodedir) {
 }
 
 const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
-const args = [cmakeJs, 'compile', '--out', 'build'];
+// configure, then build: `cmake-js compile` skips the configure step when a build folder
+// exists, so a changed TRM_CUDA would be ignored.
+const args = ['--out', 'build'];
+// TRM_CUDA=AUTO|ON|OFF (default AUTO: CUDA only where nvcc and an NVIDIA driver are both
+// present). Always passed, so a later plain build does not inherit a cached ON from the last.
+const cuda = (env.TRM_CUDA ?? 'AUTO').toUpperCase();
+if (!['AUTO', 'ON', 'OFF'].includes(cuda)) {
+  console.error(`trm-node: TRM_CUDA must be AUTO, ON or OFF, got ${JSON.stringify(env.TRM_CUDA)}`);
+  process.exit(1);
+}
+args.push(`--CDTRM_CUDA=${cuda}`);
+// CMAKE_CUDA_ARCHITECTURES (e.g. "native" or "90") for the CUDA build; default "80;90".
+if (env.TRM_CUDA_ARCHITECTURES) args.push(`--CDCMAKE_CUDA_ARCHITECTURES=${env.TRM_CUDA_ARCHITECTURES}`);
 const parallel = Math.max(1, require('node:os').availableParallelism?.() ?? 2);
-args.push('--parallel', String(parallel));
-const result = spawnSync(process.execPath, args, { stdio: 'inherit', env, cwd: path.resolve(__dirname, '..') });
+const run = (command, extra) =>
+  spawnSync(process.execPath, [cmakeJs, command, ...args, ...extra], { stdio: 'inherit', env, cwd: path.resolve(__dirname, '..') });
+const build = () => {
+  const configured = run('configure', []);
+  return configured.status === 0 ? run('build', ['--parallel', String(parallel)]) : configured;
+};
+let result = build();
+if (result.status !== 0 && cuda === 'AUTO') {
+  // AUTO found nvcc and a driver but the CUDA build failed (an old or broken toolkit): a CPU
+  // install must not fail for it, so build without CUDA and say so.
+  console.error('\ntrm-node: the CUDA part of the build failed; building without CUDA (set TRM_CUDA=ON to make this an error, OFF to skip CUDA).');
+  args[args.indexOf('--CDTRM_CUDA=AUTO')] = '--CDTRM_CUDA=OFF';
+  result = build();
+}
 if (result.status !== 0) {
-  console.error('\ntrm-node: building the native addon failed. It needs cmake >= 3.18 and a C++17 compiler (g++ or clang++).');
+  console.error('\ntrm-node: building the native addon failed. It needs cmake >= 3.18 and a C++17 compiler (g++ or clang++)'
+    + (cuda === 'ON' ? ', and with TRM_CUDA=ON the CUDA toolkit (nvcc).' : '.'));
   process.exit(result.status ?? 1);
 }

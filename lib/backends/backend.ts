@@ -1,6 +1,6 @@
 /** The interface every backend implements: one checked request in, raw result arrays out. */
 import type { InferRequest } from '../request';
-import type { BackendName, Carry, Precision, TraceRecord } from '../types';
+import type { BackendName, Carry, Device, Precision, TraceRecord } from '../types';
 
 export interface BackendResult {
   predictions: Int32Array;
@@ -14,6 +14,8 @@ export interface BackendResult {
 
 export interface Backend {
   readonly name: BackendName;
+  /** Where it computes; absent means 'cpu'. */
+  readonly device?: Device;
   readonly isa: string;
   readonly threads: number;
   readonly precision: Precision;

@@ -118,25 +118,35 @@ export class NativeBackend implements Backend {
   }
 
   private toNative(r: InferRequest): NativeRequest {
-    return {
-      batch: r.batch,
-      inputs: r.inputs,
-      puzzleIdentifiers: r.puzzleIdentifiers,
-      carryZH: r.carry?.zH,
-      carryZL: r.carry?.zL,
-      maxSteps: r.maxSteps,
-      minSteps: r.minSteps,
-      haltThreshold: r.haltThreshold,
-      trace: r.trace,
-      traceLogits: r.traceLogits,
-      returnCarry: r.returnCarry,
-    };
+    return toNativeRequest(r);
   }
 
   private fromNative(n: NativeResult, batch: number): BackendResult {
-    const out: BackendResult = { predictions: n.predictions, logits: n.logits, steps: n.steps, qHalt: n.qHalt, qContinue: n.qContinue };
-    if (n.trace) out.trace = splitTrace(n.trace, n.traceSteps, batch, batch * this.seqLen * this.vocab);
-    if (n.carryZH && n.carryZL) out.carry = { zH: n.carryZH, zL: n.carryZL };
-    return out;
+    return fromNativeResult(n, batch, this.seqLen, this.vocab);
   }
+}
+
+/** A checked request in the addon's shape (shared with the CUDA backend). */
+export function toNativeRequest(r: InferRequest): NativeRequest {
+  return {
+    batch: r.batch,
+    inputs: r.inputs,
+    puzzleIdentifiers: r.puzzleIdentifiers,
+    carryZH: r.carry?.zH,
+    carryZL: r.carry?.zL,
+    maxSteps: r.maxSteps,
+    minSteps: r.minSteps,
+    haltThreshold: r.haltThreshold,
+    trace: r.trace,
+    traceLogits: r.traceLogits,
+    returnCarry: r.returnCarry,
+  };
+}
+
+/** The addon's result as a BackendResult (shared with the CUDA backend). */
+export function fromNativeResult(n: NativeResult, batch: number, seqLen: number, vocab: number): BackendResult {
+  const out: BackendResult = { predictions: n.predictions, logits: n.logits, steps: n.steps, qHalt: n.qHalt, qContinue: n.qContinue };
+  if (n.trace) out.trace = splitTrace(n.trace, n.traceSteps, batch, batch * seqLen * vocab);
+  if (n.carryZH && n.carryZL) out.carry = { zH: n.carryZH, zL: n.carryZL };
+  return out;
 }

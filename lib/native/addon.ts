@@ -132,9 +132,30 @@ export interface KernelProbe {
   measurePeak(kind: 'fp32' | 'bf16', threads: number, seconds: number): number | null;
 }
 
+/** What cudaAvailable() reports: whether the build has CUDA, usable GPUs (compute capability >= 8.0), why none. */
+export interface NativeCudaStatus {
+  built: boolean;
+  devices: number;
+  reason?: string;
+  /** How this addon was built, e.g. "built with CUDA 13.0.88 for sm 80;90". */
+  build?: string;
+}
+
+/** The CUDA model handle: the same infer surface as NativeModelHandle. */
+export interface CudaModelHandle {
+  infer(request: NativeRequest): Promise<NativeResult>;
+  inferSync(request: NativeRequest): NativeResult;
+  dispose(): void;
+  readonly precision: 'fp32' | 'bf16';
+  readonly deviceName: string;
+}
+
 export interface NativeAddon {
   NativeModel: new (spec: NativeSpec, weights: Record<string, Float32Array>, options: { threads?: number; isa?: string; precision?: 'fp32' | 'bf16' }) => NativeModelHandle;
   GradientEngine: new (spec: NativeSpec, weights: Record<string, Float32Array>, options: { threads?: number; isa?: string }) => NativeGradientEngineHandle;
+  /** Absent from addons built before the CUDA backend existed. */
+  CudaModel?: new (spec: NativeSpec, weights: Record<string, Float32Array>, options: { precision?: 'fp32' | 'bf16'; deviceIndex?: number }) => CudaModelHandle;
+  cudaAvailable?: () => NativeCudaStatus;
   supportedIsas(): string[];
   defaultIsa(): string;
   kernelProbe: KernelProbe;
@@ -182,6 +203,7 @@ export function translateNativeError(e: unknown): unknown {
     case 'TRM_INPUT': return new InputError(e.message);
     case 'TRM_OPTION': return new OptionError(e.message);
     case 'TRM_DISPOSED': return new BackendError(e.message, { field: 'model', expected: 'a model that has not been disposed' });
+    case 'TRM_BACKEND': return new BackendError(e.message, { field: 'device' });
     case 'TRM_ARGUMENT': case 'TRM_OUT_OF_MEMORY': case 'TRM_INTERNAL': return new BackendError(e.message);
     default: return e;
   }

@@ -109,8 +109,8 @@ export class GradientEngine {
   static fromModel(model: TrmModel, options: GradientEngineOptions = {}): GradientEngine {
     const { config, weights } = modelSource(model);
     const info = model.info;
-    const isa = options.isa ?? (info.backend === 'native' ? (info.isa as IsaName) : undefined);
-    return GradientEngine.create(config, weights, { threads: options.threads ?? info.threads, isa });
+    const isa = options.isa ?? (info.backend === 'native' && info.device === 'cpu' ? (info.isa as IsaName) : undefined);
+    return GradientEngine.create(config, weights, { threads: options.threads ?? (info.device === 'cpu' ? info.threads : undefined), isa });
   }
 
   /** Names of the tensors that get a gradient, in state_dict order. */

@@ -1,6 +1,7 @@
-// The addon's entry point: registers NativeModel, GradientEngine and the ISA queries.
+// The addon's entry point: registers NativeModel, GradientEngine, CudaModel and the ISA and CUDA queries.
 #include <napi.h>
 
+#include "binding/cuda_model.h"
 #include "binding/gradient_engine.h"
 #include "binding/kernel_probe.h"
 #include "binding/native_model.h"
@@ -24,6 +25,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("GradientEngine", trm::binding::NativeGradientEngine::Define(env));
   exports.Set("supportedIsas", Napi::Function::New(env, SupportedIsas));
   exports.Set("defaultIsa", Napi::Function::New(env, DefaultIsa));
+  exports.Set("CudaModel", trm::binding::CudaModelWrap::Define(env));
+  exports.Set("cudaAvailable", Napi::Function::New(env, trm::binding::CudaAvailable));
   trm::binding::RegisterKernelProbe(env, exports);
   return exports;
 }

@@ -134,22 +134,24 @@ Model::Model(const ModelSpec& spec, const WeightViews& w, const cpu::KernelTable
   weights_.q_head_bias = copy(w, "inner.q_head.bias", 2);
 }
 
-void Model::check_request(const InferRequest& r) const {
+void Model::check_request(const InferRequest& r) const { check_infer_request(spec_, r); }
+
+void check_infer_request(const ModelSpec& spec, const InferRequest& r) {
   auto input_error = [](const std::string& m) { throw Error(ErrorKind::kInput, m); };
   auto option_error = [](const std::string& m) { throw Error(ErrorKind::kOption, m); };
   const size_t B = static_cast<size_t>(r.batch);
   if (r.batch < 1) input_error("batch must be >= 1");
-  if (r.inputs.size() != B * spec_.seq_len) input_error("inputs must hold batch * seq_len tokens");
+  if (r.inputs.size() != B * spec.seq_len) input_error("inputs must hold batch * seq_len tokens");
   for (int32_t t : r.inputs) {
-    if (t < 0 || t >= spec_.vocab_size) input_error("token " + std::to_string(t) + " outside [0, vocab_size)");
+    if (t < 0 || t >= spec.vocab_size) input_error("token " + std::to_string(t) + " outside [0, vocab_size)");
   }
   if (!r.puzzle_identifiers.empty()) {
     if (r.puzzle_identifiers.size() != B) input_error("puzzle_identifiers must hold batch entries");
     for (int32_t id : r.puzzle_identifiers) {
-      if (id < 0 || id >= spec_.num_puzzle_identifiers) input_error("puzzle identifier " + std::to_string(id) + " out of range");
+      if (id < 0 || id >= spec.num_puzzle_identifiers) input_error("puzzle identifier " + std::to_string(id) + " out of range");
     }
   }
-  const size_t carry = B * spec_.total_len() * spec_.hidden_size;
+  const size_t carry = B * spec.total_len() * spec.hidden_size;
   if (r.carry_z_H.empty() != r.carry_z_L.empty()) input_error("carry needs both z_H and z_L");
   if (!r.carry_z_H.empty() && (r.carry_z_H.size() != carry || r.carry_z_L.size() != carry)) {
     input_error("carry must hold batch * (seq_len + puzzle_emb_len) * hidden_size values");

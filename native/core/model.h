@@ -60,6 +60,10 @@ struct ModelWeights {
 // (shared by inference and the training engine).
 void rope_tables(const ModelSpec& spec, std::vector<float>* cos_out, std::vector<float>* sin_out);
 
+// Throws trm::Error(kInput / kOption) when a request does not fit the spec; shared by every
+// implementation of the operator (Model here, cuda::CudaModel).
+void check_infer_request(const ModelSpec& spec, const InferRequest& request);
+
 class Model {
  public:
   // Checks every tensor's presence and size against the spec (throws trm::Error(kModel)),
