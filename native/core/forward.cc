@@ -10,7 +10,8 @@ namespace {
 
 // A thread carries its rows through a chain of operations in chunks whose intermediates
 // (`floats_per_row` floats a row) fit in about half of a 1 MB L2, so what one operation writes
-// the next reads from cache, not from L3 or memory. Chunks stay whole register tiles.
+// the next reads from cache, not from L3 or memory. A chunk is a multiple of 8 rows (one
+// register tile) at most; for_chunks spreads a range evenly over as few chunks as fit.
 constexpr int64_t kChainBytes = 512 * 1024;
 
 int chain_chunk_rows(int64_t floats_per_row) {
