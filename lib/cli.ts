@@ -16,6 +16,7 @@ import { generateCommand } from './cli/generate';
 import { infoCommand } from './cli/info';
 import { runCommand } from './cli/run';
 import { solveCommand } from './cli/solve';
+import { trainCommand } from './cli/train';
 
 const COMMANDS: Record<string, Command> = {
   info: infoCommand,
@@ -25,6 +26,7 @@ const COMMANDS: Record<string, Command> = {
   eval: evalCommand,
   solve: solveCommand,
   demo: demoCommand,
+  train: trainCommand,
 };
 
 const USAGE = `usage:\n${Object.values(COMMANDS).map((c) => c.usage).join('\n')}\n${LOAD_USAGE}`;
