@@ -35,7 +35,7 @@ const RECIPE_FLAGS: Array<[string, keyof TrainingRecipe, boolean]> = [
   ['ema', 'emaRate', false], ['seed', 'seed', true],
 ];
 /** The only flags that may change on --resume: the rest of the run comes from the saved state. */
-const RESUME_FLAGS = new Set(['out', 'resume', 'steps', 'threads', 'eval-every', 'eval-count', 'dtype']);
+const RESUME_FLAGS = new Set(['out', 'resume', 'steps', 'threads', 'eval-every', 'eval-count', 'dtype', 'time-limit']);
 
 export const DEFAULT_TRAIN_COUNT = 10000;
 export const DEFAULT_EVAL_COUNT = 256;
@@ -61,6 +61,7 @@ export const trainCommand: Command = {
     --eval-every N   held-out evaluation and checkpoint every N steps (default: steps / 10)
     --eval-count N   held-out examples (default ${DEFAULT_EVAL_COUNT}; seed ${EVAL_SEED}, training set excluded)
     --eval-data FILE held-out examples from a file (with --data)
+    --time-limit S   stop after S seconds (saving first); --resume continues
     --seed S         weights, data and order (default 0; below ${EVAL_SEED})
     --threads N      engine threads (default: all cores)
     --dtype D        f32 (default) | bf16: storage of model.safetensors`,
@@ -68,7 +69,7 @@ export const trainCommand: Command = {
     task: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
     mixer: { type: 'string' }, 'train-count': { type: 'string' }, 'no-augment': { type: 'boolean' },
     'eval-every': { type: 'string' }, 'eval-count': { type: 'string' }, 'eval-data': { type: 'string' },
-    threads: { type: 'string' }, dtype: { type: 'string' }, size: { type: 'string' },
+    threads: { type: 'string' }, dtype: { type: 'string' }, size: { type: 'string' }, 'time-limit': { type: 'string' },
     ...Object.fromEntries([...GENERATOR_FLAGS, ...MODEL_FLAGS, ...RECIPE_FLAGS].map(([flag]) => [flag, { type: 'string' as const }])),
   },
   positionals: { min: 0, max: 0, names: '' },
@@ -89,15 +90,22 @@ export const trainCommand: Command = {
       console.log(`trm train: ${describeModel(trainer.config)}; ${plan.trainCount} training examples; batch ${trainer.recipe.batch}, lr ${trainer.recipe.lr}, ` +
         `${steps} steps, ${trainer.threads} threads${trainer.step > 0 ? `; resuming at step ${trainer.step}` : ''}`);
       const progress = new ProgressLine(steps, trainer.step);
+      const timeLimit = numberFlag(values, 'time-limit', 1, 1e9);
+      const sessionStart = Date.now();
+      let stoppedEarly = false;
       while (trainer.step < steps) {
         progress.add(await trainer.trainStep());
-        if (trainer.step % evalEvery === 0 || trainer.step === steps) {
+        // A time limit stops at a checkpoint it forces, so nothing done is lost and --resume continues exactly.
+        stoppedEarly = timeLimit !== undefined && (Date.now() - sessionStart) / 1000 >= timeLimit;
+        if (trainer.step % evalEvery === 0 || trainer.step === steps || stoppedEarly) {
           const report = evalExamples.length > 0 ? await trainer.evaluate(evalExamples) : undefined;
           saveCheckpoint(out, trainer, data, { dtype });
           progress.evaluation(report, out);
         }
+        if (stoppedEarly) break;
       }
-      progress.finish(trainer.elapsedSeconds);
+      if (stoppedEarly) console.log(`trm train: time limit reached at step ${trainer.step}; continue with trm train --out ${out} --resume`);
+      else progress.finish(trainer.elapsedSeconds);
     } finally {
       trainer.dispose();
     }

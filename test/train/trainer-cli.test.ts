@@ -44,6 +44,18 @@ describe.skipIf(!built)('trm train', () => {
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).training.steps).toBe(9);
   });
 
+  it('--time-limit stops at a checkpoint that --resume continues', () => {
+    const out = path.join(tmp, 'time-limited');
+    const r = trm(['train', '--task', 'sudoku4', '--out', out, '--steps', '100000', '--eval-count', '0', '--train-count', '100', '--time-limit', '1', ...TINY]);
+    expect(r.status).toBe(0);
+    const stopped = Number(/time limit reached at step (\d+)/.exec(r.stdout)?.[1]);
+    expect(stopped).toBeGreaterThan(0);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')).training.steps).toBe(stopped);
+    const again = trm(['train', '--out', out, '--resume', '--steps', String(stopped + 2)]);
+    expect(again.status).toBe(0);
+    expect(again.stdout).toContain(`resuming at step ${stopped}`);
+  });
+
   it('--data takes seq_len and the vocabulary from the file', () => {
     const file = path.join(tmp, 'train.jsonl');
     writeJsonlDataset(file, getTask('compliance').generate(40, 2));
