@@ -16,6 +16,7 @@ import { generateCommand } from './cli/generate';
 import { infoCommand } from './cli/info';
 import { runCommand } from './cli/run';
 import { solveCommand } from './cli/solve';
+import { trainCommand } from './cli/train';
 
 const COMMANDS: Record<string, Command> = {
   info: infoCommand,
@@ -25,6 +26,7 @@ const COMMANDS: Record<string, Command> = {
   eval: evalCommand,
   solve: solveCommand,
   demo: demoCommand,
+  train: trainCommand,
 };
 
 const USAGE = `usage:\n${Object.values(COMMANDS).map((c) => c.usage).join('\n')}\n${LOAD_USAGE}`;
@@ -49,7 +51,7 @@ async function main(argv: string[]): Promise<number> {
     parsed = parseArgs({ args: rest, allowPositionals: true, strict: true, options: { ...command.flags, help: { type: 'boolean', short: 'h' } } });
   } catch (e) {
     // node:util reports unknown flags and missing values as plain TypeErrors; name the command's flags instead.
-    throw new OptionError(`trm ${name}: ${(e as Error).message.split('. To specify')[0]}`, {
+    throw new OptionError(`trm ${name}: ${(e as Error).message.split('\n')[0].split('. To specify')[0]}`, {
       field: 'flags', expected: Object.keys(command.flags).map((f) => `--${f}`).join(', ') || 'no flags',
     });
   }

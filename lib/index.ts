@@ -17,6 +17,15 @@ export type { GradientResult } from './train/gradients';
 export { GradientEngine } from './train/engine';
 export type { GradientEngineOptions, StepResult, ParameterInfo } from './train/engine';
 export type { TrainBatch } from './train/batch';
+export { Trainer } from './train/trainer';
+export type { TrainerOptions, StepReport, HeldOutReport, TrainerState } from './train/trainer';
+export { DEFAULT_RECIPE, resolveRecipe } from './train/recipe';
+export type { TrainingRecipe } from './train/recipe';
+export { learningRateAt } from './train/schedule';
+export type { LearningRateSchedule } from './train/schedule';
+export { saveCheckpoint, loadCheckpoint, TRAIN_STATE_FILE, TRAIN_STATE_JSON, TRAINING_KEY } from './train/checkpoint';
+export type { TrainingDataSource, SavedRun } from './train/checkpoint';
+export { buildTrainingData } from './train/data';
 export { haltProbability, shouldHalt } from './halting';
 export type { HaltingPolicy } from './halting';
 export type {
