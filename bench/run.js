@@ -11,7 +11,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const {
-  createModel, createOnnxModel, supportedIsas, loadModel, taskForModel, heldOutSet, readTrainDataDescription,
+  createModel, createOnnxModel, supportedIsas, loadModel, taskForModel, heldOutSet, readTrainDataDescription, TASK_NAMES,
 } = require('../dist');
 const { loadAddon } = require('../dist/native/addon');
 const { buildWorkload, flopsPerStep, randomInputs } = require('./lib/workloads');
@@ -124,7 +124,7 @@ async function runWorkload(name, plan, peak) {
     for (const batch of plan.throughput.batches) {
       const steps = plan.throughput.mode === 'answer' ? STEPS : 1;
       if (plan.throughput.mode === 'answer' && batch === 1 && plan.answerThreads.includes(2)) continue; // measured above
-      await row(plan.throughput.mode === 'answer' ? `whole answers, batch ${batch}` : `one ACT step, batch ${batch}`, 'answers/s', 2, batch, steps, slowStep && batch > 1);
+      await row(plan.throughput.mode === 'answer' ? `whole answers, batch ${batch}` : `throughput, batch ${batch} (from one ACT step)`, 'answers/s', 2, batch, steps, slowStep && batch > 1);
     }
   }
   const halting = plan.halting ? await measureHalting(w, models['fp32/2'], plan.halting) : null;
@@ -197,7 +197,8 @@ async function bf16OnTrainedModels() {
   for (const name of fs.readdirSync(root).sort()) {
     const dir = path.join(root, name);
     const configFile = path.join(dir, 'config.json');
-    if (!fs.existsSync(configFile) || JSON.parse(fs.readFileSync(configFile, 'utf8')).task === undefined) continue;
+    // Trained models name their task; the untrained example names none of TASK_NAMES.
+    if (!fs.existsSync(configFile) || !TASK_NAMES.includes(JSON.parse(fs.readFileSync(configFile, 'utf8')).task)) continue;
     if (QUICK && name !== 'sudoku-4x4') continue;
     const fp32 = await loadModel(dir, { threads: 2 });
     const bf16 = await loadModel(dir, { threads: 2, precision: 'bf16' });
