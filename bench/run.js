@@ -97,7 +97,7 @@ async function runWorkload(name, plan, peak) {
   log(`${name}: validated (native vs ONNX ${validation.nativeVsOnnx.toExponential(1)}, ISAs agree within ${validation.acrossIsas.toExponential(1)}, bf16 one pass ${validation.bf16.onePass.toExponential(1)}, whole-run agreement ${(100 * validation.bf16.agreement).toFixed(1)}%)`);
 
   const rows = [];
-  const time = async (label, kind, threads, batch, steps, runner, slow) => {
+  const time = async (label, kind, threads, batch, steps, slow) => {
     const model = models[`${kind}/${threads}`];
     const inputs = randomInputs(w.config, batch, 7);
     const options = { maxSteps: steps, haltThreshold: null };
@@ -107,7 +107,7 @@ async function runWorkload(name, plan, peak) {
   };
   const row = async (measureName, unit, threads, batch, steps, slow) => {
     const cells = {};
-    for (const kind of ['fp32', 'bf16', 'onnx']) cells[kind] = await time(measureName, kind, threads, batch, steps, null, slow);
+    for (const kind of ['fp32', 'bf16', 'onnx']) cells[kind] = await time(measureName, kind, threads, batch, steps, slow);
     const entry = {
       measure: measureName, unit, threads, batch, steps, cells,
       ratioFp32: cells.onnx.median / cells.fp32.median, ratioBf16: cells.onnx.median / cells.bf16.median,

@@ -40,6 +40,9 @@ elseif(_trm_cuda_mode STREQUAL "ON" OR _trm_cuda_mode STREQUAL "AUTO")
 else()
   message(FATAL_ERROR "TRM_CUDA must be AUTO, ON or OFF, got '${TRM_CUDA}'")
 endif()
+# Recorded before the CUDA language is enabled, so scripts/build-native.js can tell a failed
+# CUDA build (retry without it under AUTO) from any other failure (report it as it is).
+set(TRM_CUDA_ATTEMPTED ${TRM_CUDA_ENABLED} CACHE INTERNAL "this configure builds the CUDA backend")
 
 if(TRM_CUDA_ENABLED)
   # Ampere (mma.sync bf16) and Hopper; override with -DCMAKE_CUDA_ARCHITECTURES=native on a GPU box.

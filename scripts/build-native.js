@@ -34,10 +34,19 @@ const build = () => {
   const configured = run('configure', []);
   return configured.status === 0 ? run('build', ['--parallel', String(parallel)]) : configured;
 };
+// Whether the last configure chose to build CUDA (cmake/trm_cuda.cmake records it).
+const cudaAttempted = () => {
+  try {
+    return /^TRM_CUDA_ATTEMPTED:INTERNAL=ON$/m.test(fs.readFileSync(path.resolve(__dirname, '..', 'build', 'CMakeCache.txt'), 'utf8'));
+  } catch {
+    return false;
+  }
+};
 let result = build();
-if (result.status !== 0 && cuda === 'AUTO') {
+if (result.status !== 0 && cuda === 'AUTO' && cudaAttempted()) {
   // AUTO found nvcc and a driver but the CUDA build failed (an old or broken toolkit): a CPU
-  // install must not fail for it, so build without CUDA and say so.
+  // install must not fail for it, so build without CUDA and say so. Any other failure is
+  // reported as it is, without a second build.
   console.error('\ntrm-node: the CUDA part of the build failed; building without CUDA (set TRM_CUDA=ON to make this an error, OFF to skip CUDA).');
   args[args.indexOf('--CDTRM_CUDA=AUTO')] = '--CDTRM_CUDA=OFF';
   result = build();

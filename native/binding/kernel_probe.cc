@@ -85,22 +85,35 @@ Napi::Value Isas(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// The operands both GEMM probes take after the isa: m, n, k, a[m*k], w[n*k], c[m*n], accumulate.
+struct GemmArgs {
+  int m, n, k;
+  Napi::Float32Array a, w, c;
+  bool accumulate;
+};
+
+GemmArgs gemm_args(const Napi::CallbackInfo& info, const char* fn) {
+  GemmArgs g;
+  g.m = dim_arg(info, fn, 1, "m", 0);
+  g.n = dim_arg(info, fn, 2, "n", 1);
+  g.k = dim_arg(info, fn, 3, "k", 1);
+  g.a = f32_arg(info, fn, 4, "a", static_cast<double>(g.m) * g.k);
+  g.w = f32_arg(info, fn, 5, "w", static_cast<double>(g.n) * g.k);
+  g.c = f32_arg(info, fn, 6, "c", static_cast<double>(g.m) * g.n);
+  if (!info[7].IsBoolean()) throw_type(info.Env(), fn, "accumulate must be a boolean");
+  g.accumulate = info[7].As<Napi::Boolean>().Value();
+  return g;
+}
+
 // gemm(isa, m, n, k, a[m*k], w[n*k] (PyTorch layout, packed here for the table), c[m*n], accumulate)
 Napi::Value Gemm(const Napi::CallbackInfo& info) {
   const char* fn = "gemm";
   expect_args(info, fn, 8);
   const cpu::KernelTable& t = table_arg(info, fn, 0);
-  const int m = dim_arg(info, fn, 1, "m", 0);
-  const int n = dim_arg(info, fn, 2, "n", 1);
-  const int k = dim_arg(info, fn, 3, "k", 1);
-  Napi::Float32Array a = f32_arg(info, fn, 4, "a", static_cast<double>(m) * k);
-  Napi::Float32Array w = f32_arg(info, fn, 5, "w", static_cast<double>(n) * k);
-  Napi::Float32Array c = f32_arg(info, fn, 6, "c", static_cast<double>(m) * n);
-  if (!info[7].IsBoolean()) throw_type(info.Env(), fn, "accumulate must be a boolean");
-  const bool accumulate = info[7].As<Napi::Boolean>().Value();
-  std::vector<float> packed(cpu::packed_linear_size(n, k, t.nr));
-  cpu::pack_linear(w.Data(), n, k, t.nr, packed.data());
-  t.gemm(packed.data(), n, k, a.Data(), k, c.Data(), n, m, accumulate);
+  GemmArgs g = gemm_args(info, fn);
+  std::vector<float> packed(cpu::packed_linear_size(g.n, g.k, t.nr));
+  cpu::pack_linear(g.w.Data(), g.n, g.k, t.nr, packed.data());
+  t.gemm(packed.data(), g.n, g.k, g.a.Data(), g.k, g.c.Data(), g.n, g.m, g.accumulate);
   return info.Env().Undefined();
 }
 
@@ -197,17 +210,10 @@ Napi::Value GemmBf16(const Napi::CallbackInfo& info) {
   if (!gemm) throw_range(info.Env(), fn, "isa '" + isa + "' is unknown or not supported here");
   // The emulated avx512 variant packs like the avx512 table.
   const int nr = isa == "avx512-emulated" ? cpu::find_kernels("avx512")->nr : cpu::find_kernels(isa)->nr;
-  const int m = dim_arg(info, fn, 1, "m", 0);
-  const int n = dim_arg(info, fn, 2, "n", 1);
-  const int k = dim_arg(info, fn, 3, "k", 1);
-  Napi::Float32Array a = f32_arg(info, fn, 4, "a", static_cast<double>(m) * k);
-  Napi::Float32Array w = f32_arg(info, fn, 5, "w", static_cast<double>(n) * k);
-  Napi::Float32Array c = f32_arg(info, fn, 6, "c", static_cast<double>(m) * n);
-  if (!info[7].IsBoolean()) throw_type(info.Env(), fn, "accumulate must be a boolean");
-  const bool accumulate = info[7].As<Napi::Boolean>().Value();
-  std::vector<uint16_t> packed(cpu::packed_linear_bf16_size(n, k, nr));
-  cpu::pack_linear_bf16(w.Data(), n, k, nr, packed.data());
-  gemm(packed.data(), n, k, a.Data(), k, c.Data(), n, m, accumulate);
+  GemmArgs g = gemm_args(info, fn);
+  std::vector<uint16_t> packed(cpu::packed_linear_bf16_size(g.n, g.k, nr));
+  cpu::pack_linear_bf16(g.w.Data(), g.n, g.k, nr, packed.data());
+  gemm(packed.data(), g.n, g.k, g.a.Data(), g.k, g.c.Data(), g.n, g.m, g.accumulate);
   return info.Env().Undefined();
 }
 

@@ -83,8 +83,9 @@ inline float f32_from_bf16(uint16_t h) {
   return x;
 }
 
-// Rounds a[i*lda + kk] to bf16 pairs: out[i*kp + q] = bf16(a[2q]) | bf16(a[2q+1]) << 16,
-// kp = ceil(k/2), the odd tail padded with zero. The portable fallback of every table.
-void round_rows_bf16_pairs(const float* a, int lda, int m, int k, uint32_t* out);
+// The fp32-FMA bf16 GEMMs' operand: out[i*ld_out + kk] = float(bf16(a[i*lda + kk])) for
+// kk < k, and a zero at kk = k when k is odd (ld_out = k rounded up to even), so the kernels
+// read whole k pairs.
+void round_rows_to_bf16_values(const float* a, int lda, int m, int k, float* out, int ld_out);
 
 }  // namespace trm::cpu

@@ -79,16 +79,12 @@ void pack_linear_bf16(const float* w, int n, int k, int nr, uint16_t* packed) {
   }
 }
 
-void round_rows_bf16_pairs(const float* a, int lda, int m, int k, uint32_t* out) {
-  const int kp = (k + 1) / 2;
+void round_rows_to_bf16_values(const float* a, int lda, int m, int k, float* out, int ld_out) {
   for (int i = 0; i < m; ++i) {
-    const float* ai = a + static_cast<size_t>(i) * lda;
-    uint32_t* oi = out + static_cast<size_t>(i) * kp;
-    for (int q = 0; q < kp; ++q) {
-      const uint32_t lo = bf16_from_f32(ai[2 * q]);
-      const uint32_t hi = 2 * q + 1 < k ? bf16_from_f32(ai[2 * q + 1]) : 0u;
-      oi[q] = lo | (hi << 16);
-    }
+    const float* src = a + static_cast<size_t>(i) * lda;
+    float* dst = out + static_cast<size_t>(i) * ld_out;
+    for (int kk = 0; kk < k; ++kk) dst[kk] = f32_from_bf16(bf16_from_f32(src[kk]));
+    if (k % 2 != 0) dst[k] = 0.f;
   }
 }
 

@@ -189,12 +189,7 @@ void gemm_bf16_avx2_4x16(const uint16_t* packed, int n, int k, const float* a, i
   const int panels = (n + kNr - 1) / kNr;
   for (int i0 = 0; i0 < m; i0 += block) {
     const int rows = m - i0 < block ? m - i0 : block;
-    for (int i = 0; i < rows; ++i) {
-      const float* src = a + static_cast<size_t>(i0 + i) * lda;
-      float* dst = rounded.data() + static_cast<size_t>(i) * k_even;
-      for (int kk = 0; kk < k; ++kk) dst[kk] = f32_from_bf16(bf16_from_f32(src[kk]));
-      if (k_even > k) dst[k] = 0.f;
-    }
+    round_rows_to_bf16_values(a + static_cast<size_t>(i0) * lda, lda, rows, k, rounded.data(), k_even);
     for (int p = 0; p < panels; ++p) {
       const uint16_t* panel = packed + static_cast<size_t>(p) * kp * kNr * 2;
       const int col = p * kNr;
