@@ -163,6 +163,19 @@ describe.skipIf(!built)('trm solve', () => {
     expect(answer(fromFile.out)).toBe(answer(random.out));
   });
 
+  it('draws the --random puzzle with the generator options the model was trained with', () => {
+    const options = { minBlanks: 10, maxBlanks: 10 };
+    const hardDir = path.join(tmp, 'sudoku4-10-blanks');
+    writeModelDirectory(hardDir, parseConfig({ ...config, train_data: { seed: 0, count: 0, options } }), weights);
+    const r = trm(['solve', hardDir, '--random']);
+    expect(r.status).toBe(0);
+    const expected = heldOutSet(task, 1, { options }).examples[0].inputs;
+    expect(expected.filter((t) => t === 1)).toHaveLength(10);
+    expect(r.out).toContain(`puzzle (seed ${EVAL_SEED}):\n${task.format(expected)}\n`);
+    // With the task's default options (6-10 blanks) the first held-out puzzle is another one.
+    expect(task.format(heldOutSet(task, 1).examples[0].inputs)).not.toBe(task.format(expected));
+  });
+
   it('refuses bad puzzles with exit code 1 and a message naming the problem', () => {
     const cases: Array<[string[], RegExp]> = [
       [['--input', '1..4.4'], /InputError: a 4x4 Sudoku has 16 cells; field: text/],

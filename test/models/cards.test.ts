@@ -1,0 +1,59 @@
+/**
+ * The shipped models' cards against `trm eval` (slow: TRM_SLOW=1, `npm run test:slow`). Each
+ * card (models/<name>/README.md) states the held-out exact accuracy `trm eval DIR --count N
+ * --json` measured when the model was trained, as "| fixed (...) | 99.6% (996/1000) |" and
+ * "| adaptive (...) | ... |" rows. This runs the same command and checks the counts.
+ *
+ * The cards were measured with the AVX-512 kernels; another ISA sums in another order, which
+ * may flip an answer the model is unsure of, so a difference of 0.5% of the count is allowed
+ * there and none on AVX-512.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cliIsFresh, trmAsync } from '../helpers/cli';
+import { REPO_ROOT } from '../helpers/paths';
+
+const slow = process.env.TRM_SLOW !== undefined && process.env.TRM_SLOW !== '' && process.env.TRM_SLOW !== '0';
+const built = cliIsFresh(['lib/cli.ts', 'lib/cli', 'lib/tasks', 'lib/evaluate.ts']);
+if (slow && !built) console.log('skipping the model-card check: dist/cli.js is missing or older than lib/ (run `npm run build:ts`)');
+
+interface CardClaim { fixed: [number, number]; adaptive: [number, number] }
+
+/** The "(correct/count)" of the card's fixed and adaptive rows. */
+function readClaim(card: string): CardClaim | undefined {
+  const row = (label: string): [number, number] | undefined => {
+    const m = new RegExp(`^\\| ${label}[^|]*\\| [0-9.]+% \\((\\d+)/(\\d+)\\)`, 'm').exec(card);
+    return m ? [Number(m[1]), Number(m[2])] : undefined;
+  };
+  const fixed = row('fixed'), adaptive = row('adaptive');
+  return fixed && adaptive ? { fixed, adaptive } : undefined;
+}
+
+const modelsDir = path.join(REPO_ROOT, 'models');
+const cards = fs.readdirSync(modelsDir)
+  .map((name) => ({ name, card: path.join(modelsDir, name, 'README.md') }))
+  .filter(({ card }) => fs.existsSync(card))
+  .map(({ name, card }) => ({ name, claim: readClaim(fs.readFileSync(card, 'utf8')) }))
+  .filter((c): c is { name: string; claim: CardClaim } => c.claim !== undefined);
+
+describe.skipIf(!slow || !built)('shipped models reproduce their cards (slow)', () => {
+  it('finds the four trained models\' cards', () => {
+    expect(cards.map((c) => c.name).sort()).toEqual(['compliance', 'maze', 'sudoku-4x4', 'sudoku-9x9']);
+  });
+
+  for (const { name, claim } of cards) {
+    it(`${name}: trm eval --count ${claim.fixed[1]} gives the card's exact counts`, async () => {
+      const r = await trmAsync(['eval', path.join('models', name), '--count', String(claim.fixed[1]), '--json', '--threads', '2']);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      const result = JSON.parse(r.stdout);
+      const tolerance = result.isa === 'avx512' ? 0 : Math.ceil(0.005 * claim.fixed[1]);
+      console.log(`${name} (${result.isa}): fixed ${result.fixed.exactCorrect}/${result.fixed.count} (card ${claim.fixed[0]}), ` +
+        `adaptive ${result.adaptive.exactCorrect}/${result.adaptive.count} (card ${claim.adaptive[0]})`);
+      expect(result.fixed.count).toBe(claim.fixed[1]);
+      expect(Math.abs(result.fixed.exactCorrect - claim.fixed[0])).toBeLessThanOrEqual(tolerance);
+      expect(Math.abs(result.adaptive.exactCorrect - claim.adaptive[0])).toBeLessThanOrEqual(tolerance);
+    }, 600_000);
+  }
+});
