@@ -231,10 +231,9 @@ export class ComplianceTask implements Task<ComplianceOptions> {
 
   /**
    * The shipped model's architecture (models/compliance): mlp_t token mixing, hidden 128,
-   * H2 x L2, 4 ACT steps. On one check per input (maxClauses 1) it learns the digit comparison
-   * in about 1000 steps. On 1-4 clauses it sits on the all-PASS plateau for about 2500 steps
-   * before it learns; attention with RoPE at this size stayed on that plateau for 750 steps
-   * even on single checks. The model card has the figures.
+   * H2 x L2, 4 ACT steps. On 1-4 clauses it sits on the all-PASS plateau for about 2500 steps
+   * before it learns (one check per input: about 400); attention with RoPE at this size stayed
+   * on that plateau for 750 steps even on single checks. The model card has the figures.
    */
   suggestedConfig(): Record<string, unknown> {
     return {
