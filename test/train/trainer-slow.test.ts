@@ -1,6 +1,6 @@
 /**
- * The slow check (TRM_SLOW=1, `npm run test:slow`; 95 s on the 2 cores of the CI machine
- * type, with another job on one of them): `trm train
+ * The slow check (TRM_SLOW=1, `npm run test:slow`; 50 s on 2 idle cores, 95 s with another
+ * job on one of them): `trm train
  * --task sudoku4` with the shipped model's recipe, cut to 300 steps, must reach 95% exact
  * accuracy on held-out puzzles, as `trm eval` measures it (training set regenerated and
  * excluded).
