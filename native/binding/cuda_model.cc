@@ -84,29 +84,9 @@ std::shared_ptr<const CudaHandle> CudaModelWrap::handle(Napi::Env env) const {
   return handle_;
 }
 
-Napi::Value CudaModelWrap::Infer(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsObject()) throw_argument(env, "infer(request) takes an object");
-  auto* worker = new InferWorker<CudaHandle>(env, handle(env), read_request(info[0].As<Napi::Object>()));
-  Napi::Promise promise = worker->promise();
-  worker->Queue();
-  return promise;
-}
+Napi::Value CudaModelWrap::Infer(const Napi::CallbackInfo& info) { return queue_infer<CudaHandle>(info, handle(info.Env())); }
 
-Napi::Value CudaModelWrap::InferSync(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsObject()) throw_argument(env, "inferSync(request) takes an object");
-  const InferRequest request = read_request(info[0].As<Napi::Object>());
-  try {
-    return write_result(env, handle(env)->infer(request));
-  } catch (const Error& e) {
-    throw make_error(env, e.what(), error_code(e.kind()));
-  } catch (const BackendFailure& e) {
-    throw make_error(env, e.what(), "TRM_BACKEND");
-  } catch (const std::bad_alloc&) {
-    throw make_error(env, "out of memory for this batch", "TRM_OUT_OF_MEMORY");
-  }
-}
+Napi::Value CudaModelWrap::InferSync(const Napi::CallbackInfo& info) { return infer_sync<CudaHandle>(info, handle(info.Env())); }
 
 Napi::Value CudaModelWrap::Dispose(const Napi::CallbackInfo& info) {
   handle_.reset();

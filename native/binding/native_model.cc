@@ -57,27 +57,9 @@ std::shared_ptr<const Model> NativeModel::model(Napi::Env env) const {
   return model_;
 }
 
-Napi::Value NativeModel::Infer(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsObject()) throw_argument(env, "infer(request) takes an object");
-  auto* worker = new InferWorker<Model>(env, model(env), read_request(info[0].As<Napi::Object>()));
-  Napi::Promise promise = worker->promise();
-  worker->Queue();
-  return promise;
-}
+Napi::Value NativeModel::Infer(const Napi::CallbackInfo& info) { return queue_infer<Model>(info, model(info.Env())); }
 
-Napi::Value NativeModel::InferSync(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsObject()) throw_argument(env, "inferSync(request) takes an object");
-  const InferRequest request = read_request(info[0].As<Napi::Object>());
-  try {
-    return write_result(env, model(env)->infer(request));
-  } catch (const Error& e) {
-    throw make_error(env, e.what(), error_code(e.kind()));
-  } catch (const std::bad_alloc&) {
-    throw make_error(env, "out of memory for this batch", "TRM_OUT_OF_MEMORY");
-  }
-}
+Napi::Value NativeModel::InferSync(const Napi::CallbackInfo& info) { return infer_sync<Model>(info, model(info.Env())); }
 
 Napi::Value NativeModel::Dispose(const Napi::CallbackInfo& info) {
   model_.reset();

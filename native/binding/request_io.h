@@ -108,4 +108,33 @@ class InferWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
 };
 
+// The `infer(request)` method of a model wrap (CPU or CUDA): the request is read on the JS
+// thread, the model runs on a worker, and the Promise settles with the result or a TrmError.
+template <typename ModelT>
+Napi::Value queue_infer(const Napi::CallbackInfo& info, std::shared_ptr<const ModelT> model) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) throw_argument(env, "infer(request) takes an object");
+  auto* worker = new InferWorker<ModelT>(env, std::move(model), read_request(info[0].As<Napi::Object>()));
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
+// The `inferSync(request)` method of a model wrap: the same errors as InferWorker, thrown.
+template <typename ModelT>
+Napi::Value infer_sync(const Napi::CallbackInfo& info, const std::shared_ptr<const ModelT>& model) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) throw_argument(env, "inferSync(request) takes an object");
+  const InferRequest request = read_request(info[0].As<Napi::Object>());
+  try {
+    return write_result(env, model->infer(request));
+  } catch (const Error& e) {
+    throw make_error(env, e.what(), error_code(e.kind()));
+  } catch (const BackendFailure& e) {
+    throw make_error(env, e.what(), "TRM_BACKEND");
+  } catch (const std::bad_alloc&) {
+    throw make_error(env, "out of memory for this batch", "TRM_OUT_OF_MEMORY");
+  }
+}
+
 }  // namespace trm::binding
