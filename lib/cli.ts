@@ -13,6 +13,7 @@ import { demoCommand } from './cli/demo';
 import { evalCommand } from './cli/eval';
 import { exportOnnxCommand } from './cli/export-onnx';
 import { generateCommand } from './cli/generate';
+import { importCommand } from './cli/import';
 import { infoCommand } from './cli/info';
 import { runCommand } from './cli/run';
 import { solveCommand } from './cli/solve';
@@ -27,6 +28,7 @@ const COMMANDS: Record<string, Command> = {
   solve: solveCommand,
   demo: demoCommand,
   train: trainCommand,
+  import: importCommand,
 };
 
 const USAGE = `usage:\n${Object.values(COMMANDS).map((c) => c.usage).join('\n')}\n${LOAD_USAGE}`;

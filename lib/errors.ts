@@ -54,6 +54,20 @@ export class TrmError extends Error {
 /** A model directory, config or weight file that cannot be used as it is. */
 export class ModelFormatError extends TrmError {}
 
+/**
+ * A model whose architecture cannot be completed: keys that neither the config files given
+ * nor the weights' shapes say. `missing` lists each key with where it can come from.
+ */
+export class MissingConfigError extends ModelFormatError {
+  readonly missing: ReadonlyArray<{ key: string; from: string }>;
+
+  constructor(missing: ReadonlyArray<{ key: string; from: string }>, details: TrmErrorDetails = {}) {
+    super(`the architecture lacks ${missing.map((m) => m.key).join(', ')}: ${missing.map((m) => `${m.key} comes from ${m.from}`).join('; ')}`,
+      { field: missing.map((m) => m.key).join(', '), expected: 'a value for each key, from --config FILE (JSON or YAML)', ...details });
+    this.missing = missing;
+  }
+}
+
 /** Inputs to `infer` (tokens, puzzle ids, carry) that do not fit the model. */
 export class InputError extends TrmError {}
 

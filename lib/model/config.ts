@@ -101,6 +101,12 @@ const RULES: Record<string, KeyRule> = {
   no_ACT_continue: { kind: 'bool', default: true },
 };
 
+/** Every key parseConfig checks: the official arch keys this project runs. */
+export const CONFIG_KEYS: readonly string[] = Object.keys(RULES);
+
+/** The keys without an official default, which a config must give. */
+export const REQUIRED_CONFIG_KEYS: readonly string[] = Object.keys(RULES).filter((k) => !('default' in RULES[k]));
+
 /** Limits that keep a lying config from asking for terabytes before any weight is read. */
 const MAX_DIM = 1 << 20;
 

@@ -10,6 +10,7 @@ import { ModelFormatError, OptionError, TrmError } from '../errors';
 import { TrmConfig, parseConfig } from './config';
 import { TensorToWrite, readSafetensors, writeFileAtomic, writeSafetensors } from './safetensors';
 import { CHECKPOINT_PREFIXES, WeightMap, expectedTensors, loadWeights } from './weights';
+import { RUN_CONFIG_FILE, isCheckpointBesideRunConfig, readCheckpointModel } from './pytorch/checkpoint';
 
 export interface ModelDirectory {
   dir: string;
@@ -61,6 +62,10 @@ function readConfigFile(file: string): TrmConfig {
   return parseConfig(raw, file);
 }
 
+/**
+ * Reads a model directory, or an official checkpoint file (`step_<N>`) whose folder holds
+ * the run's all_config.yaml (then `dir` is that folder).
+ */
 export function readModelDirectory(dir: string): ModelDirectory {
   const root = path.resolve(dir);
   let stat: fs.Stats;
@@ -72,8 +77,15 @@ export function readModelDirectory(dir: string): ModelDirectory {
     });
   }
   if (!stat.isDirectory()) {
+    // An official checkpoint in its run folder says its own architecture: read it as it is.
+    if (isCheckpointBesideRunConfig(root)) {
+      const { config, weights } = readCheckpointModel(root, { hash: false });
+      return { dir: path.dirname(root), config, weights };
+    }
     throw new ModelFormatError('model path is not a directory', {
-      file: root, field: 'dir', value: dir, expected: `a directory holding ${CONFIG_FILE} and ${WEIGHTS_FILE}`,
+      file: root, field: 'dir', value: dir,
+      expected: `a directory holding ${CONFIG_FILE} and ${WEIGHTS_FILE}, or a PyTorch checkpoint with ${RUN_CONFIG_FILE} beside it `
+        + '(otherwise convert it with `trm import FILE --out DIR --config FILE`)',
     });
   }
   const configFile = path.join(root, CONFIG_FILE);

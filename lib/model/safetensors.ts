@@ -215,6 +215,14 @@ export interface TensorToWrite {
 
 /** Encodes tensors. BF16 accepts Float32Array data (rounded to nearest even) or raw Uint16Array bits. */
 export function encodeSafetensors(tensors: Record<string, TensorToWrite>, metadata?: Record<string, string>): Buffer {
+  return Buffer.concat(encodeSafetensorsParts(tensors, metadata));
+}
+
+/**
+ * The file as a list of parts (the header, then each tensor's bytes): F32 and raw tensors are
+ * views of the caller's arrays, not copies, so a large model is written without a second copy in memory.
+ */
+function encodeSafetensorsParts(tensors: Record<string, TensorToWrite>, metadata?: Record<string, string>): Buffer[] {
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = metadata;
   const chunks: Buffer[] = [];
@@ -242,18 +250,30 @@ export function encodeSafetensors(tensors: Record<string, TensorToWrite>, metada
   json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
   const head = Buffer.alloc(8);
   head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
-  return Buffer.concat([head, Buffer.from(json, 'utf8'), ...chunks]);
+  return [head, Buffer.from(json, 'utf8'), ...chunks];
 }
 
 /** Writes atomically: a crash mid-write leaves the old file (or none), never a torn one. */
 export function writeSafetensors(file: string, tensors: Record<string, TensorToWrite>, metadata?: Record<string, string>): void {
-  writeFileAtomic(file, encodeSafetensors(tensors, metadata));
+  writeFileAtomic(file, encodeSafetensorsParts(tensors, metadata));
 }
 
-export function writeFileAtomic(file: string, data: Buffer | string): void {
+/** Parts are written one after another, never joined in memory. */
+export function writeFileAtomic(file: string, data: Buffer | string | readonly Buffer[]): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
   try {
-    fs.writeFileSync(tmp, data);
+    if (Array.isArray(data)) {
+      const fd = fs.openSync(tmp, 'w');
+      try {
+        for (const part of data as readonly Buffer[]) {
+          for (let done = 0; done < part.length;) done += fs.writeSync(fd, part, done, part.length - done);
+        }
+      } finally {
+        fs.closeSync(fd);
+      }
+    } else {
+      fs.writeFileSync(tmp, data as Buffer | string);
+    }
     fs.renameSync(tmp, file);
   } catch (e) {
     fs.rmSync(tmp, { force: true });

@@ -7,13 +7,26 @@
  */
 import { ModelFormatError } from '../errors';
 import { TrmConfig, modelDimensions } from './config';
-import { SafetensorsFile } from './safetensors';
 
 export interface TensorSpec {
   name: string;
   shape: number[];
   /** Where each axis comes from, in config terms, for error messages. */
   derivedFrom?: string[];
+}
+
+/**
+ * Named tensors whose headers can be checked before any data is read: a safetensors file,
+ * or a PyTorch state_dict (lib/model/pytorch). `toFloat32` is called only after every
+ * header passed.
+ */
+export interface TensorSource {
+  /** Labels errors. */
+  readonly file: string;
+  names(): string[];
+  /** `dtype` in safetensors spelling (F32, BF16, F16, F64, I64, ...). */
+  info(name: string): { dtype: string; shape: number[] };
+  toFloat32(name: string): Float32Array;
 }
 
 /** Canonical state_dict name -> row-major float32 data. */
@@ -121,11 +134,11 @@ function unravel(index: number, shape: readonly number[]): number[] {
 }
 
 /**
- * Checks a safetensors file against the config and returns its weights as float32 under
- * canonical names. The official rotary cos/sin caches are non-persistent buffers, so a
+ * Checks a tensor file (safetensors or a PyTorch state_dict) against the config and
+ * returns its weights as float32 under canonical names. The official rotary cos/sin caches are non-persistent buffers, so a
  * checkpoint never holds them and any such tensor is reported as unknown.
  */
-export function loadWeights(file: SafetensorsFile, config: TrmConfig): WeightMap {
+export function loadWeights(file: TensorSource, config: TrmConfig): WeightMap {
   const label = file.file;
   const fileNames = file.names();
   const prefix = detectCheckpointPrefix(fileNames, label);
