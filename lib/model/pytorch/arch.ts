@@ -3,8 +3,9 @@
  * the `arch` section of the run's `all_config.yaml`, then any config file the user names
  * (the official model config, or the dataset's `dataset.json`) over it, then the three
  * keys `pretrain.py` took from the dataset's metadata (`seq_len`, `vocab_size`,
- * `num_puzzle_identifiers`), read from the tensor shapes that hold them. What none of
- * these says is a MissingConfigError that lists each key and where it can come from.
+ * `num_puzzle_identifiers`; `puzzle_emb_ndim` too), read from the tensor shapes that hold
+ * them. What none of these says is a MissingConfigError that lists each key and where it
+ * can come from; a given key that the tensors contradict is a ModelFormatError.
  */
 import * as fs from 'node:fs';
 import { parseDocument } from 'yaml';
@@ -127,13 +128,17 @@ export function resolveArchitecture(tensors: TensorSource, layers: readonly Conf
   rows(embed, 'vocab_size');
   rows(puzzle, 'num_puzzle_identifiers');
 
-  // seq_len hides behind the puzzle prefix: its length follows the official formula, from the
-  // arch keys given (the defaults when absent, as in the official config class).
-  const ndim = merged.puzzle_emb_ndim ?? 0;
+  // seq_len hides behind the puzzle prefix, whose length follows the official formula. Without
+  // a puzzle embedding there is no prefix (parseConfig insists puzzle_emb_len is then 0).
+  if (puzzle !== undefined) {
+    read.push({ key: 'puzzle_emb_ndim', value: shapeOf(tensors, puzzle)![1], from: `the columns of ${puzzle}` });
+  }
+  const ndim = merged.puzzle_emb_ndim ?? (puzzle === undefined ? 0 : shapeOf(tensors, puzzle)![1]);
   const len = merged.puzzle_emb_len ?? 16;
   const hidden = merged.hidden_size;
   let prefixLength: number | undefined;
-  if (typeof ndim === 'number' && typeof len === 'number') {
+  if (ndim === 0) prefixLength = 0;
+  else if (typeof ndim === 'number' && typeof len === 'number') {
     if (len !== 0) prefixLength = len;
     else if (typeof hidden === 'number' && hidden > 0) prefixLength = Math.ceil(ndim / hidden);
   }
