@@ -20,6 +20,8 @@ export const importCommand: Command = {
     console.log(`  sha256 ${importedFrom.sha256}`);
     console.log(`  seq_len ${config.seq_len}, vocab_size ${config.vocab_size}, hidden_size ${config.hidden_size}, L_layers ${config.L_layers}, `
       + `${config.mlp_t ? 'mlp_t' : `attention (${config.pos_encodings})`}, puzzle identifiers ${config.num_puzzle_identifiers}`);
-    for (const [key, from] of Object.entries(importedFrom.read_from)) console.log(`  ${key}: ${from}`);
+    const byOrigin = new Map<string, string[]>();
+    for (const [key, from] of Object.entries(importedFrom.read_from)) byOrigin.set(from, [...(byOrigin.get(from) ?? []), key]);
+    for (const [from, keys] of byOrigin) console.log(`  ${keys.join(', ')}: ${from}`);
   },
 };

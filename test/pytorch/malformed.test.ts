@@ -234,6 +234,19 @@ describe('the architecture', () => {
     expect(e.message).toMatch(/dataset\.json/);
   });
 
+  it('what no config file gives is read from the tensors, and noted so', () => {
+    const { seq_len: _, vocab_size: __, ...arch } = JSON.parse(fs.readFileSync(MLPT_ARCH, 'utf8'));
+    const { config } = checkpointModelFromBytes(fixtureBytes(MLPT_CHECKPOINT), [{ label: 'arch', values: arch }]);
+    expect([config.seq_len, config.vocab_size]).toEqual([16, 11]);
+    const dir = path.join(work, 'mlpt-lone');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.copyFileSync(MLPT_CHECKPOINT, path.join(dir, 'step_50'));
+    const { importedFrom } = importCheckpoint(dir, { out: path.join(work, 'mlpt-lone-out'), config: arch });
+    expect(importedFrom.read_from.seq_len).toBe('the columns of model.inner.L_level.layers.0.mlp_t.gate_up_proj.weight');
+    expect(importedFrom.read_from.vocab_size).toBe('the rows of model.inner.embed_tokens.embedding_weight');
+    expect(importedFrom.read_from.H_cycles).toBe('options.config');
+  });
+
   it('a lone checkpoint without any config lists every arch key it needs', () => {
     const e = caught(() => checkpointModelFromBytes(fixtureBytes(MLPT_CHECKPOINT), [])) as MissingConfigError;
     expect(e).toBeInstanceOf(MissingConfigError);

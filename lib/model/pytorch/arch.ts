@@ -160,8 +160,8 @@ export function resolveArchitecture(tensors: TensorSource, layers: readonly Conf
       });
     }
     if (value < 1) throw new ModelFormatError(`${key} read from the tensors is not positive`, { file: label, field: key, value, expected: `a positive size from ${from}` });
+    if (!(key in merged)) origins[key] = from;
     merged[key] = value;
-    origins[key] = from;
   }
 
   // Without a puzzle embedding the model never reads an identifier, so the count is no
