@@ -151,6 +151,15 @@ describe('foreign globals and hostile pickles are refused before anything runs',
     expect(readRope(withPickle(pid)).message).toMatch(/unknown persistent id/);
   });
 
+  it('sizes meant only to make decoding slow or memory-hungry', () => {
+    const long4 = Buffer.concat([Buffer.from([0x80, 0x02, 0x8b, 0x10, 0x27, 0x00, 0x00]), Buffer.alloc(10000, 0x7f), Buffer.from([0x2e])]);
+    expect(readRope(withPickle(long4)).message).toMatch(/integer is too long/);
+    const digits = Buffer.from(`\x80\x02L${'9'.repeat(5000)}L\n.`, 'latin1');
+    expect(readRope(withPickle(digits)).message).toMatch(/sensible length/);
+    const huge = Buffer.concat([new PickleWriter().proto(2).emptyDict().toBuffer(), Buffer.alloc(9 << 20, 0x4e), Buffer.from([0x2e])]);
+    expect(readRope(withPickle(huge)).message).toMatch(/far larger than it can be/);
+  });
+
   it('a pickle that is not a state_dict of tensors', () => {
     expect(readRope(withPickle(new PickleWriter().proto(2).raw(0x5d).stop().toBuffer())).message).toMatch(/does not hold a state_dict/);
     const nested = new PickleWriter().proto(2).emptyDict().str('model').emptyDict().raw(0x73).stop().toBuffer();

@@ -66,6 +66,10 @@ const REFUSED = new Set([0x69, 0x6f, 0x81, 0x92, 0x82, 0x83, 0x84, 0x97, 0x98]);
 
 const MAX_PROTOCOL = 5;
 
+/** Integers in a state_dict are sizes and offsets; far longer ones are only a way to make decoding slow. */
+const MAX_INT_BYTES = 256;
+const MAX_INT_DIGITS = 600;
+
 export function isPyObject(v: PyValue): v is PyObject {
   return typeof v === 'object' && v !== null && !(v instanceof Uint8Array) && !(v instanceof PyTuple)
     && !(v instanceof PyList) && !(v instanceof PySet) && !(v instanceof PyDict);
@@ -158,6 +162,7 @@ class Machine {
 
   private decodeLong(bytes: Uint8Array): number | bigint {
     if (bytes.length === 0) return 0;
+    if (bytes.length > MAX_INT_BYTES) this.fail('pickle integer is too long for a state_dict', this.pos - bytes.length, bytes.length, `at most ${MAX_INT_BYTES} bytes`);
     let v = 0n;
     for (let i = bytes.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[i]);
     if (bytes[bytes.length - 1] & 0x80) v -= 1n << BigInt(8 * bytes.length);
@@ -166,7 +171,7 @@ class Machine {
 
   private textInt(text: string, at: number): number | bigint {
     const t = text.endsWith('L') ? text.slice(0, -1) : text;
-    if (!/^[+-]?\d+$/.test(t)) this.fail('pickle INT/LONG argument is not an integer', at, text);
+    if (t.length > MAX_INT_DIGITS || !/^[+-]?\d+$/.test(t)) this.fail('pickle INT/LONG argument is not an integer of a sensible length', at, text);
     const v = BigInt(t);
     return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
   }

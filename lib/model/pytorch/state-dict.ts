@@ -31,6 +31,10 @@ const FLOAT_DTYPES = new Set(['F32', 'BF16', 'F16', 'F64']);
 /** `\x80\x02\x8a\x0a` + the legacy format's magic number 0x1950a86a20f9469cfc6c, as its first pickle starts. */
 const LEGACY_MAGIC = Buffer.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]);
 
+/** A state_dict's pickle holds names and sizes, a few KB even for the largest model; its small records a few bytes. */
+const MAX_PICKLE_BYTES = 8 << 20;
+const MAX_RECORD_BYTES = 64;
+
 const RESAVE = 'with a current torch: `torch.save(torch.load(old, weights_only=True), new)` '
   + '(the zip format, `_use_new_zipfile_serialization=True`, the default since torch 1.6)';
 
@@ -313,16 +317,16 @@ export function readTorchStateDict(source: ByteSource): TorchStateDict {
   const archive = new ZipArchive(source);
   const stem = recordStem(archive, label);
 
-  const byteorder = archive.get(`${stem}/byteorder`) ? archive.read(`${stem}/byteorder`).toString('latin1').trim() : 'little';
+  const byteorder = archive.get(`${stem}/byteorder`) ? archive.read(`${stem}/byteorder`, MAX_RECORD_BYTES).toString('latin1').trim() : 'little';
   if (byteorder !== 'little') {
     bad(label, byteorder === 'big' ? 'big-endian checkpoints are not supported; re-save it on a little-endian machine' : 'unknown byteorder record',
       `${stem}/byteorder`, byteorder, '"little"');
   }
   if (!archive.get(`${stem}/version`)) bad(label, 'zip archive has no version record, so it is not from torch.save', `${stem}/version`, undefined, 'a record holding the format version');
-  const version = archive.read(`${stem}/version`).toString('latin1').trim();
+  const version = archive.read(`${stem}/version`, MAX_RECORD_BYTES).toString('latin1').trim();
   if (!/^[1-9]\d*$/.test(version)) bad(label, 'checkpoint format version is not a positive integer', `${stem}/version`, version, 'e.g. "3"');
 
-  const pickle = archive.read(`${stem}/data.pkl`);
+  const pickle = archive.read(`${stem}/data.pkl`, MAX_PICKLE_BYTES);
   const root = unpickle(pickle, new StateDictPolicy(archive, stem, label), label);
   if (!(root instanceof PyDict)) {
     bad(label, 'the checkpoint does not hold a state_dict', 'data.pkl', describePy(root),

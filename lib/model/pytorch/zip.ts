@@ -192,10 +192,11 @@ export class ZipArchive {
     return this.entries.get(name);
   }
 
-  /** A whole entry, CRC-checked (for the small records: data.pkl, version, byteorder). */
-  read(name: string): Buffer {
+  /** A whole entry, CRC-checked (for the small records: data.pkl, version, byteorder), refused past `maxBytes`. */
+  read(name: string, maxBytes = Number.MAX_SAFE_INTEGER): Buffer {
     const entry = this.entries.get(name);
     if (!entry) fail(this.source, 'zip entry missing', name, undefined, 'an entry of that name');
+    if (entry.size > maxBytes) fail(this.source, 'zip record is far larger than it can be', name, entry.size, `at most ${maxBytes} bytes`);
     const bytes = readBytes(this.source, entry.dataOffset, entry.size);
     this.checkCrc(entry, bytes);
     return bytes;
