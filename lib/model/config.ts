@@ -101,7 +101,7 @@ const RULES: Record<string, KeyRule> = {
   no_ACT_continue: { kind: 'bool', default: true },
 };
 
-/** Every key parseConfig checks: the official arch keys this project runs. */
+/** Every key parseConfig checks: the official arch keys this project runs, in the order the official configs list them. */
 export const CONFIG_KEYS: readonly string[] = Object.keys(RULES);
 
 /** The keys without an official default, which a config must give. */

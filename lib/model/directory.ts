@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ModelFormatError, OptionError, TrmError } from '../errors';
-import { TrmConfig, parseConfig } from './config';
+import { CONFIG_KEYS, TrmConfig, parseConfig } from './config';
 import { TensorToWrite, readSafetensors, writeFileAtomic, writeSafetensors } from './safetensors';
 import { CHECKPOINT_PREFIXES, WeightMap, expectedTensors, loadWeights } from './weights';
 import { RUN_CONFIG_FILE, isCheckpointBesideRunConfig, readCheckpointModel } from './pytorch/checkpoint';
@@ -21,12 +21,6 @@ export interface ModelDirectory {
 export const CONFIG_FILE = 'config.json';
 export const WEIGHTS_FILE = 'model.safetensors';
 
-/** The official arch keys, in the order the official configs list them. */
-const OFFICIAL_KEYS = [
-  'seq_len', 'vocab_size', 'hidden_size', 'num_heads', 'expansion', 'H_cycles', 'L_cycles', 'L_layers',
-  'halt_max_steps', 'halt_exploration_prob', 'pos_encodings', 'mlp_t', 'puzzle_emb_ndim', 'puzzle_emb_len',
-  'num_puzzle_identifiers', 'rms_norm_eps', 'rope_theta', 'no_ACT_continue',
-] as const;
 
 function errnoCode(e: unknown): string {
   return (e as NodeJS.ErrnoException).code ?? (e as Error).message;
@@ -104,7 +98,7 @@ export function readModelDirectory(dir: string): ModelDirectory {
 /** The config as it goes to disk: official keys first, in their usual order, then ours. */
 function configToJson(config: TrmConfig): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const key of OFFICIAL_KEYS) out[key] = config[key];
+  for (const key of CONFIG_KEYS) out[key] = config[key];
   for (const [key, value] of Object.entries(config)) {
     if (key in out || value === undefined || typeof value === 'function') continue;
     out[key] = value;

@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { onnx } from 'onnx-proto';
 import { ModelFormatError, OptionError } from '../errors';
-import { TrmConfig, modelDimensions, ModelDimensions } from '../model/config';
+import { CONFIG_KEYS, TrmConfig, modelDimensions, ModelDimensions } from '../model/config';
 import { WeightMap, expectedTensors } from '../model/weights';
 import { DataType, GraphBuilder, attr } from './builder';
 
@@ -32,11 +32,7 @@ export interface ExportOptions {
 }
 
 /** The official arch keys that determine the computation (and so enter the fingerprint). */
-export const OFFICIAL_CONFIG_KEYS = [
-  'seq_len', 'vocab_size', 'hidden_size', 'num_heads', 'expansion', 'H_cycles', 'L_cycles', 'L_layers',
-  'halt_max_steps', 'halt_exploration_prob', 'pos_encodings', 'mlp_t', 'puzzle_emb_ndim', 'puzzle_emb_len',
-  'num_puzzle_identifiers', 'rms_norm_eps', 'rope_theta', 'no_ACT_continue',
-] as const;
+export const OFFICIAL_CONFIG_KEYS = CONFIG_KEYS;
 
 /** The official constant (trm.py), not Math.SQRT1_2. */
 const LEARNED_POS_SCALE = 0.707106781;
