@@ -11,10 +11,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { importCheckpoint, loadModel, readModelDirectory } from '../../lib';
 import { readCheckpointModel } from '../../lib/model/pytorch/checkpoint';
 import { readSafetensors } from '../../lib/model/safetensors';
-import { GOLDEN_DIR } from '../helpers/paths';
 import { concat, relativeError } from '../helpers/golden';
-
-export const CHECKPOINTS = path.join(GOLDEN_DIR, 'checkpoints');
+import { CHECKPOINTS } from '../helpers/torch-fixtures';
 
 // The acceptance bounds: 1e-4 at step 1 and from each stored carry, 2e-3 at step 2 of
 // a whole run (mlp_t amplifies float32 rounding; the README measured 4.8e-4 there).

@@ -92,13 +92,11 @@ describe('a large puzzle table, ZIP64', () => {
     // Each row holds its own index, so a row read from the wrong place shows.
     const table = weights['inner.puzzle_emb.weights'];
     for (let r = 0; r < ids; r++) for (let c = 0; c < 32; c++) table[r * 32 + c] = r + c / 8; // exact in float32 for every row
-    const entries = Object.keys(weights).map((name, i) => ({
-      name: `_orig_mod.model.${name}`,
-      storage: { kind: 'FloatStorage', key: String(i), numel: weights[name].length },
-      offset: 0,
-      shape: expectedTensors(config).find((s) => s.name === name)!.shape,
-      stride: (() => { const sh = expectedTensors(config).find((s) => s.name === name)!.shape; return sh.length === 2 ? [sh[1], 1] : [1]; })(),
-    }));
+    const shapeOf = new Map(expectedTensors(config).map((s) => [s.name, s.shape]));
+    const entries = Object.keys(weights).map((name, i) => {
+      const shape = shapeOf.get(name)!;
+      return { name: `_orig_mod.model.${name}`, storage: { kind: 'FloatStorage', key: String(i), numel: weights[name].length }, offset: 0, shape, stride: shape.length === 2 ? [shape[1], 1] : [1] };
+    });
     const records = new Map(Object.keys(weights).map((name, i) => [String(i), f32Bytes(weights[name])]));
     const file = path.join(work, 'big', 'step_7');
     fs.mkdirSync(path.dirname(file), { recursive: true });

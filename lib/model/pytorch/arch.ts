@@ -127,13 +127,12 @@ export function resolveArchitecture(tensors: TensorSource, layers: readonly Conf
   const puzzle = find('inner.puzzle_emb.weights');
   rows(embed, 'vocab_size');
   rows(puzzle, 'num_puzzle_identifiers');
+  const tableWidth = puzzle === undefined ? undefined : shapeOf(tensors, puzzle)![1];
+  if (tableWidth !== undefined) read.push({ key: 'puzzle_emb_ndim', value: tableWidth, from: `the columns of ${puzzle}` });
 
   // seq_len hides behind the puzzle prefix, whose length follows the official formula. Without
   // a puzzle embedding there is no prefix (parseConfig insists puzzle_emb_len is then 0).
-  if (puzzle !== undefined) {
-    read.push({ key: 'puzzle_emb_ndim', value: shapeOf(tensors, puzzle)![1], from: `the columns of ${puzzle}` });
-  }
-  const ndim = merged.puzzle_emb_ndim ?? (puzzle === undefined ? 0 : shapeOf(tensors, puzzle)![1]);
+  const ndim = merged.puzzle_emb_ndim ?? tableWidth ?? 0;
   const len = merged.puzzle_emb_len ?? 16;
   const hidden = merged.hidden_size;
   let prefixLength: number | undefined;
