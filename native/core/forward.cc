@@ -1,5 +1,7 @@
 #include "core/forward.h"
 
+#include "core/embed_heads.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -88,29 +90,8 @@ void Forward::for_row_parts(int rows, Fn&& fn) {
 }
 
 void Forward::embed(int slot, const int32_t* tokens, int32_t puzzle_identifier) {
-  const int P = spec_.puzzle_emb_len;
-  // Python floats multiply float32 tensors in float32, so the scales are rounded first.
-  const float embed_scale = static_cast<float>(std::sqrt(static_cast<double>(D_)));
-  const float learned_scale = static_cast<float>(0.707106781);
-  float* x = x_.data() + slot * carry_size_;
-  for (int t = 0; t < T_; ++t) {
-    float* row = x + static_cast<size_t>(t) * D_;
-    if (t < P) {
-      // The puzzle embedding, zero-padded to P * hidden and viewed as P rows.
-      const float* emb = weights_.puzzle_emb.data() + static_cast<size_t>(puzzle_identifier) * spec_.puzzle_emb_ndim;
-      for (int d = 0; d < D_; ++d) {
-        const int flat = t * D_ + d;
-        row[d] = flat < spec_.puzzle_emb_ndim ? emb[flat] : 0.f;
-      }
-    } else {
-      std::memcpy(row, weights_.embed_tokens.data() + static_cast<size_t>(tokens[t - P]) * D_, D_ * sizeof(float));
-    }
-    if (spec_.pos_encoding == PosEncoding::kLearned) {
-      const float* pos = weights_.embed_pos.data() + static_cast<size_t>(t) * D_;
-      for (int d = 0; d < D_; ++d) row[d] = learned_scale * (row[d] + pos[d]);
-    }
-    for (int d = 0; d < D_; ++d) row[d] *= embed_scale;
-  }
+  const EmbeddingTables tables{weights_.embed_tokens.data(), weights_.puzzle_emb.data(), weights_.embed_pos.data()};
+  embed_sample(spec_, tables, tokens, puzzle_identifier, x_.data() + slot * carry_size_);
 }
 
 void Forward::set_carry(int slot, const float* z_H, const float* z_L) {
@@ -121,10 +102,7 @@ void Forward::set_carry(int slot, const float* z_H, const float* z_L) {
     std::memcpy(l, z_L, carry_size_ * sizeof(float));
     return;
   }
-  for (int t = 0; t < T_; ++t) {
-    std::memcpy(h + static_cast<size_t>(t) * D_, weights_.H_init.data(), D_ * sizeof(float));
-    std::memcpy(l + static_cast<size_t>(t) * D_, weights_.L_init.data(), D_ * sizeof(float));
-  }
+  initial_carry(weights_.H_init.data(), weights_.L_init.data(), D_, static_cast<size_t>(T_), h, l);
 }
 
 void Forward::move_slot(int from, int to) {
@@ -350,15 +328,13 @@ void Forward::attention_unit(int sample, int head, int part) {
 }
 
 void Forward::heads(int n) {
-  const int P = spec_.puzzle_emb_len, V = spec_.vocab_size, S = spec_.seq_len;
+  const int V = spec_.vocab_size, S = spec_.seq_len;
   const PackedLinear& lm = weights_.lm_head;
   pool_.parallel_for(n, [&](int64_t b, int64_t e) {
     for (int64_t s = b; s < e; ++s) {
       const float* z = z_H_.data() + s * carry_size_;
-      gemm(lm, z + static_cast<size_t>(P) * D_, D_, logits_.data() + s * logits_size_, V, S, false);
-      for (int o = 0; o < 2; ++o) {
-        q_.data()[2 * s + o] = k_.dot(z, weights_.q_head_weight.data() + static_cast<size_t>(o) * D_, D_) + weights_.q_head_bias[o];
-      }
+      gemm(lm, token_rows(spec_, z), D_, logits_.data() + s * logits_size_, V, S, false);
+      q_head(k_, z, weights_.q_head_weight.data(), weights_.q_head_bias.data(), D_, &q_.data()[2 * s], &q_.data()[2 * s + 1]);
     }
   });
 }

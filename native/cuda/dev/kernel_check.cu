@@ -67,7 +67,7 @@ void report(const std::string& name, const std::vector<float>& got, const std::v
 }
 
 float silu(double g) { return static_cast<float>(g / (1.0 + std::exp(-g))); }
-float round_bf16(float x) { return f32_from_bf16(bf16_bits(x)); }
+
 
 // ---- gemm ----------------------------------------------------------------------------------
 void check_gemm(int M, int N, int K, int batch, bool b_as_weight, GemmMath math, bool a_bf16, bool b_bf16, Epilogue epi) {
@@ -85,7 +85,7 @@ void check_gemm(int M, int N, int K, int batch, bool b_as_weight, GemmMath math,
         for (int k = 0; k < K; ++k) {
           float a = A[(static_cast<size_t>(z) * M + m) * K + k];
           float b = B[static_cast<size_t>(z) * K * N + k * b_k + n * b_n];
-          if (bf) { a = round_bf16(a); b = round_bf16(b); }
+          if (bf) { a = round_to_bf16(a); b = round_to_bf16(b); }
           s += static_cast<double>(a) * b;
         }
         row[n] = s;
@@ -99,8 +99,8 @@ void check_gemm(int M, int N, int K, int batch, bool b_as_weight, GemmMath math,
     }
   }
   std::vector<uint16_t> A16(A.size()), B16(B.size());
-  for (size_t i = 0; i < A.size(); ++i) A16[i] = bf16_bits(A[i]);
-  for (size_t i = 0; i < B.size(); ++i) B16[i] = bf16_bits(B[i]);
+  for (size_t i = 0; i < A.size(); ++i) A16[i] = bf16_from_f32(A[i]);
+  for (size_t i = 0; i < B.size(); ++i) B16[i] = bf16_from_f32(B[i]);
   DeviceBuffer dA = a_bf16 ? up(A16) : up(A), dB = b_bf16 ? up(B16) : up(B);
   DeviceBuffer dC(C0.size() * sizeof(float));
   if (epi == Epilogue::kAccumulate) {
