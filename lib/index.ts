@@ -1,8 +1,12 @@
 /** trm-node: Tiny Recursive Models for Node.js. */
 export { loadModel, createModel, createOnnxModel, TrmModel } from './trm-model';
 export { supportedIsas } from './backends/native';
-export { cudaAvailable } from './backends/cuda';
-export type { CudaAvailability } from './backends/cuda';
+export { cudaAvailable } from './backends/native';
+export type { CudaAvailability } from './backends/native';
+export { registerBackend, registeredBackends } from './backends/registry';
+export type { BackendFactory, DeviceSupport, BackendSource } from './backends/registry';
+export type { Backend, BackendResult } from './backends/backend';
+export type { ResolvedLoadOptions } from './backends/load-options';
 export { exportOnnx, weightsFingerprint, ONNX_OPSET } from './onnx/exporter';
 export { initialCarry } from './onnx/carry';
 export { TrmError, ModelFormatError, InputError, OptionError, BackendError, DatasetError } from './errors';

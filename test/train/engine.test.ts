@@ -72,7 +72,7 @@ describe('GradientEngine', () => {
   });
 
   it('agrees with inference on the forward of a step', () => {
-    const model = createModel(config, weights, { threads: 2 });
+    const model = createModel(config, weights, { threads: 2, gradients: true });
     const engine = GradientEngine.fromModel(model);
     const first = model.inferSync({ inputs, puzzleIdentifiers }, { maxSteps: 1, returnCarry: true });
     const step = engine.stepSync(batch);

@@ -11,7 +11,7 @@ import { loadAddon } from '../../lib/native/addon';
 
 const config = randomConfig({ seq_len: 6, vocab_size: 5, hidden_size: 16, num_heads: 2, puzzle_emb_ndim: 16, puzzle_emb_len: 1, num_puzzle_identifiers: 3 });
 const weights = randomWeights(config, { seed: 3, puzzleEmbStd: 0.25 });
-const model = createModel(config, weights, { threads: 2 });
+const model = createModel(config, weights, { threads: 2, gradients: true });
 const inputs = Int32Array.from({ length: 2 * 6 }, (_, i) => i % 5);
 const labels = Int32Array.from({ length: 2 * 6 }, (_, i) => (i % 3 === 0 ? -100 : (i + 1) % 5));
 const carrySize = 2 * 7 * 16;
@@ -58,7 +58,7 @@ describe('computeGradients input checks', () => {
   });
 
   it('a disposed model -> BackendError naming the model', () => {
-    const m = createModel(config, weights, { threads: 1 });
+    const m = createModel(config, weights, { threads: 1, gradients: true });
     m.dispose();
     let caught: unknown;
     try {
@@ -68,6 +68,21 @@ describe('computeGradients input checks', () => {
     }
     expect(caught).toBeInstanceOf(BackendError);
     expect((caught as BackendError).field).toBe('model');
+  });
+
+  it('a model loaded without { gradients: true } keeps no weights for them -> OptionError naming gradients', () => {
+    const m = createModel(config, weights, { threads: 1 });
+    let caught: unknown;
+    try {
+      computeGradientsSync(m, { inputs, labels });
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(OptionError);
+    expect((caught as OptionError).field).toBe('gradients');
+    // It still answers: refusing gradients changed nothing in the model.
+    expect(m.inferSync({ inputs }).predictions).toEqual(model.inferSync({ inputs }).predictions);
+    m.dispose();
   });
 
   it('something that is not a model -> BackendError', () => {

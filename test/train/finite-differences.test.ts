@@ -75,7 +75,7 @@ describe.each(CASES)('finite differences: %s', (_label, overrides) => {
   const puzzleIdentifiers = Int32Array.from([1, 2, 1]);
 
   it('every trained tensor and the used puzzle embedding rows', () => {
-    const model = createModel(config, weights, { threads: 2 });
+    const model = createModel(config, weights, { threads: 2, gradients: true });
     // A carry from one real step, so the step checked starts from a state that is not broadcast.
     const carry = model.inferSync({ inputs, puzzleIdentifiers }, { maxSteps: 1, returnCarry: true }).carry!;
     const probe = computeGradientsSync(model, { inputs, puzzleIdentifiers, carry, labels: new Int32Array(B * S).fill(IGNORE_LABEL_ID) });
