@@ -6,8 +6,8 @@
  * rather than garbage weights.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { ModelFormatError } from '../errors';
+import { writeFileAtomic } from '../util/write-file-atomic';
 
 export type SafetensorsDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
@@ -248,15 +248,4 @@ export function encodeSafetensors(tensors: Record<string, TensorToWrite>, metada
 /** Writes atomically: a crash mid-write leaves the old file (or none), never a torn one. */
 export function writeSafetensors(file: string, tensors: Record<string, TensorToWrite>, metadata?: Record<string, string>): void {
   writeFileAtomic(file, encodeSafetensors(tensors, metadata));
-}
-
-export function writeFileAtomic(file: string, data: Buffer | string): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    fs.writeFileSync(tmp, data);
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
 }

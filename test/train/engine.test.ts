@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createModel, GradientEngine, initialCarry } from '../../lib';
-import { randomConfig, randomWeights, SeededRandom } from '../../lib/model/random';
+import { randomConfig, randomWeights } from '../../lib/model/random';
+import { SeededRandom } from '../../lib/util/seeded-random';
 import { relativeError } from '../helpers/golden';
 
 const config = randomConfig({

@@ -22,7 +22,8 @@
 import { describe, expect, it } from 'vitest';
 import { computeGradientsSync, createModel } from '../../lib';
 import type { TrmConfig } from '../../lib/model/config';
-import { randomConfig, randomWeights, SeededRandom } from '../../lib/model/random';
+import { randomConfig, randomWeights } from '../../lib/model/random';
+import { SeededRandom } from '../../lib/util/seeded-random';
 import type { WeightMap } from '../../lib/model/weights';
 import { referenceStep } from '../oracle/reference';
 import { IGNORE_LABEL_ID, referenceStepLoss } from '../oracle/training-loss';
