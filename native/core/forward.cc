@@ -1,10 +1,10 @@
 #include "core/forward.h"
 
-#include "core/embed_heads.h"
-
 #include <algorithm>
-#include <cmath>
 #include <cstring>
+
+#include "core/embed_heads.h"
+#include "cpu/attention.h"
 
 namespace trm {
 
@@ -65,8 +65,8 @@ Forward::Forward(const ModelSpec& spec, const ModelWeights& weights, const cpu::
     const int hd = spec.head_dim();
     qkv_.resize(rows * 3 * D);
     attn_.resize(rows * D);
-    keys_size_ = cpu::packed_linear_size(T_, hd, k_.nr);
-    values_size_ = cpu::packed_linear_size(hd, T_, k_.nr);
+    keys_size_ = cpu::attention_keys_size(T_, hd, k_.nr);
+    values_size_ = cpu::attention_values_size(T_, hd, k_.nr);
     scores_size_ = static_cast<size_t>(T_) * T_;
     keys_.resize(parts_ * keys_size_);
     values_.resize(parts_ * values_size_);
@@ -308,23 +308,15 @@ void Forward::rope_rows(int r0, int r1) {
   }
 }
 
-// Non-causal softmax attention, no mask, scale 1/sqrt(head_dim), for one (sample, head), as
-// two GEMMs on the microkernel: scores = Q K^T (keys packed as a weight straight from the
-// qkv rows), softmax by rows, out = P V (values packed transposed). The scores of one head
-// (T x T floats) stay in this thread's cache. Always fp32, whatever the model's precision.
+// Attention for one (sample, head) on this thread's scratch (cpu/attention.h). Always fp32,
+// whatever the model's precision.
 void Forward::attention_unit(int sample, int head, int part) {
   const int hd = spec_.head_dim();
   const size_t stride = 3 * static_cast<size_t>(D_);
   const float* base = qkv_.data() + static_cast<size_t>(sample) * T_ * stride + static_cast<size_t>(head) * hd;
-  float* keys = keys_.data() + part * keys_size_;
-  float* values = values_.data() + part * values_size_;
-  float* scores = scores_.data() + part * scores_size_;
-  cpu::pack_linear_strided(base + D_, T_, hd, stride, 1, k_.nr, keys);
-  cpu::pack_linear_strided(base + 2 * D_, hd, T_, 1, stride, k_.nr, values);
-  k_.gemm(keys, T_, hd, base, static_cast<int>(stride), scores, T_, T_, false);
-  k_.softmax_rows(scores, T_, T_, T_, static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd))));
   float* out = attn_.data() + static_cast<size_t>(sample) * T_ * D_ + static_cast<size_t>(head) * hd;
-  k_.gemm(values, hd, T_, scores, T_, out, D_, T_, false);
+  cpu::attention_head(k_, base, stride, D_, T_, hd, keys_.data() + part * keys_size_, values_.data() + part * values_size_,
+                      scores_.data() + part * scores_size_, out, D_);
 }
 
 void Forward::heads(int n) {

@@ -5,19 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import { createModel, loadModel, OptionError, randomConfig, randomWeights, registerBackend, registeredBackends } from '../../lib';
 import { NativeBackend } from '../../lib/backends/native';
+import { expectError, expectThrows, rejection } from '../helpers/errors';
 
 const config = randomConfig();
 const weights = randomWeights(config, { seed: 3, qHeadStd: 0.1 });
 const inputs = Int32Array.from({ length: 2 * config.seq_len }, (_, i) => (i * 5 + 1) % config.vocab_size);
-
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a throw');
-}
 
 // A real backend under a new name: the native operator pinned to the scalar reference, fp32.
 registerBackend('scalar-reference', {
@@ -48,20 +40,16 @@ describe('backend registry', () => {
     [{ backend: 'onnx', isa: 'avx2' }, 'isa'],
     [{ gradients: 'yes' }, 'gradients'],
   ] as const)('the resolver refuses %j on field %s, from what the backend declared', (options, field) => {
-    const e = thrownBy(() => createModel(config, weights, options as never));
-    expect(e).toBeInstanceOf(OptionError);
-    expect((e as OptionError).field).toBe(field);
+    expectThrows(() => createModel(config, weights, options as never), OptionError, field);
   });
 
   it('an unknown backend names the registered ones', async () => {
-    const e = await loadModel('/nonexistent', { backend: 'tpu' }).catch((x: unknown) => x);
-    expect(e).toBeInstanceOf(OptionError);
-    expect((e as OptionError).expected).toMatch(/'native'.*'onnx'.*'scalar-reference'/);
+    const e = expectError(await rejection(loadModel('/nonexistent', { backend: 'tpu' })), OptionError, 'backend');
+    expect(e.expected).toMatch(/'native'.*'onnx'.*'scalar-reference'/);
   });
 
   it("createModel refuses a backend that starts only asynchronously, naming the ones it can start", () => {
-    const e = thrownBy(() => createModel(config, weights, { backend: 'onnx' }));
-    expect(e).toBeInstanceOf(OptionError);
-    expect((e as OptionError).expected).toMatch(/'native'/);
+    const e = expectThrows(() => createModel(config, weights, { backend: 'onnx' }), OptionError, 'backend');
+    expect(e.expected).toMatch(/'native'/);
   });
 });
