@@ -3,8 +3,8 @@
  * a request. Every backend's raw result is shaped here, so all of them answer alike.
  */
 import { BackendError, OptionError } from './errors';
-import type { Backend, BackendResult } from './backends/backend';
-import { resolveLoadOptions, type ResolvedLoadOptions } from './backends/load-options';
+import type { Backend, BackendResult, ResolvedLoadOptions } from './backends/backend';
+import { resolveLoadOptions } from './backends/load-options';
 import { createBackend, createBackendSync } from './backends/registry';
 import { haltProbability } from './halting';
 import { modelDimensions, type ModelDimensions, type TrmConfig } from './model/config';

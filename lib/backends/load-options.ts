@@ -4,27 +4,14 @@
  * here and its name in the registry entries that read it; a new precision is one word in
  * PRECISIONS and in the entries that run it.
  */
-import * as os from 'node:os';
 import { OptionError } from '../errors';
-import type { Device, LoadOptions, Precision } from '../types';
+import type { Device, Precision } from '../types';
+import type { LoadOptionName, ResolvedLoadOptions } from './backend';
 import { backendFactory, registeredBackends } from './registry';
-
-export type LoadOptionName = keyof LoadOptions;
+import { resolveThreads, threadsExpected } from './threads';
 
 export const DEVICES: readonly Device[] = ['cpu', 'cuda'];
 export const PRECISIONS: readonly Precision[] = ['fp32', 'bf16'];
-export const THREADS_RANGE = [1, 1024] as const;
-
-/** Options after resolution: every default filled in. */
-export interface ResolvedLoadOptions {
-  backend: string;
-  device: Device;
-  threads: number;
-  /** undefined: the best ISA this CPU runs (or TRM_ISA); resolved by the native backend. */
-  isa?: string;
-  precision: Precision;
-  gradients: boolean;
-}
 
 interface Rule {
   /** What a wrong value is called in the error. */
@@ -50,19 +37,6 @@ const RULES: Record<LoadOptionName, Rule> = {
 
 /** Options any backend accepts: they choose the backend or concern the model, not the kernels. */
 const ALWAYS = new Set<LoadOptionName>(['backend', 'device', 'gradients']);
-
-function threadsExpected(v: unknown): string | null {
-  const [lo, hi] = THREADS_RANGE;
-  return typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi ? null : `an integer in [${lo}, ${hi}]`;
-}
-
-/** Worker threads: the value checked, or every core by default (shared by every CPU engine). */
-export function resolveThreads(value: unknown, field = 'threads'): number {
-  const n = value ?? (os.availableParallelism?.() ?? os.cpus().length);
-  const expected = threadsExpected(n);
-  if (expected !== null) throw new OptionError('invalid option', { field, value, expected });
-  return n as number;
-}
 
 export function resolveLoadOptions(options: unknown): ResolvedLoadOptions {
   const o = (options ?? {}) as Record<string, unknown>;

@@ -17,7 +17,7 @@ import type { WeightMap } from '../model/weights';
 import { exportOnnx, weightsFingerprint } from '../onnx/exporter';
 import type { InferRequest } from '../request';
 import type { Backend, BackendResult } from './backend';
-import { resolveThreads } from './load-options';
+import { resolveThreads } from './threads';
 
 /** The exported graph's file name inside a model directory. */
 export const ONNX_FILE = 'model.onnx';

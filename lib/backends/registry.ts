@@ -10,8 +10,7 @@ import { OptionError } from '../errors';
 import type { TrmConfig } from '../model/config';
 import type { WeightMap } from '../model/weights';
 import type { Device, Precision } from '../types';
-import type { Backend } from './backend';
-import type { LoadOptionName, ResolvedLoadOptions } from './load-options';
+import type { Backend, LoadOptionName, ResolvedLoadOptions } from './backend';
 import { NativeBackend } from './native';
 
 /** What a backend accepts on one device. */

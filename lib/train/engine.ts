@@ -12,7 +12,7 @@
  * every call): write parameters only between steps, never while a step is in flight.
  */
 import { BackendError, OptionError } from '../errors';
-import { resolveThreads } from '../backends/load-options';
+import { resolveThreads } from '../backends/threads';
 import { nativeSpec, resolveIsa } from '../backends/native';
 import { modelDimensions, type ModelDimensions, type TrmConfig } from '../model/config';
 import type { WeightMap } from '../model/weights';
