@@ -71,11 +71,5 @@ if(TRM_CUDA_ENABLED)
   target_compile_options(trm_cuda PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:-O3 -lineinfo --expt-relaxed-constexpr -Xcompiler=-Wall>)
   # The runtime is linked statically so the addon needs only the driver (libcuda) at run time.
   target_link_libraries(trm_cuda PUBLIC CUDA::cudart_static trm_core)
-
-  # Every kernel against a float64 CPU reference at tile edges (native/cuda/dev). Not part of
-  # the addon build: `cmake --build build --target trm_cuda_kernel_check` (bench/cuda/run.sh).
-  add_executable(trm_cuda_kernel_check EXCLUDE_FROM_ALL native/cuda/dev/kernel_check.cu)
-  set_target_properties(trm_cuda_kernel_check PROPERTIES CUDA_STANDARD 17 CUDA_STANDARD_REQUIRED ON)
-  target_link_libraries(trm_cuda_kernel_check PRIVATE trm_cuda)
 endif()
 message(STATUS "trm-node: ${TRM_CUDA_STATUS}")

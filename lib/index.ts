@@ -1,8 +1,11 @@
 /** trm-node: Tiny Recursive Models for Node.js. */
 export { loadModel, createModel, createOnnxModel, TrmModel } from './trm-model';
 export { supportedIsas } from './backends/native';
-export { cudaAvailable } from './backends/cuda';
-export type { CudaAvailability } from './backends/cuda';
+export { cudaAvailable } from './backends/native';
+export type { CudaAvailability } from './backends/native';
+export { registerBackend, registeredBackends } from './backends/registry';
+export type { BackendFactory, DeviceSupport, BackendSource } from './backends/registry';
+export type { Backend, BackendResult, ResolvedLoadOptions } from './backends/backend';
 export { exportOnnx, weightsFingerprint, ONNX_OPSET } from './onnx/exporter';
 export { initialCarry } from './onnx/carry';
 export { TrmError, ModelFormatError, MissingConfigError, InputError, OptionError, BackendError, DatasetError } from './errors';
@@ -10,7 +13,8 @@ export { parseConfig, modelDimensions } from './model/config';
 export type { TrmConfig, ModelDimensions, PosEncoding } from './model/config';
 export { readModelDirectory, writeModelDirectory } from './model/directory';
 export type { WeightMap } from './model/weights';
-export { randomWeights, randomConfig, createRandomModel, SeededRandom } from './model/random';
+export { randomWeights, randomConfig, createRandomModel } from './model/random';
+export { SeededRandom } from './util/seeded-random';
 export { readSafetensors, writeSafetensors } from './model/safetensors';
 export { importCheckpoint } from './model/pytorch/import';
 export type { ImportOptions, ImportResult } from './model/pytorch/import';

@@ -2,21 +2,16 @@
  * A loaded model: the config, a backend, and the checks that run before the backend sees
  * a request. Every backend's raw result is shaped here, so all of them answer alike.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { BackendError, OptionError } from './errors';
-import { NativeBackend } from './backends/native';
-import { CudaBackend } from './backends/cuda';
-import type { OnnxBackend } from './backends/onnx';
-import type { Backend, BackendResult } from './backends/backend';
+import type { Backend, BackendResult, ResolvedLoadOptions } from './backends/backend';
+import { resolveLoadOptions } from './backends/load-options';
+import { createBackend, createBackendSync } from './backends/registry';
 import { haltProbability } from './halting';
 import { modelDimensions, type ModelDimensions, type TrmConfig } from './model/config';
 import { readModelDirectory } from './model/directory';
 import type { WeightMap } from './model/weights';
 import { normalizeInput, normalizeOptions, type InferRequest } from './request';
 import type { InferInput, InferOptions, InferResult, LoadOptions, ModelInfo } from './types';
-
-const LOAD_KEYS = new Set(['backend', 'threads', 'isa', 'precision', 'device']);
 
 /** What a model was created from: the training API builds its gradient engine from it. */
 export interface ModelSource {
@@ -25,11 +20,16 @@ export interface ModelSource {
   weights: WeightMap;
 }
 
-/** Kept beside the model rather than on it, so the public TrmModel surface stays as it was. */
+/**
+ * Kept beside the model rather than on it, so the public TrmModel surface stays as it was;
+ * only for models loaded with { gradients: true }: the backend holds its own (packed) copy,
+ * so a second fp32 copy on the JS heap is paid only by models that train.
+ */
 const sources = new WeakMap<TrmModel, ModelSource>();
 
-function remember(model: TrmModel, config: TrmConfig, weights: WeightMap): TrmModel {
-  // A copy: the caller may reuse or change its arrays, and the backend already copied its own.
+function remember(model: TrmModel, config: TrmConfig, weights: WeightMap, options: ResolvedLoadOptions): TrmModel {
+  if (!options.gradients) return model;
+  // A copy: the caller may reuse or change its arrays.
   const copy: WeightMap = {};
   for (const [name, data] of Object.entries(weights)) copy[name] = Float32Array.from(data);
   sources.set(model, { config, weights: copy });
@@ -38,13 +38,13 @@ function remember(model: TrmModel, config: TrmConfig, weights: WeightMap): TrmMo
 
 /** The config and weights a live model was created from (library-internal, for training). */
 export function modelSource(model: TrmModel): ModelSource {
-  const source = model instanceof TrmModel ? sources.get(model) : undefined;
-  if (source === undefined) {
-    throw new BackendError(model instanceof TrmModel ? 'model has been disposed' : 'not a TrmModel', {
-      field: 'model', expected: 'a model from loadModel or createModel that has not been disposed',
-    });
-  }
-  return source;
+  if (!(model instanceof TrmModel)) throw new BackendError('not a TrmModel', { field: 'model', expected: 'a model from loadModel or createModel' });
+  const source = sources.get(model);
+  if (source !== undefined) return source;
+  if (model.disposed) throw new BackendError('model has been disposed', { field: 'model', expected: 'a model that has not been disposed' });
+  throw new OptionError('the model keeps no weights for gradients', {
+    field: 'gradients', value: false, expected: 'a model loaded or created with { gradients: true }',
+  });
 }
 
 export class TrmModel {
@@ -82,6 +82,10 @@ export class TrmModel {
     sources.delete(this);
   }
 
+  get disposed(): boolean {
+    return this.backend === null;
+  }
+
   private live(): Backend {
     if (!this.backend) throw new BackendError('model has been disposed', { field: 'model', expected: 'a model that has not been disposed' });
     return this.backend;
@@ -110,69 +114,16 @@ export class TrmModel {
   }
 }
 
-function checkLoadOptions(options: LoadOptions | undefined): LoadOptions {
-  const o = (options ?? {}) as Record<string, unknown>;
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) {
-    throw new OptionError('options must be an object', { field: 'options', value: options });
-  }
-  for (const key of Object.keys(o)) {
-    if (!LOAD_KEYS.has(key)) throw new OptionError('unknown option', { field: key, value: o[key], expected: [...LOAD_KEYS].join(', ') });
-  }
-  if (o.backend !== undefined && o.backend !== 'native' && o.backend !== 'onnx') {
-    throw new OptionError('unknown backend', { field: 'backend', value: o.backend, expected: "'native' or 'onnx'" });
-  }
-  if (o.isa !== undefined && typeof o.isa !== 'string') throw new OptionError('invalid option', { field: 'isa', value: o.isa, expected: 'a string' });
-  if (o.precision !== undefined && o.precision !== 'fp32' && o.precision !== 'bf16') {
-    throw new OptionError('unknown precision', { field: 'precision', value: o.precision, expected: "'fp32' or 'bf16'" });
-  }
-  if (o.backend === 'onnx' && o.precision === 'bf16') {
-    throw new OptionError('bf16 runs on the native backend only', { field: 'precision', value: o.precision, expected: "'fp32' (or undefined) with backend 'onnx'" });
-  }
-  if (o.backend === 'onnx' && o.isa !== undefined && o.isa !== 'auto') {
-    throw new OptionError('isa applies to the native backend only', { field: 'isa', value: o.isa, expected: "undefined or 'auto' with backend 'onnx'" });
-  }
-  if (o.device !== undefined && o.device !== 'cpu' && o.device !== 'cuda') {
-    throw new OptionError('unknown device', { field: 'device', value: o.device, expected: "'cpu' or 'cuda'" });
-  }
-  if (o.device === 'cuda') {
-    if (o.backend === 'onnx') {
-      throw new OptionError("device 'cuda' runs the native backend only", { field: 'device', value: o.device, expected: "'cpu' (or undefined) with backend 'onnx'" });
-    }
-    if (o.isa !== undefined && o.isa !== 'auto') {
-      throw new OptionError("isa applies to device 'cpu' only", { field: 'isa', value: o.isa, expected: "undefined or 'auto' with device 'cuda'" });
-    }
-    if (o.threads !== undefined) {
-      throw new OptionError("threads applies to device 'cpu' only", { field: 'threads', value: o.threads, expected: "undefined with device 'cuda'" });
-    }
-  }
-  return o as LoadOptions;
-}
-
-/** A model from a config and weights already in memory (e.g. from the random generator); native backend. */
+/** A model from a config and weights already in memory (e.g. from the random generator); a backend that starts synchronously. */
 export function createModel(config: TrmConfig, weights: WeightMap, options?: LoadOptions): TrmModel {
-  const o = checkLoadOptions(options);
-  if (o.backend === 'onnx') {
-    throw new OptionError('createModel is synchronous and runs the native backend', {
-      field: 'backend', value: o.backend, expected: "'native'; use createOnnxModel (async) for the onnx backend",
-    });
-  }
-  const backend = o.device === 'cuda'
-    ? new CudaBackend(config, weights, { precision: o.precision })
-    : new NativeBackend(config, weights, { threads: o.threads, isa: o.isa, precision: o.precision });
-  return remember(new TrmModel(config, backend), config, weights);
-}
-
-/** onnxruntime-node loads only when a model asks for the onnx backend. */
-async function onnxBackendModule(): Promise<typeof import('./backends/onnx')> {
-  return import('./backends/onnx');
+  const o = resolveLoadOptions(options);
+  return remember(new TrmModel(config, createBackendSync(o.backend, config, weights, o)), config, weights, o);
 }
 
 /** A model on the onnx backend from a config and weights in memory: the step graph is exported in memory. */
 export async function createOnnxModel(config: TrmConfig, weights: WeightMap, options?: Omit<LoadOptions, 'backend' | 'isa' | 'precision' | 'device'>): Promise<TrmModel> {
-  const o = checkLoadOptions({ ...options, backend: 'onnx' });
-  const { OnnxBackend: Onnx } = await onnxBackendModule();
-  const backend: OnnxBackend = await Onnx.create(config, weights, { threads: o.threads });
-  return remember(new TrmModel(config, backend), config, weights);
+  const o = resolveLoadOptions({ ...options, backend: 'onnx' });
+  return remember(new TrmModel(config, await createBackend(o.backend, config, weights, o)), config, weights, o);
 }
 
 /**
@@ -181,13 +132,7 @@ export async function createOnnxModel(config: TrmConfig, weights: WeightMap, opt
  * was exported from these weights; otherwise the graph is exported in memory.
  */
 export async function loadModel(dir: string, options?: LoadOptions): Promise<TrmModel> {
-  const o = checkLoadOptions(options);
+  const o = resolveLoadOptions(options);
   const { dir: root, config, weights } = readModelDirectory(dir);
-  if (o.backend === 'onnx') {
-    const { OnnxBackend: Onnx, ONNX_FILE } = await onnxBackendModule();
-    const file = path.join(root, ONNX_FILE);
-    const modelFile = fs.existsSync(file) ? file : undefined;
-    return remember(new TrmModel(config, await Onnx.create(config, weights, { threads: o.threads, modelFile })), config, weights);
-  }
-  return createModel(config, weights, options);
+  return remember(new TrmModel(config, await createBackend(o.backend, config, weights, o, { dir: root })), config, weights, o);
 }

@@ -1,7 +1,8 @@
 /** The public types of the inference API: the contract every backend implements. */
 import type { TrmConfig, ModelDimensions } from './model/config';
 
-export type BackendName = 'native' | 'onnx';
+/** The built-in backends, or any name given to registerBackend. */
+export type BackendName = 'native' | 'onnx' | (string & {});
 /** Where the native operator runs: 'cpu' (default) or 'cuda' (an NVIDIA GPU; build with TRM_CUDA=ON). */
 export type Device = 'cpu' | 'cuda';
 export type IsaName = 'auto' | 'scalar' | 'avx2' | 'avx512';
@@ -30,6 +31,12 @@ export interface LoadOptions {
    * or threads. UNVERIFIED ON HARDWARE: not yet run on any GPU.
    */
   device?: Device;
+  /**
+   * Keep an fp32 copy of the weights for computeGradients and GradientEngine.fromModel
+   * (default false: the backend's own copy is the only one, so a loaded model costs its
+   * weights once).
+   */
+  gradients?: boolean;
 }
 
 export type Precision = 'fp32' | 'bf16';

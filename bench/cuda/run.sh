@@ -54,9 +54,11 @@ node -e "console.log('cudaAvailable', JSON.stringify(require('./dist').cudaAvail
 
 # ---- tests ---------------------------------------------------------------------------------
 if phase test; then
-  note "test: kernel_check (every kernel vs float64 at tile edges)"
-  { cmake --build build --target trm_cuda_kernel_check && build/trm_cuda_kernel_check; } > "$OUT/test.log" 2>&1 || status=1
-  grep -E "^FAIL|passed|FAILED|error" "$OUT/test.log" | head -n 30
+  note "test: op harness (every CPU and CUDA kernel vs float64 at tile edges)"
+  { cmake --build build --target trm_op_harness && build/trm_op_harness; } > "$OUT/test.log" 2>&1 || status=1
+  # On this machine the CUDA ops must run, not be skipped.
+  grep -q "^op harness: CUDA on " "$OUT/test.log" || status=1
+  grep -E "^FAIL|^skip|CUDA on|passed|FAILED|error" "$OUT/test.log" | head -n 30
   note "test: vitest test/cuda (parity vs the CPU operator)"
   node node_modules/vitest/vitest.mjs run test/cuda >> "$OUT/test.log" 2>&1 || status=1
   grep -E "Test Files|Tests |FAIL|✗|×" "$OUT/test.log" | head -n 30

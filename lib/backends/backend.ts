@@ -1,6 +1,22 @@
-/** The interface every backend implements: one checked request in, raw result arrays out. */
+/**
+ * The contract between the model and its backends: the interface every backend implements
+ * (one checked request in, raw result arrays out) and the load options it is created with.
+ */
 import type { InferRequest } from '../request';
-import type { BackendName, Carry, Device, Precision, TraceRecord } from '../types';
+import type { BackendName, Carry, Device, LoadOptions, Precision, TraceRecord } from '../types';
+
+export type LoadOptionName = keyof LoadOptions;
+
+/** Load options after resolution (backends/load-options.ts): every default filled in. */
+export interface ResolvedLoadOptions {
+  backend: string;
+  device: Device;
+  threads: number;
+  /** undefined: the best ISA this CPU runs (or TRM_ISA); resolved by the native backend. */
+  isa?: string;
+  precision: Precision;
+  gradients: boolean;
+}
 
 export interface BackendResult {
   predictions: Int32Array;

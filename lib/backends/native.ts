@@ -1,19 +1,14 @@
-/** The native backend: the fused C++ operator through the addon. */
-import * as os from 'node:os';
-import { OptionError } from '../errors';
+/** The native backend: the fused C++ operator through the addon, on the CPU or on CUDA. */
+import { BackendError, OptionError } from '../errors';
 import { modelDimensions, type TrmConfig } from '../model/config';
 import type { WeightMap } from '../model/weights';
-import { loadAddon, translateNativeError, type NativeModelHandle, type NativeRequest, type NativeResult, type NativeSpec } from '../native/addon';
+import {
+  loadAddon, translateNativeError, type CudaModelHandle, type NativeAddon, type NativeModelHandle, type NativeRequest, type NativeResult, type NativeSpec,
+} from '../native/addon';
 import type { InferRequest } from '../request';
 import { splitTrace } from '../trace';
-import type { Precision } from '../types';
+import type { Device, Precision } from '../types';
 import type { Backend, BackendResult } from './backend';
-
-export interface NativeBackendOptions {
-  threads?: number;
-  isa?: string;
-  precision?: Precision;
-}
 
 export function nativeSpec(config: TrmConfig): NativeSpec {
   const dims = modelDimensions(config);
@@ -56,22 +51,63 @@ export function resolveIsa(requested: string | undefined): string | undefined {
   return isa;
 }
 
+/** What this process can run on CUDA. */
+export interface CudaAvailability {
+  /** The addon was compiled with the CUDA backend (TRM_CUDA=ON, or AUTO on a machine with nvcc and a driver). */
+  built: boolean;
+  /** Usable GPUs (compute capability 8.0 or newer) the driver reports; 0 when not built. */
+  devices: number;
+  /** Why `devices` is 0, in words. */
+  reason?: string;
+}
+
+const REBUILD = 'rebuild with `TRM_CUDA=ON npm run build:native` (needs nvcc) on a machine with an NVIDIA driver';
+
+/** Whether device 'cuda' can run here, and why not. Never throws for a missing GPU. */
+export function cudaAvailable(): CudaAvailability {
+  const addon = loadAddon();
+  if (typeof addon.cudaAvailable !== 'function') {
+    return { built: false, devices: 0, reason: `this addon predates the CUDA backend; ${REBUILD}` };
+  }
+  const s = addon.cudaAvailable();
+  const out: CudaAvailability = { built: s.built, devices: s.devices };
+  if (s.reason !== undefined) out.reason = s.built || s.reason.includes('TRM_CUDA=ON') ? s.reason : `${s.reason}; ${REBUILD}`;
+  return out;
+}
+
+export interface NativeBackendOptions {
+  device: Device;
+  /** CPU only: checked by resolveLoadOptions. */
+  threads: number;
+  isa?: string;
+  precision: Precision;
+}
+
+/** The handle both native models share: the CPU model (NativeModel) and the CUDA model (CudaModel). */
+type ModelHandle = NativeModelHandle | CudaModelHandle;
+
+/**
+ * The fused operator through the addon, on the CPU or on an NVIDIA GPU (native/cuda; the
+ * CUDA path is UNVERIFIED ON HARDWARE, see native/cuda/README.md). One request and result
+ * shape for both devices.
+ */
 export class NativeBackend implements Backend {
   readonly name = 'native' as const;
-  private handle: NativeModelHandle;
+  readonly device: Device;
+  private readonly handle: ModelHandle;
   private readonly seqLen: number;
   private readonly vocab: number;
 
-  constructor(config: TrmConfig, weights: WeightMap, options: NativeBackendOptions = {}) {
-    const threads = options.threads ?? (os.availableParallelism?.() ?? os.cpus().length);
-    if (!Number.isInteger(threads) || threads < 1 || threads > 1024) {
-      throw new OptionError('invalid option', { field: 'threads', value: threads, expected: 'an integer in [1, 1024]' });
-    }
-    const isa = resolveIsa(options.isa);
+  constructor(config: TrmConfig, weights: WeightMap, options: NativeBackendOptions) {
+    this.device = options.device;
     const addon = loadAddon();
+    const create = this.device === 'cuda' ? cudaConstructor(addon) : undefined;
+    const isa = this.device === 'cpu' ? resolveIsa(options.isa) : undefined;
+    const { threads, precision } = options;
     try {
-      const precision = options.precision ?? 'fp32';
-      this.handle = new addon.NativeModel(nativeSpec(config), weights, isa === undefined ? { threads, precision } : { threads, isa, precision });
+      this.handle = create !== undefined
+        ? new create(nativeSpec(config), weights, { precision })
+        : new addon.NativeModel(nativeSpec(config), weights, isa === undefined ? { threads, precision } : { threads, isa, precision });
     } catch (e) {
       throw translateNativeError(e);
     }
@@ -79,12 +115,13 @@ export class NativeBackend implements Backend {
     this.vocab = config.vocab_size;
   }
 
+  /** The kernel table's ISA, or the GPU, e.g. "cuda:NVIDIA H100 80GB HBM3 (sm_90)". */
   get isa(): string {
-    return this.handle.isa;
+    return 'deviceName' in this.handle ? `cuda:${this.handle.deviceName}` : this.handle.isa;
   }
 
   get threads(): number {
-    return this.handle.threads;
+    return 'threads' in this.handle ? this.handle.threads : 1;
   }
 
   get precision(): Precision {
@@ -92,22 +129,23 @@ export class NativeBackend implements Backend {
   }
 
   get bf16Compute(): string | null {
-    return this.handle.bf16Compute;
+    if ('bf16Compute' in this.handle) return this.handle.bf16Compute;
+    return this.handle.precision === 'bf16' ? 'mma.sync bf16' : null;
   }
 
   async run(request: InferRequest): Promise<BackendResult> {
     let result: NativeResult;
     try {
-      result = await this.handle.infer(this.toNative(request));
+      result = await this.handle.infer(toNativeRequest(request));
     } catch (e) {
       throw translateNativeError(e);
     }
-    return this.fromNative(result, request.batch);
+    return fromNativeResult(result, request.batch, this.seqLen, this.vocab);
   }
 
   runSync(request: InferRequest): BackendResult {
     try {
-      return this.fromNative(this.handle.inferSync(this.toNative(request)), request.batch);
+      return fromNativeResult(this.handle.inferSync(toNativeRequest(request)), request.batch, this.seqLen, this.vocab);
     } catch (e) {
       throw translateNativeError(e);
     }
@@ -116,17 +154,26 @@ export class NativeBackend implements Backend {
   dispose(): void {
     this.handle.dispose();
   }
-
-  private toNative(r: InferRequest): NativeRequest {
-    return toNativeRequest(r);
-  }
-
-  private fromNative(n: NativeResult, batch: number): BackendResult {
-    return fromNativeResult(n, batch, this.seqLen, this.vocab);
-  }
 }
 
-/** A checked request in the addon's shape (shared with the CUDA backend). */
+/** The addon's CudaModel, or a BackendError that says why device 'cuda' cannot run here. */
+function cudaConstructor(addon: NativeAddon): NonNullable<NativeAddon['CudaModel']> {
+  const status = cudaAvailable();
+  if (!status.built) {
+    throw new BackendError('this build of trm-node has no CUDA backend', {
+      field: 'device', value: 'cuda', expected: `'cpu', or a build with CUDA (${status.reason ?? REBUILD})`,
+    });
+  }
+  if (status.devices === 0) {
+    throw new BackendError('no usable CUDA GPU', {
+      field: 'device', value: 'cuda', expected: `'cpu', or a machine with an NVIDIA GPU of compute capability 8.0+ and its driver (${status.reason ?? 'none found'})`,
+    });
+  }
+  if (addon.CudaModel === undefined) throw new BackendError('this addon has no CudaModel', { field: 'device', value: 'cuda', expected: REBUILD });
+  return addon.CudaModel;
+}
+
+/** A checked request in the addon's shape. */
 export function toNativeRequest(r: InferRequest): NativeRequest {
   return {
     batch: r.batch,
@@ -143,7 +190,7 @@ export function toNativeRequest(r: InferRequest): NativeRequest {
   };
 }
 
-/** The addon's result as a BackendResult (shared with the CUDA backend). */
+/** The addon's result as a BackendResult. */
 export function fromNativeResult(n: NativeResult, batch: number, seqLen: number, vocab: number): BackendResult {
   const out: BackendResult = { predictions: n.predictions, logits: n.logits, steps: n.steps, qHalt: n.qHalt, qContinue: n.qContinue };
   if (n.trace) out.trace = splitTrace(n.trace, n.traceSteps, batch, batch * seqLen * vocab);

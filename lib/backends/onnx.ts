@@ -8,16 +8,16 @@
  * in memory at load.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { runActLoop, type ActLoopShape, type StepFunction } from '../act-loop';
-import { BackendError, ModelFormatError, OptionError, TrmError } from '../errors';
+import { BackendError, ModelFormatError, TrmError } from '../errors';
 import { modelDimensions, type TrmConfig } from '../model/config';
 import type { WeightMap } from '../model/weights';
 import { exportOnnx, weightsFingerprint } from '../onnx/exporter';
 import type { InferRequest } from '../request';
 import type { Backend, BackendResult } from './backend';
+import { resolveThreads } from './threads';
 
 /** The exported graph's file name inside a model directory. */
 export const ONNX_FILE = 'model.onnx';
@@ -110,14 +110,6 @@ export function checkOnnxModel(bytes: Uint8Array, config: TrmConfig, weights: We
   check('output', outputs, STEP_OUTPUTS);
 }
 
-function checkThreads(threads: unknown): number {
-  const n = threads ?? (os.availableParallelism?.() ?? os.cpus().length);
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 1024) {
-    throw new OptionError('invalid option', { field: 'threads', value: threads, expected: 'an integer in [1, 1024]' });
-  }
-  return n;
-}
-
 async function createSession(bytes: Uint8Array, threads: number, file: string | undefined): Promise<ort.InferenceSession> {
   try {
     return await ort.InferenceSession.create(bytes, {
@@ -162,7 +154,7 @@ export class OnnxBackend implements Backend {
 
   /** Loads `options.modelFile` (checked against the weights) or exports the graph in memory. */
   static async create(config: TrmConfig, weights: WeightMap, options: OnnxBackendOptions = {}): Promise<OnnxBackend> {
-    const threads = checkThreads(options.threads);
+    const threads = resolveThreads(options.threads);
     const dims = modelDimensions(config);
     const hInit = weights['inner.H_init'];
     const lInit = weights['inner.L_init'];

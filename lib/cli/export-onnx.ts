@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import { OptionError } from '../errors';
 import { readModelDirectory } from '../model/directory';
-import { writeFileAtomic } from '../model/safetensors';
+import { writeFileAtomic } from '../util/write-file-atomic';
 import { exportOnnx, ONNX_OPSET } from '../onnx/exporter';
 import { Command, intFlag, stringFlag } from './common';
 

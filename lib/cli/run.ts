@@ -1,6 +1,6 @@
 /** `trm run DIR`: random (or given) tokens through the model, printing the per-step trace. */
 import { loadModel } from '../index';
-import { SeededRandom } from '../model/random';
+import { SeededRandom } from '../util/seeded-random';
 import { Command, LOAD_FLAGS, intFlag, loadOptions, msSince, numberFlag } from './common';
 
 export const runCommand: Command = {

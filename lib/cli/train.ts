@@ -85,26 +85,22 @@ export const trainCommand: Command = {
     const { trainer, data } = plan;
     try {
       const steps = trainer.recipe.steps;
-      const evalEvery = intFlag(values, 'eval-every', 1) ?? Math.max(1, Math.ceil(steps / 10));
       const evalExamples = heldOutExamples(trainer.config, data, values);
       console.log(`trm train: ${describeModel(trainer.config)}; ${plan.trainCount} training examples; batch ${trainer.recipe.batch}, lr ${trainer.recipe.lr}, ` +
         `${steps} steps, ${trainer.threads} threads${trainer.step > 0 ? `; resuming at step ${trainer.step}` : ''}`);
       const progress = new ProgressLine(steps, trainer.step);
-      const timeLimit = numberFlag(values, 'time-limit', 1, 1e9);
-      const sessionStart = Date.now();
-      let stoppedEarly = false;
-      while (trainer.step < steps) {
-        progress.add(await trainer.trainStep());
-        // A time limit stops at a checkpoint it forces, so nothing done is lost and --resume continues exactly.
-        stoppedEarly = timeLimit !== undefined && (Date.now() - sessionStart) / 1000 >= timeLimit;
-        if (trainer.step % evalEvery === 0 || trainer.step === steps || stoppedEarly) {
-          const report = evalExamples.length > 0 ? await trainer.evaluate(evalExamples) : undefined;
+      const { stoppedBy } = await trainer.run({
+        until: steps,
+        evalEvery: intFlag(values, 'eval-every', 1),
+        evalExamples,
+        timeLimit: numberFlag(values, 'time-limit', 1, 1e9),
+        onStep: (r) => progress.add(r),
+        onCheckpoint: (report) => {
           saveCheckpoint(out, trainer, data, { dtype });
           progress.evaluation(report, out);
-        }
-        if (stoppedEarly) break;
-      }
-      if (stoppedEarly) console.log(`trm train: time limit reached at step ${trainer.step}; continue with trm train --out ${out} --resume`);
+        },
+      });
+      if (stoppedBy === 'timeLimit') console.log(`trm train: time limit reached at step ${trainer.step}; continue with trm train --out ${out} --resume`);
       else progress.finish(trainer.elapsedSeconds);
     } finally {
       trainer.dispose();

@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import { DatasetError } from '../errors';
-import { writeFileAtomic } from '../model/safetensors';
+import { writeFileAtomic } from '../util/write-file-atomic';
 import { Example, IGNORE_LABEL } from '../tasks/task';
 
 export interface ReadJsonlOptions {

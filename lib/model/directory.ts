@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ModelFormatError, OptionError, TrmError } from '../errors';
 import { CONFIG_KEYS, TrmConfig, parseConfig } from './config';
-import { TensorToWrite, readSafetensors, writeFileAtomic, writeSafetensors } from './safetensors';
+import { TensorToWrite, readSafetensors, writeSafetensors } from './safetensors';
+import { writeFileAtomic } from '../util/write-file-atomic';
 import { CHECKPOINT_PREFIXES, WeightMap, expectedTensors, loadWeights } from './weights';
 import { RUN_CONFIG_FILE, isCheckpointBesideRunConfig, readCheckpointModel } from './pytorch/checkpoint';
 

@@ -6,8 +6,8 @@
  * rather than garbage weights.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { ModelFormatError } from '../errors';
+import { writeFileAtomic } from '../util/write-file-atomic';
 
 export type SafetensorsDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
@@ -256,27 +256,4 @@ function encodeSafetensorsParts(tensors: Record<string, TensorToWrite>, metadata
 /** Writes atomically: a crash mid-write leaves the old file (or none), never a torn one. */
 export function writeSafetensors(file: string, tensors: Record<string, TensorToWrite>, metadata?: Record<string, string>): void {
   writeFileAtomic(file, encodeSafetensorsParts(tensors, metadata));
-}
-
-/** Parts are written one after another, never joined in memory. */
-export function writeFileAtomic(file: string, data: Buffer | string | readonly Buffer[]): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    if (Array.isArray(data)) {
-      const fd = fs.openSync(tmp, 'w');
-      try {
-        for (const part of data as readonly Buffer[]) {
-          for (let done = 0; done < part.length;) done += fs.writeSync(fd, part, done, part.length - done);
-        }
-      } finally {
-        fs.closeSync(fd);
-      }
-    } else {
-      fs.writeFileSync(tmp, data as Buffer | string);
-    }
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
 }

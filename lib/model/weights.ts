@@ -3,7 +3,8 @@
  * them. Names are the official state_dict names (`TinyRecursiveReasoningModel_ACTV1`,
  * without the checkpoint prefix). Everything is checked (names, dtypes, shapes, finiteness)
  * before a backend packs a single weight, so a wrong file fails here with the tensor named
- * rather than as garbage logits later.
+ * rather than as garbage logits later. The native backends load by the core's own table
+ * (native/core/tensor_table.h); test/native/tensor-table.test.ts holds this list to it.
  */
 import { ModelFormatError } from '../errors';
 import { TrmConfig, modelDimensions } from './config';

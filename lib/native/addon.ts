@@ -66,7 +66,7 @@ export interface NativeModelHandle {
   readonly bf16Compute: string | null;
 }
 
-/** A tensor of the gradient engine: its state_dict name, shape, and whether the ACT loss trains it. */
+/** A tensor of the core's table: its state_dict name, shape, and whether the ACT loss trains it. */
 export interface NativeTensorInfo {
   name: string;
   shape: number[];
@@ -158,6 +158,8 @@ export interface NativeAddon {
   cudaAvailable?: () => NativeCudaStatus;
   supportedIsas(): string[];
   defaultIsa(): string;
+  /** The core's tensor table (native/core/tensor_table.h) for a spec: what every native backend loads. */
+  tensorTable(spec: NativeSpec): NativeTensorInfo[];
   kernelProbe: KernelProbe;
 }
 

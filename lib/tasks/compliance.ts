@@ -14,7 +14,7 @@
  * measured <= threshold). docs/tasks.md has the token table.
  */
 import { InputError } from '../errors';
-import { SeededRandom } from '../model/random';
+import { SeededRandom } from '../util/seeded-random';
 import {
   Example, GenerateOptions, IGNORE_LABEL, Task, checkCount, checkIntOption, checkOptionKeys, collectDistinct, exactMatch, permutation, randomInt,
 } from './task';

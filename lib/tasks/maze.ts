@@ -11,7 +11,7 @@
  * are rejected, so every label is the one shortest path (checked by counting paths in the BFS).
  */
 import { InputError, OptionError } from '../errors';
-import { SeededRandom } from '../model/random';
+import { SeededRandom } from '../util/seeded-random';
 import {
   Example, GenerateOptions, Task, checkCount, checkIntOption, checkOptionKeys, collectDistinct, exactMatch, randomInt, shuffleInPlace,
 } from './task';

@@ -4,7 +4,7 @@
  * blank with the fewest candidates first (minimum remaining values), which keeps counting
  * to 2 fast even on puzzles with 60 blanks; the generator calls it once per removed cell.
  */
-import { SeededRandom } from '../model/random';
+import { SeededRandom } from '../util/seeded-random';
 import { randomInt } from './task';
 
 export class SudokuSolver {

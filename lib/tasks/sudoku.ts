@@ -8,7 +8,7 @@
  * number of blanks (drawn in [minBlanks, maxBlanks]) is reached.
  */
 import { InputError, OptionError } from '../errors';
-import { SeededRandom } from '../model/random';
+import { SeededRandom } from '../util/seeded-random';
 import { SudokuSolver } from './sudoku-solver';
 import {
   Example, GenerateOptions, Task, checkCount, checkIntOption, checkOptionKeys, collectDistinct, exactMatch, permutation, randomInt,

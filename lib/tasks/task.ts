@@ -4,7 +4,7 @@
  * label-consistent augmentations, an exact-match scorer and a text rendering for people.
  */
 import { OptionError } from '../errors';
-import { SeededRandom } from '../model/random';
+import { SeededRandom } from '../util/seeded-random';
 
 /** Label of a position the loss and the scorer skip (the official `IGNORE_LABEL_ID`). */
 export const IGNORE_LABEL = -100;

@@ -11,8 +11,8 @@
  * parameter() and gradient() return views of the engine's own memory (the same array on
  * every call): write parameters only between steps, never while a step is in flight.
  */
-import * as os from 'node:os';
 import { BackendError, OptionError } from '../errors';
+import { resolveThreads } from '../backends/threads';
 import { nativeSpec, resolveIsa } from '../backends/native';
 import { modelDimensions, type ModelDimensions, type TrmConfig } from '../model/config';
 import type { WeightMap } from '../model/weights';
@@ -63,14 +63,6 @@ export interface StepResult {
   puzzleEmbGrad?: { ids: Int32Array; grad: Float32Array };
 }
 
-function checkThreads(threads: unknown): number {
-  const n = threads ?? (os.availableParallelism?.() ?? os.cpus().length);
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 1024) {
-    throw new OptionError('invalid option', { field: 'threads', value: threads, expected: 'an integer in [1, 1024]' });
-  }
-  return n;
-}
-
 export class GradientEngine {
   readonly config: TrmConfig;
   readonly dimensions: ModelDimensions;
@@ -94,7 +86,7 @@ export class GradientEngine {
         field: 'no_ACT_continue', value: false, expected: 'true',
       });
     }
-    const threads = checkThreads(options.threads);
+    const threads = resolveThreads(options.threads);
     const isa = resolveIsa(options.isa);
     const addon = loadAddon();
     try {

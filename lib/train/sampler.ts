@@ -8,7 +8,7 @@
  * SeededRandom(seed, 'augment p'). The whole state of the stream is therefore one integer,
  * `position`, which a checkpoint saves and a resume restores exactly.
  */
-import { SeededRandom } from '../model/random';
+import { SeededRandom } from '../util/seeded-random';
 import { Example, permutation } from '../tasks/task';
 
 export type Augmenter = (example: Example, rng: SeededRandom) => Example;

@@ -17,7 +17,8 @@
 import { OptionError } from '../errors';
 import { evaluateModel, type EvalRun } from '../evaluate';
 import { modelDimensions, parseConfig, type TrmConfig } from '../model/config';
-import { randomWeights, SeededRandom } from '../model/random';
+import { randomWeights } from '../model/random';
+import { SeededRandom } from '../util/seeded-random';
 import type { WeightMap } from '../model/weights';
 import { randomInt, type Example } from '../tasks/task';
 import { createModel } from '../trm-model';
@@ -69,6 +70,31 @@ export interface HeldOutReport {
   fixed: EvalRun;
   /** Adaptive halting at sigmoid(q_halt) > 0.5. */
   adaptive: EvalRun;
+}
+
+/** How long `run` trains, and when it evaluates and checkpoints. */
+export interface RunOptions {
+  /** Train until this step (default: the recipe's steps, which also shape the schedule). */
+  until?: number;
+  /** Evaluate and checkpoint every N steps (default: a tenth of `until`), and always at `until`. */
+  evalEvery?: number;
+  /** Held-out examples for each evaluation; none: checkpoints without a report. */
+  evalExamples?: readonly Example[];
+  /**
+   * Stop after this many seconds of this call, at a checkpoint it forces, so nothing done is
+   * lost and a resume (restore the saved state, run again) continues exactly.
+   */
+  timeLimit?: number;
+  /** After every step. */
+  onStep?(report: StepReport): void;
+  /** At every checkpoint, after its evaluation: save here (e.g. saveCheckpoint). */
+  onCheckpoint?(report: HeldOutReport | undefined): void | Promise<void>;
+}
+
+export interface RunResult {
+  step: number;
+  /** 'until': the last step was reached; 'timeLimit': the time limit stopped the run first. */
+  stoppedBy: 'until' | 'timeLimit';
 }
 
 /** Everything that evolves during a run, as a checkpoint saves it. */
@@ -195,6 +221,38 @@ export class Trainer {
       step: this.step, lr, loss: r.loss / B, lmLoss: r.lmLoss / B, qHaltLoss: r.qHaltLoss / B, gradNorm,
       halted, haltedCorrect, haltedSteps,
     };
+  }
+
+  /**
+   * Trains step after step until `until`, evaluating and calling onCheckpoint every
+   * `evalEvery` steps, at the end, and when the time limit stops it: the policy `trm train`
+   * runs, here so that every caller (a service's training job too) gets the same.
+   */
+  async run(options: RunOptions = {}): Promise<RunResult> {
+    if (typeof options !== 'object' || options === null) throw new OptionError('run options must be an object', { field: 'options', value: options });
+    const until = options.until ?? this.recipe.steps;
+    if (!Number.isSafeInteger(until) || until < 1) throw new OptionError('invalid run option', { field: 'until', value: until, expected: 'an integer >= 1' });
+    const evalEvery = options.evalEvery ?? Math.max(1, Math.ceil(until / 10));
+    if (!Number.isSafeInteger(evalEvery) || evalEvery < 1) {
+      throw new OptionError('invalid run option', { field: 'evalEvery', value: evalEvery, expected: 'an integer >= 1' });
+    }
+    const { timeLimit } = options;
+    if (timeLimit !== undefined && !(typeof timeLimit === 'number' && timeLimit > 0)) {
+      throw new OptionError('invalid run option', { field: 'timeLimit', value: timeLimit, expected: 'seconds > 0, or undefined' });
+    }
+    const examples = options.evalExamples ?? [];
+    const start = Date.now();
+    while (this.step < until) {
+      const report = await this.trainStep();
+      options.onStep?.(report);
+      const outOfTime = timeLimit !== undefined && (Date.now() - start) / 1000 >= timeLimit;
+      if (this.step % evalEvery === 0 || this.step === until || outOfTime) {
+        const heldOut = examples.length > 0 ? await this.evaluate(examples) : undefined;
+        await options.onCheckpoint?.(heldOut);
+      }
+      if (outOfTime && this.step < until) return { step: this.step, stoppedBy: 'timeLimit' };
+    }
+    return { step: this.step, stoppedBy: 'until' };
   }
 
   /**

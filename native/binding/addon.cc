@@ -1,10 +1,13 @@
-// The addon's entry point: registers NativeModel, GradientEngine, CudaModel and the ISA and CUDA queries.
+// The addon's entry point: registers NativeModel, GradientEngine, CudaModel, the ISA and CUDA
+// queries, and the core's tensor table (lib/model/weights.ts is tested against it).
 #include <napi.h>
 
 #include "binding/cuda_model.h"
 #include "binding/gradient_engine.h"
 #include "binding/kernel_probe.h"
+#include "binding/model_args.h"
 #include "binding/native_model.h"
+#include "core/tensor_table.h"
 #include "cpu/dispatch.h"
 
 namespace {
@@ -20,6 +23,24 @@ Napi::Value DefaultIsa(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), trm::cpu::default_kernels().isa);
 }
 
+// tensorTable(spec) -> [{ name, shape, trained }] in the core's order (core/tensor_table.h).
+Napi::Value TensorTable(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) trm::binding::throw_argument(env, "tensorTable(spec) needs a spec object");
+  const auto table = trm::tensor_table(trm::binding::read_spec(info[0].As<Napi::Object>()));
+  Napi::Array out = Napi::Array::New(env, table.size());
+  for (size_t i = 0; i < table.size(); ++i) {
+    Napi::Object entry = Napi::Object::New(env);
+    entry.Set("name", table[i].name);
+    Napi::Array shape = Napi::Array::New(env, table[i].shape.size());
+    for (size_t d = 0; d < table[i].shape.size(); ++d) shape.Set(static_cast<uint32_t>(d), table[i].shape[d]);
+    entry.Set("shape", shape);
+    entry.Set("trained", table[i].trained);
+    out.Set(static_cast<uint32_t>(i), entry);
+  }
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeModel", trm::binding::NativeModel::Define(env));
   exports.Set("GradientEngine", trm::binding::NativeGradientEngine::Define(env));
@@ -27,6 +48,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("defaultIsa", Napi::Function::New(env, DefaultIsa));
   exports.Set("CudaModel", trm::binding::CudaModelWrap::Define(env));
   exports.Set("cudaAvailable", Napi::Function::New(env, trm::binding::CudaAvailable));
+  exports.Set("tensorTable", Napi::Function::New(env, TensorTable));
   trm::binding::RegisterKernelProbe(env, exports);
   return exports;
 }

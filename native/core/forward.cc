@@ -1,8 +1,10 @@
 #include "core/forward.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
+
+#include "core/embed_heads.h"
+#include "cpu/attention.h"
 
 namespace trm {
 
@@ -63,8 +65,8 @@ Forward::Forward(const ModelSpec& spec, const ModelWeights& weights, const cpu::
     const int hd = spec.head_dim();
     qkv_.resize(rows * 3 * D);
     attn_.resize(rows * D);
-    keys_size_ = cpu::packed_linear_size(T_, hd, k_.nr);
-    values_size_ = cpu::packed_linear_size(hd, T_, k_.nr);
+    keys_size_ = cpu::attention_keys_size(T_, hd, k_.nr);
+    values_size_ = cpu::attention_values_size(T_, hd, k_.nr);
     scores_size_ = static_cast<size_t>(T_) * T_;
     keys_.resize(parts_ * keys_size_);
     values_.resize(parts_ * values_size_);
@@ -88,29 +90,8 @@ void Forward::for_row_parts(int rows, Fn&& fn) {
 }
 
 void Forward::embed(int slot, const int32_t* tokens, int32_t puzzle_identifier) {
-  const int P = spec_.puzzle_emb_len;
-  // Python floats multiply float32 tensors in float32, so the scales are rounded first.
-  const float embed_scale = static_cast<float>(std::sqrt(static_cast<double>(D_)));
-  const float learned_scale = static_cast<float>(0.707106781);
-  float* x = x_.data() + slot * carry_size_;
-  for (int t = 0; t < T_; ++t) {
-    float* row = x + static_cast<size_t>(t) * D_;
-    if (t < P) {
-      // The puzzle embedding, zero-padded to P * hidden and viewed as P rows.
-      const float* emb = weights_.puzzle_emb.data() + static_cast<size_t>(puzzle_identifier) * spec_.puzzle_emb_ndim;
-      for (int d = 0; d < D_; ++d) {
-        const int flat = t * D_ + d;
-        row[d] = flat < spec_.puzzle_emb_ndim ? emb[flat] : 0.f;
-      }
-    } else {
-      std::memcpy(row, weights_.embed_tokens.data() + static_cast<size_t>(tokens[t - P]) * D_, D_ * sizeof(float));
-    }
-    if (spec_.pos_encoding == PosEncoding::kLearned) {
-      const float* pos = weights_.embed_pos.data() + static_cast<size_t>(t) * D_;
-      for (int d = 0; d < D_; ++d) row[d] = learned_scale * (row[d] + pos[d]);
-    }
-    for (int d = 0; d < D_; ++d) row[d] *= embed_scale;
-  }
+  const EmbeddingTables tables{weights_.embed_tokens.data(), weights_.puzzle_emb.data(), weights_.embed_pos.data()};
+  embed_sample(spec_, tables, tokens, puzzle_identifier, x_.data() + slot * carry_size_);
 }
 
 void Forward::set_carry(int slot, const float* z_H, const float* z_L) {
@@ -121,10 +102,7 @@ void Forward::set_carry(int slot, const float* z_H, const float* z_L) {
     std::memcpy(l, z_L, carry_size_ * sizeof(float));
     return;
   }
-  for (int t = 0; t < T_; ++t) {
-    std::memcpy(h + static_cast<size_t>(t) * D_, weights_.H_init.data(), D_ * sizeof(float));
-    std::memcpy(l + static_cast<size_t>(t) * D_, weights_.L_init.data(), D_ * sizeof(float));
-  }
+  initial_carry(weights_.H_init.data(), weights_.L_init.data(), D_, static_cast<size_t>(T_), h, l);
 }
 
 void Forward::move_slot(int from, int to) {
@@ -330,35 +308,25 @@ void Forward::rope_rows(int r0, int r1) {
   }
 }
 
-// Non-causal softmax attention, no mask, scale 1/sqrt(head_dim), for one (sample, head), as
-// two GEMMs on the microkernel: scores = Q K^T (keys packed as a weight straight from the
-// qkv rows), softmax by rows, out = P V (values packed transposed). The scores of one head
-// (T x T floats) stay in this thread's cache. Always fp32, whatever the model's precision.
+// Attention for one (sample, head) on this thread's scratch (cpu/attention.h). Always fp32,
+// whatever the model's precision.
 void Forward::attention_unit(int sample, int head, int part) {
   const int hd = spec_.head_dim();
   const size_t stride = 3 * static_cast<size_t>(D_);
   const float* base = qkv_.data() + static_cast<size_t>(sample) * T_ * stride + static_cast<size_t>(head) * hd;
-  float* keys = keys_.data() + part * keys_size_;
-  float* values = values_.data() + part * values_size_;
-  float* scores = scores_.data() + part * scores_size_;
-  cpu::pack_linear_strided(base + D_, T_, hd, stride, 1, k_.nr, keys);
-  cpu::pack_linear_strided(base + 2 * D_, hd, T_, 1, stride, k_.nr, values);
-  k_.gemm(keys, T_, hd, base, static_cast<int>(stride), scores, T_, T_, false);
-  k_.softmax_rows(scores, T_, T_, T_, static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd))));
   float* out = attn_.data() + static_cast<size_t>(sample) * T_ * D_ + static_cast<size_t>(head) * hd;
-  k_.gemm(values, hd, T_, scores, T_, out, D_, T_, false);
+  cpu::attention_head(k_, base, stride, D_, T_, hd, keys_.data() + part * keys_size_, values_.data() + part * values_size_,
+                      scores_.data() + part * scores_size_, out, D_);
 }
 
 void Forward::heads(int n) {
-  const int P = spec_.puzzle_emb_len, V = spec_.vocab_size, S = spec_.seq_len;
+  const int V = spec_.vocab_size, S = spec_.seq_len;
   const PackedLinear& lm = weights_.lm_head;
   pool_.parallel_for(n, [&](int64_t b, int64_t e) {
     for (int64_t s = b; s < e; ++s) {
       const float* z = z_H_.data() + s * carry_size_;
-      gemm(lm, z + static_cast<size_t>(P) * D_, D_, logits_.data() + s * logits_size_, V, S, false);
-      for (int o = 0; o < 2; ++o) {
-        q_.data()[2 * s + o] = k_.dot(z, weights_.q_head_weight.data() + static_cast<size_t>(o) * D_, D_) + weights_.q_head_bias[o];
-      }
+      gemm(lm, token_rows(spec_, z), D_, logits_.data() + s * logits_size_, V, S, false);
+      q_head(k_, z, weights_.q_head_weight.data(), weights_.q_head_bias.data(), D_, &q_.data()[2 * s], &q_.data()[2 * s + 1]);
     }
   });
 }

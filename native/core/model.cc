@@ -12,35 +12,16 @@ namespace {
 
 [[noreturn]] void model_error(const std::string& message) { throw Error(ErrorKind::kModel, message); }
 
-const WeightView& require(const WeightViews& weights, const std::string& name, size_t size) {
-  auto it = weights.find(name);
-  if (it == weights.end() || it->second.data == nullptr) model_error("missing tensor " + name);
-  if (it->second.size != size) {
-    model_error("tensor " + name + " has " + std::to_string(it->second.size) + " elements, expected " +
-                std::to_string(size));
-  }
-  for (size_t i = 0; i < size; ++i) {
-    if (!std::isfinite(it->second.data[i])) model_error("tensor " + name + " has a non-finite value at " + std::to_string(i));
-  }
-  return it->second;
-}
-
-std::vector<float> copy(const WeightViews& weights, const std::string& name, size_t size) {
-  const WeightView& v = require(weights, name, size);
-  return std::vector<float>(v.data, v.data + size);
-}
-
-PackedLinear pack(const WeightViews& weights, const std::string& name, int n, int k, int nr, Precision precision) {
-  const WeightView& v = require(weights, name, static_cast<size_t>(n) * k);
+PackedLinear pack(const float* w, int n, int k, int nr, Precision precision) {
   PackedLinear out;
   out.n = n;
   out.k = k;
   if (precision == Precision::kBf16) {
     out.bf16.resize(cpu::packed_linear_bf16_size(n, k, nr));
-    cpu::pack_linear_bf16(v.data, n, k, nr, out.bf16.data());
+    cpu::pack_linear_bf16(w, n, k, nr, out.bf16.data());
   } else {
     out.data.resize(cpu::packed_linear_size(n, k, nr));
-    cpu::pack_linear(v.data, n, k, nr, out.data.data());
+    cpu::pack_linear(w, n, k, nr, out.data.data());
   }
   return out;
 }
@@ -102,36 +83,25 @@ Model::Model(const ModelSpec& spec, const WeightViews& w, const cpu::KernelTable
              Precision precision)
     : spec_(spec), kernels_(kernels), precision_(precision), pool_(threads) {
   validate_spec(spec_);
-  const int D = spec_.hidden_size, V = spec_.vocab_size, T = spec_.total_len(), nr = kernels_.nr;
-  const size_t d = static_cast<size_t>(D);
-  weights_.embed_tokens = copy(w, "inner.embed_tokens.embedding_weight", static_cast<size_t>(V) * d);
-  if (spec_.puzzle_emb_ndim > 0) {
-    weights_.puzzle_emb = copy(w, "inner.puzzle_emb.weights",
-                               static_cast<size_t>(spec_.num_puzzle_identifiers) * spec_.puzzle_emb_ndim);
-  }
-  if (spec_.pos_encoding == PosEncoding::kLearned) {
-    weights_.embed_pos = copy(w, "inner.embed_pos.embedding_weight", static_cast<size_t>(T) * d);
+  weights_.layers.resize(static_cast<size_t>(spec_.L_layers));
+  for (const TensorEntry& t : tensor_table(spec_)) {
+    const float* data = checked_tensor(w, t);
+    auto copy = [&](std::vector<float>& to) { to.assign(data, data + t.size()); };
+    switch (t.role) {
+      case TensorRole::kEmbedTokens: copy(weights_.embed_tokens); break;
+      case TensorRole::kPuzzleEmb: copy(weights_.puzzle_emb); break;
+      case TensorRole::kEmbedPos: copy(weights_.embed_pos); break;
+      case TensorRole::kHInit: copy(weights_.H_init); break;
+      case TensorRole::kLInit: copy(weights_.L_init); break;
+      case TensorRole::kQHeadWeight: copy(weights_.q_head_weight); break;
+      case TensorRole::kQHeadBias: copy(weights_.q_head_bias); break;
+      case TensorRole::kLmHead: weights_.lm_head = pack(data, t.shape[0], t.shape[1], kernels_.nr, precision_); break;
+      default:
+        layer_slot(weights_.layers[static_cast<size_t>(t.layer)], t.role) =
+            pack(data, t.shape[0], t.shape[1], kernels_.nr, precision_);
+    }
   }
   if (spec_.pos_encoding == PosEncoding::kRope) rope_tables(spec_, &weights_.rope_cos, &weights_.rope_sin);
-  weights_.H_init = copy(w, "inner.H_init", d);
-  weights_.L_init = copy(w, "inner.L_init", d);
-  for (int i = 0; i < spec_.L_layers; ++i) {
-    const std::string p = "inner.L_level.layers." + std::to_string(i) + ".";
-    LayerWeights layer;
-    if (spec_.mlp_t) {
-      layer.t_gate_up = pack(w, p + "mlp_t.gate_up_proj.weight", 2 * spec_.mlp_t_inter, T, nr, precision_);
-      layer.t_down = pack(w, p + "mlp_t.down_proj.weight", T, spec_.mlp_t_inter, nr, precision_);
-    } else {
-      layer.qkv = pack(w, p + "self_attn.qkv_proj.weight", 3 * D, D, nr, precision_);
-      layer.o = pack(w, p + "self_attn.o_proj.weight", D, D, nr, precision_);
-    }
-    layer.gate_up = pack(w, p + "mlp.gate_up_proj.weight", 2 * spec_.mlp_inter, D, nr, precision_);
-    layer.down = pack(w, p + "mlp.down_proj.weight", D, spec_.mlp_inter, nr, precision_);
-    weights_.layers.push_back(std::move(layer));
-  }
-  weights_.lm_head = pack(w, "inner.lm_head.weight", V, D, nr, precision_);
-  weights_.q_head_weight = copy(w, "inner.q_head.weight", 2 * d);
-  weights_.q_head_bias = copy(w, "inner.q_head.bias", 2);
 }
 
 void Model::check_request(const InferRequest& r) const { check_infer_request(spec_, r); }

@@ -11,17 +11,11 @@
 #include "core/aligned_buffer.h"
 #include "core/infer_types.h"
 #include "core/model_spec.h"
+#include "core/tensor_table.h"
 #include "core/thread_pool.h"
 #include "cpu/kernels.h"
 
 namespace trm {
-
-struct WeightView {
-  const float* data = nullptr;
-  size_t size = 0;
-};
-// Canonical state_dict names (no checkpoint prefix) to row-major float32 data.
-using WeightViews = std::map<std::string, WeightView>;
 
 // How a model stores its Linear weights and multiplies by them: fp32 throughout, or bf16
 // weights with bf16-rounded activations and fp32 accumulation (kernels.h, gemm_bf16).
@@ -66,8 +60,8 @@ void check_infer_request(const ModelSpec& spec, const InferRequest& request);
 
 class Model {
  public:
-  // Checks every tensor's presence and size against the spec (throws trm::Error(kModel)),
-  // then copies and packs: the caller's buffers are not referenced afterwards.
+  // Checks every tensor of tensor_table(spec) (throws trm::Error(kModel)), then copies and
+  // packs: the caller's buffers are not referenced afterwards.
   Model(const ModelSpec& spec, const WeightViews& weights, const cpu::KernelTable& kernels, int threads,
         Precision precision = Precision::kFp32);
 

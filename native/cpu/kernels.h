@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/bf16.h"
+
 namespace trm::cpu {
 
 // GEMM against a Linear weight in PyTorch layout W[n][k] (y = x W^T), after the weight was
@@ -65,23 +67,10 @@ void pack_linear_strided(const float* src, int n, int k, size_t stride_n, size_t
 size_t packed_linear_bf16_size(int n, int k, int nr);
 void pack_linear_bf16(const float* w, int n, int k, int nr, uint16_t* packed);
 
-// float -> bf16, round to nearest even; NaN stays NaN; subnormals flush to signed zero, as
-// vcvtne2ps2bf16 does, so every table rounds activations alike.
-inline uint16_t bf16_from_f32(float x) {
-  uint32_t bits;
-  __builtin_memcpy(&bits, &x, 4);
-  if ((bits & 0x7f800000u) == 0) return static_cast<uint16_t>((bits >> 16) & 0x8000u);
-  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((bits >> 16) | 0x40u);
-  bits += 0x7fffu + ((bits >> 16) & 1u);
-  return static_cast<uint16_t>(bits >> 16);
-}
-
-inline float f32_from_bf16(uint16_t h) {
-  const uint32_t bits = static_cast<uint32_t>(h) << 16;
-  float x;
-  __builtin_memcpy(&x, &bits, 4);
-  return x;
-}
+// bf16 rounding (core/bf16.h), shared with the CUDA kernels.
+using trm::bf16_from_f32;
+using trm::f32_from_bf16;
+using trm::round_to_bf16;
 
 // The fp32-FMA bf16 GEMMs' operand: out[i*ld_out + kk] = float(bf16(a[i*lda + kk])) for
 // kk < k, and a zero at kk = k when k is odd (ld_out = k rounded up to even), so the kernels

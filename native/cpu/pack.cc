@@ -83,7 +83,7 @@ void round_rows_to_bf16_values(const float* a, int lda, int m, int k, float* out
   for (int i = 0; i < m; ++i) {
     const float* src = a + static_cast<size_t>(i) * lda;
     float* dst = out + static_cast<size_t>(i) * ld_out;
-    for (int kk = 0; kk < k; ++kk) dst[kk] = f32_from_bf16(bf16_from_f32(src[kk]));
+    for (int kk = 0; kk < k; ++kk) dst[kk] = round_to_bf16(src[kk]);
     if (k % 2 != 0) dst[k] = 0.f;
   }
 }

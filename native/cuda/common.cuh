@@ -1,5 +1,5 @@
-// Shared by every CUDA translation unit: error checking, bf16 rounding that matches the CPU
-// reference bit for bit, and an owning device buffer.
+// Shared by every CUDA translation unit: error checking, bf16 rounding (core/bf16.h, the
+// CPU reference's own definition), and an owning device buffer.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -9,6 +9,7 @@
 #include <cstring>
 #include <string>
 
+#include "core/bf16.h"
 #include "cuda/cuda_model.h"
 
 namespace trm::cuda {
@@ -20,25 +21,6 @@ inline void check(cudaError_t status, const char* what, const char* file, int li
   }
 }
 #define TRM_CUDA_CHECK(expr) ::trm::cuda::check((expr), #expr, __FILE__, __LINE__)
-
-// float -> bf16 bits exactly as cpu::bf16_from_f32 (kernels.h): round to nearest even, NaN
-// stays NaN, subnormals flush to signed zero. __float2bfloat16_rn keeps subnormals, so it
-// would not match the CPU tables.
-__host__ __device__ inline uint16_t bf16_bits(float x) {
-  uint32_t bits;
-  memcpy(&bits, &x, 4);
-  if ((bits & 0x7f800000u) == 0) return static_cast<uint16_t>((bits >> 16) & 0x8000u);
-  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((bits >> 16) | 0x40u);
-  bits += 0x7fffu + ((bits >> 16) & 1u);
-  return static_cast<uint16_t>(bits >> 16);
-}
-
-__host__ __device__ inline float f32_from_bf16(uint16_t h) {
-  const uint32_t bits = static_cast<uint32_t>(h) << 16;
-  float x;
-  memcpy(&x, &bits, 4);
-  return x;
-}
 
 inline unsigned blocks_for(size_t count, unsigned threads) {
   const size_t b = (count + threads - 1) / threads;

@@ -1,27 +1,11 @@
 // Weight checks and upload (device_weights.cuh). Host-side only: the conversions to bf16 use
-// the CPU's rounding (bf16_bits), so both backends multiply by the same bf16 weights.
-#include <cmath>
+// the rounding of core/bf16.h, so both backends multiply by the same bf16 weights.
 #include <string>
 
-#include "core/errors.h"
 #include "cuda/device_weights.cuh"
 
 namespace trm::cuda {
 namespace {
-
-[[noreturn]] void model_error(const std::string& message) { throw Error(ErrorKind::kModel, message); }
-
-const float* require(const WeightViews& weights, const std::string& name, size_t size) {
-  auto it = weights.find(name);
-  if (it == weights.end() || it->second.data == nullptr) model_error("missing tensor " + name);
-  if (it->second.size != size) {
-    model_error("tensor " + name + " has " + std::to_string(it->second.size) + " elements, expected " + std::to_string(size));
-  }
-  for (size_t i = 0; i < size; ++i) {
-    if (!std::isfinite(it->second.data[i])) model_error("tensor " + name + " has a non-finite value at " + std::to_string(i));
-  }
-  return it->second.data;
-}
 
 DeviceBuffer upload(const float* data, size_t count) {
   DeviceBuffer out(count * sizeof(float));
@@ -29,14 +13,8 @@ DeviceBuffer upload(const float* data, size_t count) {
   return out;
 }
 
-DeviceBuffer upload_tensor(const WeightViews& w, const std::string& name, size_t count) {
-  return upload(require(w, name, count), count);
-}
-
 // `row_order[i]`: which source row goes to row i (identity when empty).
-DeviceLinear upload_linear(const WeightViews& w, const std::string& name, int n, int k, Precision precision,
-                           const std::vector<int>& row_order = {}) {
-  const float* src = require(w, name, static_cast<size_t>(n) * k);
+DeviceLinear upload_linear(const float* src, int n, int k, Precision precision, const std::vector<int>& row_order = {}) {
   DeviceLinear out;
   out.n = n;
   out.k = k;
@@ -47,7 +25,7 @@ DeviceLinear upload_linear(const WeightViews& w, const std::string& name, int n,
     std::vector<uint16_t> host(count);
     for (int i = 0; i < n; ++i) {
       const float* r = row(i);
-      for (int j = 0; j < k; ++j) host[static_cast<size_t>(i) * k + j] = bf16_bits(r[j]);
+      for (int j = 0; j < k; ++j) host[static_cast<size_t>(i) * k + j] = bf16_from_f32(r[j]);
     }
     out.buffer.resize(count * sizeof(uint16_t));
     TRM_CUDA_CHECK(cudaMemcpy(out.buffer.as<void>(), host.data(), count * sizeof(uint16_t), cudaMemcpyHostToDevice));
@@ -73,16 +51,25 @@ std::vector<int> interleave_gate_up(int inter) {
 
 DeviceWeights upload_weights(const ModelSpec& spec, const WeightViews& w, Precision precision) {
   validate_spec(spec);
-  const int D = spec.hidden_size, V = spec.vocab_size, T = spec.total_len();
-  const size_t d = static_cast<size_t>(D);
   DeviceWeights out;
-  out.embed_tokens = upload_tensor(w, "inner.embed_tokens.embedding_weight", static_cast<size_t>(V) * d);
-  if (spec.puzzle_emb_ndim > 0) {
-    out.puzzle_emb = upload_tensor(w, "inner.puzzle_emb.weights",
-                                   static_cast<size_t>(spec.num_puzzle_identifiers) * spec.puzzle_emb_ndim);
-  }
-  if (spec.pos_encoding == PosEncoding::kLearned) {
-    out.embed_pos = upload_tensor(w, "inner.embed_pos.embedding_weight", static_cast<size_t>(T) * d);
+  out.layers.resize(static_cast<size_t>(spec.L_layers));
+  for (const TensorEntry& t : tensor_table(spec)) {
+    const float* data = checked_tensor(w, t);
+    switch (t.role) {
+      case TensorRole::kEmbedTokens: out.embed_tokens = upload(data, t.size()); break;
+      case TensorRole::kPuzzleEmb: out.puzzle_emb = upload(data, t.size()); break;
+      case TensorRole::kEmbedPos: out.embed_pos = upload(data, t.size()); break;
+      case TensorRole::kHInit: out.H_init = upload(data, t.size()); break;
+      case TensorRole::kLInit: out.L_init = upload(data, t.size()); break;
+      case TensorRole::kQHeadWeight: out.q_head_weight = upload(data, t.size()); break;
+      case TensorRole::kQHeadBias: out.q_head_bias = upload(data, t.size()); break;
+      case TensorRole::kLmHead: out.lm_head = upload_linear(data, t.shape[0], t.shape[1], precision); break;
+      default: {
+        // Channel gate_up rows interleaved for the GEMM's fused SwiGLU epilogue.
+        const std::vector<int> order = t.role == TensorRole::kGateUp ? interleave_gate_up(spec.mlp_inter) : std::vector<int>{};
+        layer_slot(out.layers[static_cast<size_t>(t.layer)], t.role) = upload_linear(data, t.shape[0], t.shape[1], precision, order);
+      }
+    }
   }
   if (spec.pos_encoding == PosEncoding::kRope) {
     std::vector<float> cos, sin;
@@ -90,26 +77,6 @@ DeviceWeights upload_weights(const ModelSpec& spec, const WeightViews& w, Precis
     out.rope_cos = upload(cos.data(), cos.size());
     out.rope_sin = upload(sin.data(), sin.size());
   }
-  out.H_init = upload_tensor(w, "inner.H_init", d);
-  out.L_init = upload_tensor(w, "inner.L_init", d);
-  for (int i = 0; i < spec.L_layers; ++i) {
-    const std::string p = "inner.L_level.layers." + std::to_string(i) + ".";
-    DeviceLayer layer;
-    if (spec.mlp_t) {
-      layer.t_gate_up = upload_linear(w, p + "mlp_t.gate_up_proj.weight", 2 * spec.mlp_t_inter, T, precision);
-      layer.t_down = upload_linear(w, p + "mlp_t.down_proj.weight", T, spec.mlp_t_inter, precision);
-    } else {
-      layer.qkv = upload_linear(w, p + "self_attn.qkv_proj.weight", 3 * D, D, precision);
-      layer.o = upload_linear(w, p + "self_attn.o_proj.weight", D, D, precision);
-    }
-    layer.gate_up = upload_linear(w, p + "mlp.gate_up_proj.weight", 2 * spec.mlp_inter, D, precision,
-                                  interleave_gate_up(spec.mlp_inter));
-    layer.down = upload_linear(w, p + "mlp.down_proj.weight", D, spec.mlp_inter, precision);
-    out.layers.push_back(std::move(layer));
-  }
-  out.lm_head = upload_linear(w, "inner.lm_head.weight", V, D, precision);
-  out.q_head_weight = upload_tensor(w, "inner.q_head.weight", 2 * d);
-  out.q_head_bias = upload_tensor(w, "inner.q_head.bias", 2);
   return out;
 }
 

@@ -32,8 +32,8 @@ struct DeviceWeights {
   DeviceLinear lm_head;
 };
 
-// Checks every tensor's presence, size and finiteness (throws trm::Error(kModel), as
-// trm::Model does), then uploads. Synchronous.
+// Checks every tensor of tensor_table(spec) (throws trm::Error(kModel), as trm::Model
+// does), then uploads. Synchronous.
 DeviceWeights upload_weights(const ModelSpec& spec, const WeightViews& weights, Precision precision);
 
 }  // namespace trm::cuda

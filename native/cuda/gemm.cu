@@ -19,7 +19,7 @@ __device__ inline float load_f32<float>(const void* p, int64_t i) { return stati
 template <typename T>
 __device__ inline uint16_t load_bf16(const void* p, int64_t i);
 template <>
-__device__ inline uint16_t load_bf16<float>(const void* p, int64_t i) { return bf16_bits(static_cast<const float*>(p)[i]); }
+__device__ inline uint16_t load_bf16<float>(const void* p, int64_t i) { return bf16_from_f32(static_cast<const float*>(p)[i]); }
 template <>
 __device__ inline uint16_t load_bf16<uint16_t>(const void* p, int64_t i) { return static_cast<const uint16_t*>(p)[i]; }
 

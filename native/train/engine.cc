@@ -5,16 +5,12 @@
 #include <cstring>
 #include <string>
 
+#include "core/embed_heads.h"
 #include "core/errors.h"
 #include "train/ops.h"
 
 namespace trm::train {
 namespace {
-
-// The official code multiplies float32 tensors by Python floats, which rounds the scales
-// to float32 first.
-float embed_scale(const ModelSpec& spec) { return static_cast<float>(std::sqrt(static_cast<double>(spec.hidden_size))); }
-constexpr float kLearnedPosScale = static_cast<float>(0.707106781);
 
 void grow(AlignedBuffer& buffer, size_t count) {
   if (buffer.size() < count) buffer.resize(count);
@@ -110,32 +106,13 @@ void GradientEngine::step(const StepInput& input, StepOutput& out) {
 }
 
 void GradientEngine::embed(const StepInput& input, int n) {
-  const int T = spec_.total_len(), D = spec_.hidden_size, P = spec_.puzzle_emb_len, S = spec_.seq_len;
-  const float scale = embed_scale(spec_);
-  const bool learned = spec_.pos_encoding == PosEncoding::kLearned;
+  const EmbeddingTables tables{params_.embed_tokens->value.data(),
+                               params_.puzzle_emb ? params_.puzzle_emb->value.data() : nullptr,
+                               params_.embed_pos ? params_.embed_pos->value.data() : nullptr};
   pool_.parallel_for(n, [&](int64_t b, int64_t e) {
     for (int64_t s = b; s < e; ++s) {
-      float* x = x_.data() + s * carry_size_;
       const int32_t puzzle = input.puzzle_identifiers ? input.puzzle_identifiers[s] : 0;
-      for (int t = 0; t < T; ++t) {
-        float* row = x + static_cast<size_t>(t) * D;
-        if (t < P) {
-          // The puzzle embedding, zero-padded to P * hidden and viewed as P rows.
-          const float* emb = params_.puzzle_emb->value.data() + static_cast<size_t>(puzzle) * spec_.puzzle_emb_ndim;
-          for (int d = 0; d < D; ++d) {
-            const int flat = t * D + d;
-            row[d] = flat < spec_.puzzle_emb_ndim ? emb[flat] : 0.f;
-          }
-        } else {
-          const int32_t token = input.inputs[s * S + (t - P)];
-          std::memcpy(row, params_.embed_tokens->value.data() + static_cast<size_t>(token) * D, D * sizeof(float));
-        }
-        if (learned) {
-          const float* pos = params_.embed_pos->value.data() + static_cast<size_t>(t) * D;
-          for (int d = 0; d < D; ++d) row[d] = kLearnedPosScale * (row[d] + pos[d]);
-        }
-        for (int d = 0; d < D; ++d) row[d] *= scale;
-      }
+      embed_sample(spec_, tables, input.inputs + s * spec_.seq_len, puzzle, x_.data() + s * carry_size_);
     }
   });
 }
@@ -147,12 +124,8 @@ void GradientEngine::set_carry(const StepInput& input, int n) {
     std::memcpy(z_L_.data(), input.carry_z_L, count * sizeof(float));
     return;
   }
-  const int D = spec_.hidden_size;
-  const size_t rows = static_cast<size_t>(n) * spec_.total_len();
-  for (size_t r = 0; r < rows; ++r) {
-    std::memcpy(z_H_.data() + r * D, params_.H_init->value.data(), D * sizeof(float));
-    std::memcpy(z_L_.data() + r * D, params_.L_init->value.data(), D * sizeof(float));
-  }
+  initial_carry(params_.H_init->value.data(), params_.L_init->value.data(), spec_.hidden_size,
+                static_cast<size_t>(n) * spec_.total_len(), z_H_.data(), z_L_.data());
 }
 
 void GradientEngine::l_level(float* hidden, const float* injection, int slot, int n) {
@@ -168,12 +141,12 @@ void GradientEngine::l_level(float* hidden, const float* injection, int slot, in
 }
 
 void GradientEngine::heads(int n, StepOutput& out) {
-  const int T = spec_.total_len(), D = spec_.hidden_size, P = spec_.puzzle_emb_len, S = spec_.seq_len;
+  const int D = spec_.hidden_size, S = spec_.seq_len;
   const float* z_H = z_H_.data();
   // The token positions of every sample, gathered so lm_head is one GEMM (and its weight
   // gradient later one more).
   for (int s = 0; s < n; ++s) {
-    std::memcpy(z_tokens_.data() + static_cast<size_t>(s) * S * D, z_H + (static_cast<size_t>(s) * T + P) * D,
+    std::memcpy(z_tokens_.data() + static_cast<size_t>(s) * S * D, token_rows(spec_, z_H + static_cast<size_t>(s) * carry_size_),
                 static_cast<size_t>(S) * D * sizeof(float));
   }
   gemm_.apply(params_.lm_head.w, z_tokens_.data(), D, logits_.data(), spec_.vocab_size, n * S, false);
@@ -182,10 +155,8 @@ void GradientEngine::heads(int n, StepOutput& out) {
   const float* qw = params_.q_head_weight->value.data();
   const float* qb = params_.q_head_bias->value.data();
   for (int s = 0; s < n; ++s) {
-    // The Q head reads position 0: the first prefix position, or the first token without a prefix.
-    const float* z0 = z_H + static_cast<size_t>(s) * carry_size_;
-    out.q_halt[static_cast<size_t>(s)] = kernels_.dot(z0, qw, D) + qb[0];
-    out.q_continue[static_cast<size_t>(s)] = kernels_.dot(z0, qw + D, D) + qb[1];
+    q_head(kernels_, z_H + static_cast<size_t>(s) * carry_size_, qw, qb, D, &out.q_halt[static_cast<size_t>(s)],
+           &out.q_continue[static_cast<size_t>(s)]);
   }
 }
 
@@ -249,9 +220,8 @@ void GradientEngine::heads_backward(int n, float* d_z_H) {
 void GradientEngine::embedding_backward(const StepInput& input, const float* d_x, int n, StepOutput& out) {
   const int T = spec_.total_len(), D = spec_.hidden_size, P = spec_.puzzle_emb_len, S = spec_.seq_len;
   const bool learned = spec_.pos_encoding == PosEncoding::kLearned;
-  const float scale = embed_scale(spec_);
   // x = scale * e, or scale * (c * (e + pos)) with learned positions.
-  const float e_scale = learned ? scale * kLearnedPosScale : scale;
+  const float e_scale = embedding_gradient_scale(spec_);
 
   float* tokens_grad = params_.embed_tokens->grad.data();
   for (int s = 0; s < n; ++s) {

@@ -49,17 +49,9 @@ struct LayerParams {
   LinearParam gate_up, down;       // channel SwiGLU
 };
 
-// Name and shape of every tensor the spec implies, as lib/model/weights.ts lists them.
-struct TensorSpec {
-  std::string name;
-  std::vector<int> shape;
-  bool trained;
-};
-std::vector<TensorSpec> model_tensors(const ModelSpec& spec);
-
 class ParamSet {
  public:
-  // Checks every tensor's presence, size and finiteness (trm::Error kModel), then copies.
+  // Checks every tensor of tensor_table(spec) (trm::Error kModel), then copies.
   ParamSet(const ModelSpec& spec, const WeightViews& weights, int nr);
 
   const std::vector<std::shared_ptr<Tensor>>& tensors() const { return tensors_; }
@@ -81,8 +73,6 @@ class ParamSet {
   Tensor* q_head_bias = nullptr;
 
  private:
-  Tensor* get(const std::string& name) const;
-  LinearParam linear(const std::string& name);
 
   int nr_;
   std::vector<std::shared_ptr<Tensor>> tensors_;

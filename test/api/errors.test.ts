@@ -10,6 +10,7 @@ import { BackendError, createModel, InputError, loadModel, ModelFormatError, Opt
 import { loadAddon } from '../../lib/native/addon';
 import { nativeSpec } from '../../lib/backends/native';
 import { createRandomModel, randomConfig, randomWeights } from '../../lib/model/random';
+import { expectThrows } from '../helpers/errors';
 
 const config = randomConfig({ seq_len: 6, vocab_size: 5, hidden_size: 16, num_heads: 2, puzzle_emb_ndim: 16, puzzle_emb_len: 1, num_puzzle_identifiers: 3 });
 const weights = randomWeights(config, { seed: 3, puzzleEmbStd: 0.25 });
@@ -23,16 +24,7 @@ function expectStillHealthy(): void {
 }
 
 function rejects(fn: () => unknown, type: new (...a: never[]) => Error, field: string | RegExp): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(type);
-  const err = caught as Error & { field?: string };
-  if (typeof field === 'string') expect(err.field).toBe(field);
-  else expect(err.message).toMatch(field);
+  expectThrows(fn, type, field);
   expectStillHealthy();
 }
 

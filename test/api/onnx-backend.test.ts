@@ -14,6 +14,7 @@ import { BackendError, ModelFormatError, OptionError, createModel, createOnnxMod
 import { randomConfig, randomWeights } from '../../lib/model/random';
 import { relativeError } from '../helpers/golden';
 import { REPO_ROOT } from '../helpers/paths';
+import { rejection } from '../helpers/errors';
 
 const config = randomConfig({
   seq_len: 9, vocab_size: 7, hidden_size: 24, num_heads: 2, halt_max_steps: 5, L_layers: 2,
@@ -48,13 +49,7 @@ function edit(bytes: Uint8Array, change: (m: onnx.ModelProto) => void): Uint8Arr
 }
 
 async function loadError(d: string): Promise<Error> {
-  try {
-    const m = await loadModel(d, { backend: 'onnx', threads: 1 });
-    m.dispose();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error(`loading ${d} did not fail`);
+  return (await rejection(loadModel(d, { backend: 'onnx', threads: 1 }).then((m) => m.dispose()))) as Error;
 }
 
 describe('onnx backend: results', () => {

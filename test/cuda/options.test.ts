@@ -8,18 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { BackendError, createModel, cudaAvailable, OptionError, randomConfig, randomWeights } from '../../lib';
 import { CUDA, HAS_GPU } from '../helpers/cuda';
 import { REPO_ROOT } from '../helpers/paths';
+import { thrown } from '../helpers/errors';
 
 const config = randomConfig();
 const weights = randomWeights(config, { seed: 1 });
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('cudaAvailable', () => {
   it('reports built, devices and, with no device, why', () => {

@@ -8,6 +8,7 @@ import { createRandomModel, randomConfig, randomWeights } from '../../lib/model/
 import { TensorToWrite, bf16ToFloat32, float32ToBf16, readSafetensors, writeSafetensors } from '../../lib/model/safetensors';
 import { CHECKPOINT_PREFIXES, WeightMap, detectCheckpointPrefix, expectedTensors } from '../../lib/model/weights';
 import { GOLDEN_DIR } from '../helpers/paths';
+import { expectThrows } from '../helpers/errors';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'trm-directory-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -38,13 +39,7 @@ function tensorsOf(w: WeightMap, prefix = ''): Record<string, TensorToWrite> {
 }
 
 function loadError(dir: string): ModelFormatError {
-  try {
-    readModelDirectory(dir);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ModelFormatError);
-    return e as ModelFormatError;
-  }
-  throw new Error(`expected ${dir} to fail to load`);
+  return expectThrows(() => readModelDirectory(dir), ModelFormatError);
 }
 
 describe('golden model directories', () => {

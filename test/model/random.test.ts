@@ -5,9 +5,8 @@ import * as path from 'node:path';
 import { ModelFormatError, OptionError } from '../../lib/errors';
 import { modelDimensions } from '../../lib/model/config';
 import { readModelDirectory } from '../../lib/model/directory';
-import {
-  SeededRandom, TRUNC_STD_FACTOR, createRandomModel, randomConfig, randomWeights, truncNormalBound,
-} from '../../lib/model/random';
+import { createRandomModel, randomConfig, randomWeights } from '../../lib/model/random';
+import { SeededRandom, TRUNC_STD_FACTOR, truncNormalBound } from '../../lib/util/seeded-random';
 import { expectedTensors } from '../../lib/model/weights';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'trm-random-'));

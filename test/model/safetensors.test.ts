@@ -6,6 +6,7 @@ import { ModelFormatError } from '../../lib/errors';
 import {
   bf16ToFloat32, encodeSafetensors, f16ToFloat32, float32ToBf16, parseSafetensors, readSafetensors, writeSafetensors,
 } from '../../lib/model/safetensors';
+import { expectThrows } from '../helpers/errors';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'trm-safetensors-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -19,13 +20,7 @@ function raw(header: unknown, data: Buffer = Buffer.alloc(0), headerLength?: num
 }
 
 function parseError(bytes: Buffer): ModelFormatError {
-  try {
-    parseSafetensors(bytes, 'test.safetensors');
-  } catch (e) {
-    expect(e).toBeInstanceOf(ModelFormatError);
-    return e as ModelFormatError;
-  }
-  throw new Error('expected a ModelFormatError');
+  return expectThrows(() => parseSafetensors(bytes, 'test.safetensors'), ModelFormatError);
 }
 
 describe('safetensors round trip', () => {

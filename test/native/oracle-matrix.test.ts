@@ -7,7 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createModel, supportedIsas, type TrmConfig } from '../../lib';
-import { randomConfig, randomWeights, SeededRandom } from '../../lib/model/random';
+import { randomConfig, randomWeights } from '../../lib/model/random';
+import { SeededRandom } from '../../lib/util/seeded-random';
 import { modelDimensions } from '../../lib/model/config';
 import { referenceStep } from '../oracle/reference';
 import { relativeError } from '../helpers/golden';

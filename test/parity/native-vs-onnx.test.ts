@@ -15,7 +15,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createModel, createOnnxModel } from '../../lib';
 import { modelDimensions, type TrmConfig } from '../../lib/model/config';
-import { SeededRandom, randomConfig, randomWeights } from '../../lib/model/random';
+import { randomConfig, randomWeights } from '../../lib/model/random';
+import { SeededRandom } from '../../lib/util/seeded-random';
 import { maxAbsError, relativeError } from '../helpers/golden';
 
 const ONE_STEP_TOLERANCE = 1e-4;

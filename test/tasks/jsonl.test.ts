@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DatasetError, TrmError, getTask, readJsonlDataset, writeJsonlDataset } from '../../lib/index';
+import { expectThrows } from '../helpers/errors';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'trm-jsonl-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -86,15 +87,8 @@ describe('errors', () => {
   for (const [what, text, options, line, field, pattern] of cases) {
     it(`${what}: DatasetError at ${line === undefined ? 'file level' : `line ${line}`}, field ${field}`, () => {
       const file = fileWith(text);
-      let caught: unknown;
-      try {
-        readJsonlDataset(file, options);
-      } catch (e) {
-        caught = e;
-      }
-      expect(caught).toBeInstanceOf(DatasetError);
-      expect(caught).toBeInstanceOf(TrmError);
-      const err = caught as DatasetError;
+      const err = expectThrows(() => readJsonlDataset(file, options), DatasetError);
+      expect(err).toBeInstanceOf(TrmError);
       expect(err.line).toBe(line);
       expect(err.field).toBe(field);
       expect(err.file).toBe(file);

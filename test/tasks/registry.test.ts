@@ -4,20 +4,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { OptionError, TASK_NAMES, exampleKey, generateTrainTest, getTask, parseConfig } from '../../lib/index';
+import { expectThrows } from '../helpers/errors';
 
 describe('getTask', () => {
   it('knows the four tasks and names them in its error', () => {
     expect([...TASK_NAMES]).toEqual(['sudoku4', 'sudoku9', 'maze', 'compliance']);
     for (const name of TASK_NAMES) expect(getTask(name).name).toBe(name);
-    let caught: unknown;
-    try {
-      getTask('sudoku16');
-    } catch (e) {
-      caught = e;
-    }
-    expect(caught).toBeInstanceOf(OptionError);
-    expect((caught as OptionError).field).toBe('task');
-    expect((caught as Error).message).toMatch(/sudoku4, sudoku9, maze, compliance/);
+    const caught = expectThrows(() => getTask('sudoku16'), OptionError, 'task');
+    expect(caught.message).toMatch(/sudoku4, sudoku9, maze, compliance/);
   });
 
   it('sizes the maze, and only the maze', () => {

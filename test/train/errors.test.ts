@@ -8,26 +8,18 @@ import { BackendError, computeGradients, computeGradientsSync, createModel, Grad
 import { nativeSpec } from '../../lib/backends/native';
 import { randomConfig, randomWeights } from '../../lib/model/random';
 import { loadAddon } from '../../lib/native/addon';
+import { expectThrows, thrown } from '../helpers/errors';
 
 const config = randomConfig({ seq_len: 6, vocab_size: 5, hidden_size: 16, num_heads: 2, puzzle_emb_ndim: 16, puzzle_emb_len: 1, num_puzzle_identifiers: 3 });
 const weights = randomWeights(config, { seed: 3, puzzleEmbStd: 0.25 });
-const model = createModel(config, weights, { threads: 2 });
+const model = createModel(config, weights, { threads: 2, gradients: true });
 const inputs = Int32Array.from({ length: 2 * 6 }, (_, i) => i % 5);
 const labels = Int32Array.from({ length: 2 * 6 }, (_, i) => (i % 3 === 0 ? -100 : (i + 1) % 5));
 const carrySize = 2 * 7 * 16;
 const baseline = computeGradientsSync(model, { inputs, labels });
 
 function rejects(fn: () => unknown, type: new (...a: never[]) => Error, field: string | RegExp): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(type);
-  const err = caught as Error & { field?: string };
-  if (typeof field === 'string') expect(err.field).toBe(field);
-  else expect(err.message).toMatch(field);
+  expectThrows(fn, type, field);
   // The model is unharmed: the same call still gives the same answer.
   expect(computeGradientsSync(model, { inputs, labels }).loss).toBe(baseline.loss);
 }
@@ -58,16 +50,17 @@ describe('computeGradients input checks', () => {
   });
 
   it('a disposed model -> BackendError naming the model', () => {
-    const m = createModel(config, weights, { threads: 1 });
+    const m = createModel(config, weights, { threads: 1, gradients: true });
     m.dispose();
-    let caught: unknown;
-    try {
-      computeGradientsSync(m, { inputs, labels });
-    } catch (e) {
-      caught = e;
-    }
-    expect(caught).toBeInstanceOf(BackendError);
-    expect((caught as BackendError).field).toBe('model');
+    expectThrows(() => computeGradientsSync(m, { inputs, labels }), BackendError, 'model');
+  });
+
+  it('a model loaded without { gradients: true } keeps no weights for them -> OptionError naming gradients', () => {
+    const m = createModel(config, weights, { threads: 1 });
+    expectThrows(() => computeGradientsSync(m, { inputs, labels }), OptionError, 'gradients');
+    // It still answers: refusing gradients changed nothing in the model.
+    expect(m.inferSync({ inputs }).predictions).toEqual(model.inferSync({ inputs }).predictions);
+    m.dispose();
   });
 
   it('something that is not a model -> BackendError', () => {
@@ -113,13 +106,7 @@ describe('the native handle without the TypeScript checks', () => {
   const addon = loadAddon();
   const handle = new addon.GradientEngine(nativeSpec(config), weights, { threads: 1 });
   const expectCode = (fn: () => unknown, code: string): void => {
-    let caught: unknown;
-    try {
-      fn();
-    } catch (e) {
-      caught = e;
-    }
-    expect((caught as { code?: string }).code).toBe(code);
+    expect((thrown(fn) as { code?: string }).code).toBe(code);
   };
 
   it('rejects wrong lengths and values with TRM_INPUT', () => {

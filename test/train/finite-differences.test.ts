@@ -22,7 +22,8 @@
 import { describe, expect, it } from 'vitest';
 import { computeGradientsSync, createModel } from '../../lib';
 import type { TrmConfig } from '../../lib/model/config';
-import { randomConfig, randomWeights, SeededRandom } from '../../lib/model/random';
+import { randomConfig, randomWeights } from '../../lib/model/random';
+import { SeededRandom } from '../../lib/util/seeded-random';
 import type { WeightMap } from '../../lib/model/weights';
 import { referenceStep } from '../oracle/reference';
 import { IGNORE_LABEL_ID, referenceStepLoss } from '../oracle/training-loss';
@@ -75,7 +76,7 @@ describe.each(CASES)('finite differences: %s', (_label, overrides) => {
   const puzzleIdentifiers = Int32Array.from([1, 2, 1]);
 
   it('every trained tensor and the used puzzle embedding rows', () => {
-    const model = createModel(config, weights, { threads: 2 });
+    const model = createModel(config, weights, { threads: 2, gradients: true });
     // A carry from one real step, so the step checked starts from a state that is not broadcast.
     const carry = model.inferSync({ inputs, puzzleIdentifiers }, { maxSteps: 1, returnCarry: true }).carry!;
     const probe = computeGradientsSync(model, { inputs, puzzleIdentifiers, carry, labels: new Int32Array(B * S).fill(IGNORE_LABEL_ID) });

@@ -48,7 +48,7 @@ describe.each(GOLDEN_NAMES)('gradients vs official golden: %s', (name) => {
   const isas = [...new Set(['scalar', supportedIsas()[0]])];
   it.each(isas)('loss, seq_correct and every gradient at each recorded step (%s)', async (isa) => {
     // Loaded from the directory as a user would: prefixed names, BF16 tensors and all.
-    const model = await loadModel(golden.dir, { isa: isa as 'scalar', threads: 2 });
+    const model = await loadModel(golden.dir, { isa: isa as 'scalar', threads: 2, gradients: true });
     const rows: string[] = [];
     let worst = { error: 0, where: '' };
     for (const g of steps) {

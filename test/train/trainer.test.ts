@@ -2,12 +2,14 @@
  * The trainer on a tiny 4x4 Sudoku model (a few seconds): the loss goes down, two runs with
  * one seed give bit-identical weights, a checkpoint loads with loadModel and answers exactly
  * as the trainer's EMA weights do, a resumed run is bit-identical to an uninterrupted one,
- * and the recipe's pieces (schedule, EMA, optimizers) do what the official code does.
+ * run() applies the evaluation cadence, checkpoints and time limit, and the recipe's pieces
+ * (schedule, EMA, optimizers) do what the official code does. Every test stands alone: the
+ * 30-step reference run is made once in beforeAll and only read by the tests.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createModel, getTask, loadModel, OptionError, parseConfig } from '../../lib';
 import { loadCheckpoint, saveCheckpoint, type TrainingDataSource } from '../../lib/train/checkpoint';
 import { buildTrainingData } from '../../lib/train/data';
@@ -49,12 +51,16 @@ function expectBitIdentical(a: WeightMap, b: WeightMap): void {
 }
 
 describe('Trainer on a tiny sudoku4 model', () => {
+  // The reference run: 30 steps, read (never stepped or disposed) by the tests below.
   let finished: Trainer;
   let losses: number[];
-
-  it('lowers the loss over 30 steps', async () => {
+  beforeAll(async () => {
     finished = new Trainer(options());
     losses = await run(finished, 30);
+  });
+  afterAll(() => finished.dispose());
+
+  it('lowers the loss over 30 steps', () => {
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const first = mean(losses.slice(0, 5));
     const last = mean(losses.slice(-5));
@@ -124,7 +130,38 @@ describe('Trainer on a tiny sudoku4 model', () => {
     expect(report.fixed.meanSteps).toBe(config.halt_max_steps);
     expect(report.adaptive.haltThreshold).toBe(0.5);
     expect(report.step).toBe(30);
-    finished.dispose();
+  });
+
+  it('run() steps as trainStep does, evaluating and checkpointing every evalEvery steps and at the end', async () => {
+    const trainer = new Trainer(options());
+    const seen: number[] = [];
+    const checkpoints: Array<{ step: number; reportStep?: number; count?: number }> = [];
+    const held = task.generate(5, 1_000_000_000);
+    const result = await trainer.run({
+      until: 10, evalEvery: 4, evalExamples: held,
+      onStep: (r) => seen.push(r.loss),
+      onCheckpoint: (report) => { checkpoints.push({ step: trainer.step, reportStep: report?.step, count: report?.fixed.count }); },
+    });
+    expect(result).toEqual({ step: 10, stoppedBy: 'until' });
+    expect(seen).toEqual(losses.slice(0, 10));
+    expect(checkpoints).toEqual([4, 8, 10].map((step) => ({ step, reportStep: step, count: 5 })));
+    trainer.dispose();
+  });
+
+  it('run() with a time limit stops at a checkpoint it forces, and a second run continues exactly', async () => {
+    const trainer = new Trainer(options());
+    const checkpoints: number[] = [];
+    // Far less time than 30 steps take, so the limit (not `until`) ends the first call.
+    const first = await trainer.run({ until: 30, evalEvery: 1000, timeLimit: 1e-6, onCheckpoint: () => { checkpoints.push(trainer.step); } });
+    expect(first.stoppedBy).toBe('timeLimit');
+    expect(first.step).toBeLessThan(30);
+    expect(checkpoints).toEqual([first.step]);
+    const seen: number[] = [];
+    const second = await trainer.run({ until: 30, onStep: (r) => seen.push(r.loss) });
+    expect(second).toEqual({ step: 30, stoppedBy: 'until' });
+    expect(seen).toEqual(losses.slice(first.step));
+    expectBitIdentical(trainer.state().weights, finished.state().weights);
+    trainer.dispose();
   });
 });
 
@@ -183,6 +220,17 @@ describe('bad options', () => {
   it('the trainer: no examples, not an object', () => {
     expect(() => new Trainer(options({ train: [] }))).toThrow(OptionError);
     expect(() => new Trainer(null as never)).toThrow(OptionError);
+  });
+
+  it('run(): until, evalEvery and timeLimit out of range, each named', async () => {
+    const trainer = new Trainer(options());
+    for (const [bad, field] of [[{ until: 0 }, 'until'], [{ evalEvery: 1.5 }, 'evalEvery'], [{ timeLimit: -1 }, 'timeLimit']] as const) {
+      const e = await trainer.run(bad).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(OptionError);
+      expect((e as OptionError).field).toBe(field);
+    }
+    expect(trainer.step).toBe(0);
+    trainer.dispose();
   });
 
   it('a missing checkpoint', () => {

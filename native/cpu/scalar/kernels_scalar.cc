@@ -85,7 +85,7 @@ void gemm_bf16_scalar(const uint16_t* packed, int n, int k, const float* a, int 
     for (int j = 0; j < n; ++j) {
       const uint16_t* wj = packed + static_cast<size_t>(j) * kp * 2;
       float acc = 0.f;
-      for (int kk = 0; kk < k; ++kk) acc += f32_from_bf16(bf16_from_f32(ai[kk])) * f32_from_bf16(wj[kk]);
+      for (int kk = 0; kk < k; ++kk) acc += round_to_bf16(ai[kk]) * f32_from_bf16(wj[kk]);
       ci[j] = accumulate ? ci[j] + acc : acc;
     }
   }

@@ -1,10 +1,7 @@
-// kernel_check: every CUDA kernel of native/cuda against a float64 CPU reference, at sizes
-// equal to, one below, one above and multiples of its tiles (llm.c dev/cuda style; STYLE.md).
-// Outputs are poisoned (NaN) before each run, so an unwritten element fails. Prints one line
-// per case with its relative L2 error and bound; exits 1 if any case fails.
-//   built by CMake with TRM_CUDA on (target trm_cuda_kernel_check); run by bench/cuda/run.sh:
-//   build/trm_cuda_kernel_check
-// UNVERIFIED ON HARDWARE: written without a GPU; its first run is the GPU session's.
+// The op harness's CUDA half (harness.h): every native/cuda kernel against a float64 CPU
+// reference, at sizes equal to, one below, one above and multiples of its tiles. Outputs are
+// poisoned (NaN) before each run, so an unwritten element fails. Without a GPU it reports
+// why and checks nothing. UNVERIFIED ON HARDWARE until its first GPU run.
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -16,27 +13,14 @@
 #include "cuda/elementwise.cuh"
 #include "cuda/gemm.cuh"
 #include "cuda/norm.cuh"
+#include "tests/harness.h"
+
+namespace trm::tests {
+namespace {
 
 using namespace trm::cuda;
 
-namespace {
-
-int failures = 0;
-
-struct Rng {
-  uint64_t s;
-  float next() {  // uniform in [-1, 1)
-    s = s * 6364136223846793005ull + 1442695040888963407ull;
-    return static_cast<float>((s >> 40) * (1.0 / (1ull << 24))) * 2.f - 1.f;
-  }
-};
-
-std::vector<float> random_vec(size_t n, uint64_t seed) {
-  Rng r{seed};
-  std::vector<float> v(n);
-  for (auto& x : v) x = r.next();
-  return v;
-}
+Harness* harness = nullptr;
 
 template <typename T>
 DeviceBuffer up(const std::vector<T>& v) {
@@ -52,22 +36,13 @@ std::vector<float> down(const DeviceBuffer& b, size_t n) {
   return v;
 }
 
+// Cases are grouped by the kernel, the first word of their name.
 void report(const std::string& name, const std::vector<float>& got, const std::vector<double>& ref, double bound) {
-  double num = 0, den = 0;
-  bool finite = true;
-  for (size_t i = 0; i < ref.size(); ++i) {
-    if (!std::isfinite(got[i])) finite = false;
-    num += (got[i] - ref[i]) * (got[i] - ref[i]);
-    den += ref[i] * ref[i];
-  }
-  const double err = std::sqrt(num / (den > 0 ? den : 1));
-  const bool ok = finite && err < bound;
-  if (!ok) ++failures;
-  std::printf("%-4s %-70s rel %.2e (bound %.0e)%s\n", ok ? "ok" : "FAIL", name.c_str(), err, bound, finite ? "" : " NON-FINITE");
+  harness->check("cuda " + name.substr(0, name.find(' ')), name, got.data(), ref.data(), ref.size(), bound);
 }
 
 float silu(double g) { return static_cast<float>(g / (1.0 + std::exp(-g))); }
-float round_bf16(float x) { return f32_from_bf16(bf16_bits(x)); }
+
 
 // ---- gemm ----------------------------------------------------------------------------------
 void check_gemm(int M, int N, int K, int batch, bool b_as_weight, GemmMath math, bool a_bf16, bool b_bf16, Epilogue epi) {
@@ -85,7 +60,7 @@ void check_gemm(int M, int N, int K, int batch, bool b_as_weight, GemmMath math,
         for (int k = 0; k < K; ++k) {
           float a = A[(static_cast<size_t>(z) * M + m) * K + k];
           float b = B[static_cast<size_t>(z) * K * N + k * b_k + n * b_n];
-          if (bf) { a = round_bf16(a); b = round_bf16(b); }
+          if (bf) { a = round_to_bf16(a); b = round_to_bf16(b); }
           s += static_cast<double>(a) * b;
         }
         row[n] = s;
@@ -99,8 +74,8 @@ void check_gemm(int M, int N, int K, int batch, bool b_as_weight, GemmMath math,
     }
   }
   std::vector<uint16_t> A16(A.size()), B16(B.size());
-  for (size_t i = 0; i < A.size(); ++i) A16[i] = bf16_bits(A[i]);
-  for (size_t i = 0; i < B.size(); ++i) B16[i] = bf16_bits(B[i]);
+  for (size_t i = 0; i < A.size(); ++i) A16[i] = bf16_from_f32(A[i]);
+  for (size_t i = 0; i < B.size(); ++i) B16[i] = bf16_from_f32(B[i]);
   DeviceBuffer dA = a_bf16 ? up(A16) : up(A), dB = b_bf16 ? up(B16) : up(B);
   DeviceBuffer dC(C0.size() * sizeof(float));
   if (epi == Epilogue::kAccumulate) {
@@ -219,15 +194,16 @@ void check_norms(int n, int T, int D) {
 
 }  // namespace
 
-int main() {
+void check_cuda_ops(Harness& h) {
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
-    std::printf("kernel_check: no CUDA device\n");
-    return 2;
+    h.skip("CUDA ops", "no CUDA device");
+    return;
   }
+  harness = &h;
   cudaDeviceProp prop;
   TRM_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
-  std::printf("kernel_check on %s (sm_%d%d)\n", prop.name, prop.major, prop.minor);
+  std::printf("op harness: CUDA on %s (sm_%d%d)\n", prop.name, prop.major, prop.minor);
   attention_configure();
   const int sizes[][3] = {{1, 2, 1}, {63, 64, 65}, {64, 64, 64}, {65, 66, 31}, {130, 200, 96}, {97, 22, 512}, {256, 1536, 512}};
   for (const auto& s : sizes) {
@@ -250,6 +226,6 @@ int main() {
   }
   check_norms(3, 97, 512);
   check_norms(2, 33, 96);
-  std::printf("%s: %d failure(s)\n", failures ? "FAILED" : "all passed", failures);
-  return failures ? 1 : 0;
 }
+
+}  // namespace trm::tests

@@ -1,0 +1,373 @@
+// The op harness, in the spirit of ggml's test-backend-ops: every op on every kernel table
+// this CPU runs (and on CUDA where a GPU is present) against a float64 reference, and every
+// SIMD table against the scalar table, each op with its own bound, at sizes equal to, one
+// below, one above and multiples of the vector width and the register tile. Outputs sit
+// inside larger buffers filled with a sentinel, so a stray write fails too. It links the
+// core alone (no Node), so running it also proves the core builds and runs without Node.
+//   build/Release/trm_op_harness   (built by npm run build:native; run by test/native/op-harness.test.ts)
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/bf16.h"
+#include "cpu/attention.h"
+#include "cpu/dispatch.h"
+#include "cpu/kernels.h"
+#include "tests/harness.h"
+
+namespace trm::tests {
+namespace {
+
+using cpu::KernelTable;
+
+constexpr float kSentinel = -12345.678f;
+// The vector widths (8, 16) and tiles (MR 6/8, NR 16/32) of every table, and their edges.
+const int kLengths[] = {1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 1000};
+const int kGemmM[] = {1, 5, 6, 7, 8, 9, 13, 16, 17};
+const int kGemmN[] = {1, 15, 16, 17, 31, 32, 33, 63, 64, 65};
+const int kGemmK[] = {1, 2, 3, 15, 16, 17, 64, 65};
+
+// Bounds: relative L2 error against float64 (dot: relative to the sum of |terms|). fp32
+// sums over k terms drift by about sqrt(k) ulps; elementwise ops by an ulp or two (softmax
+// sums 1000 float exps: 7e-7 measured, hence its looser bound).
+constexpr double kGemmBound = 1e-5, kBf16GemmBound = 1e-5, kNormBound = 1e-6, kSiluBound = 1e-6;
+constexpr double kSoftmaxBound = 2e-6, kDotBound = 1e-6, kAxpyBound = 1e-6, kAttentionBound = 1e-5;
+
+std::string size_name(std::initializer_list<int> dims) {
+  std::string s;
+  for (int d : dims) s += (s.empty() ? "" : "x") + std::to_string(d);
+  return s;
+}
+
+// A buffer of `n` values inside `guard` sentinels on each side.
+struct Guarded {
+  std::vector<float> all;
+  size_t guard;
+  Guarded(size_t n, size_t g = 16) : all(n + 2 * g, kSentinel), guard(g) {}
+  float* data() { return all.data() + guard; }
+  bool guards_intact() const {
+    for (size_t i = 0; i < guard; ++i) {
+      if (all[i] != kSentinel || all[all.size() - 1 - i] != kSentinel) return false;
+    }
+    return true;
+  }
+};
+
+// Every table's result is checked twice: against float64, and against the scalar table's.
+void check_both(Harness& h, const std::string& op, const KernelTable& k, const std::string& name, const float* got,
+                const double* ref, const float* scalar, size_t n, double bound) {
+  h.check(op + " " + k.isa, name, got, ref, n, bound);
+  if (std::string(k.isa) == "scalar") return;
+  std::vector<double> s(scalar, scalar + n);
+  h.check(op + " " + k.isa + " vs scalar", name, got, s.data(), n, bound);
+}
+
+// ---- gemm: c (=|+=) a W^T, W [n][k] packed for the table; c inside a wider ldc ----
+void check_gemm(Harness& h, const std::vector<const KernelTable*>& tables) {
+  const KernelTable& scalar = cpu::kernels_scalar();
+  for (int m : kGemmM) {
+    for (int n : kGemmN) {
+      for (int k : kGemmK) {
+        const int lda = k + 3, ldc = n + 5;
+        const auto a = random_vec(static_cast<size_t>(m) * lda, 1000 + m * 7 + k);
+        const auto w = random_vec(static_cast<size_t>(n) * k, 2000 + n * 11 + k);
+        const auto c0 = random_vec(static_cast<size_t>(m) * ldc, 3000 + m + n);
+        for (bool bf16 : {false, true}) {
+          for (bool accumulate : {false, true}) {
+            std::vector<double> ref(static_cast<size_t>(m) * n);
+            for (int i = 0; i < m; ++i) {
+              for (int j = 0; j < n; ++j) {
+                double s = accumulate ? c0[static_cast<size_t>(i) * ldc + j] : 0.0;
+                for (int kk = 0; kk < k; ++kk) {
+                  const float x = a[static_cast<size_t>(i) * lda + kk], y = w[static_cast<size_t>(j) * k + kk];
+                  s += bf16 ? static_cast<double>(round_to_bf16(x)) * round_to_bf16(y) : static_cast<double>(x) * y;
+                }
+                ref[static_cast<size_t>(i) * n + j] = s;
+              }
+            }
+            auto run = [&](const KernelTable& t, std::vector<float>& out) {
+              Guarded c(static_cast<size_t>(m) * ldc);
+              std::copy(c0.begin(), c0.end(), c.data());
+              // Columns past n within ldc keep the sentinel: the kernel must not touch them.
+              for (int i = 0; i < m; ++i) std::fill(c.data() + static_cast<size_t>(i) * ldc + n, c.data() + static_cast<size_t>(i + 1) * ldc, kSentinel);
+              if (bf16) {
+                std::vector<uint16_t> packed(cpu::packed_linear_bf16_size(n, k, t.nr));
+                cpu::pack_linear_bf16(w.data(), n, k, t.nr, packed.data());
+                t.gemm_bf16(packed.data(), n, k, a.data(), lda, c.data(), ldc, m, accumulate);
+              } else {
+                std::vector<float> packed(cpu::packed_linear_size(n, k, t.nr));
+                cpu::pack_linear(w.data(), n, k, t.nr, packed.data());
+                t.gemm(packed.data(), n, k, a.data(), lda, c.data(), ldc, m, accumulate);
+              }
+              bool clean = c.guards_intact();
+              out.assign(static_cast<size_t>(m) * n, 0.f);
+              for (int i = 0; i < m; ++i) {
+                for (int j = 0; j < ldc; ++j) {
+                  const float v = c.data()[static_cast<size_t>(i) * ldc + j];
+                  if (j < n) out[static_cast<size_t>(i) * n + j] = v;
+                  else if (v != kSentinel) clean = false;
+                }
+              }
+              return clean;
+            };
+            const std::string op = std::string(bf16 ? "gemm_bf16" : "gemm_f32") + (accumulate ? " +=" : "");
+            const std::string name = size_name({m, n, k});
+            std::vector<float> reference;
+            run(scalar, reference);
+            for (const KernelTable* t : tables) {
+              std::vector<float> got;
+              const bool clean = run(*t, got);
+              h.expect(op + " " + t->isa + " no stray writes", name, clean, "wrote outside its output");
+              check_both(h, op, *t, name, got.data(), ref.data(), reference.data(), got.size(), bf16 ? kBf16GemmBound : kGemmBound);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// The fp32-FMA bf16 GEMM the avx512 table falls back to without AVX512_BF16: on a CPU that
+// has it, the table's own gemm_bf16 is vdpbf16ps, so the fallback is checked by name.
+void check_gemm_bf16_emulated(Harness& h) {
+  const cpu::GemmBf16Fn emulated = cpu::find_gemm_bf16("avx512-emulated");
+  const KernelTable* avx512 = cpu::find_kernels("avx512");
+  if (emulated == nullptr || avx512 == nullptr) {
+    h.skip("gemm_bf16 avx512-emulated", "this CPU or build has no avx512 table");
+    return;
+  }
+  for (int m : kGemmM) {
+    for (int n : kGemmN) {
+      for (int k : kGemmK) {
+        const auto a = random_vec(static_cast<size_t>(m) * k, 4000 + m + k);
+        const auto w = random_vec(static_cast<size_t>(n) * k, 5000 + n + k);
+        std::vector<double> ref(static_cast<size_t>(m) * n);
+        for (int i = 0; i < m; ++i) {
+          for (int j = 0; j < n; ++j) {
+            double s = 0;
+            for (int kk = 0; kk < k; ++kk) s += static_cast<double>(round_to_bf16(a[i * k + kk])) * round_to_bf16(w[j * k + kk]);
+            ref[static_cast<size_t>(i) * n + j] = s;
+          }
+        }
+        std::vector<uint16_t> packed(cpu::packed_linear_bf16_size(n, k, avx512->nr));
+        cpu::pack_linear_bf16(w.data(), n, k, avx512->nr, packed.data());
+        Guarded c(static_cast<size_t>(m) * n);
+        emulated(packed.data(), n, k, a.data(), k, c.data(), n, m, false);
+        h.expect("gemm_bf16 avx512-emulated no stray writes", size_name({m, n, k}), c.guards_intact(), "wrote outside its output");
+        h.check("gemm_bf16 avx512-emulated", size_name({m, n, k}), c.data(), ref.data(), ref.size(), kBf16GemmBound);
+      }
+    }
+  }
+}
+
+// ---- row ops on [rows, cols] inside a wider ld ----
+template <typename Op, typename Ref>
+void check_rows(Harness& h, const std::vector<const KernelTable*>& tables, const std::string& op, double bound, Op run, Ref reference) {
+  for (int rows : {1, 3}) {
+    for (int cols : kLengths) {
+      const int ld = cols + 3;
+      const auto x0 = random_vec(static_cast<size_t>(rows) * ld, 6000 + cols * 3 + rows);
+      std::vector<double> ref(static_cast<size_t>(rows) * cols);
+      for (int r = 0; r < rows; ++r) reference(x0.data() + static_cast<size_t>(r) * ld, cols, ref.data() + static_cast<size_t>(r) * cols);
+      std::vector<float> scalar_out, x(x0);
+      run(cpu::kernels_scalar(), x.data(), rows, cols, ld);
+      for (int r = 0; r < rows; ++r) scalar_out.insert(scalar_out.end(), x.begin() + r * ld, x.begin() + r * ld + cols);
+      for (const KernelTable* t : tables) {
+        Guarded x(x0.size());
+        std::copy(x0.begin(), x0.end(), x.data());
+        run(*t, x.data(), rows, cols, ld);
+        std::vector<float> got;
+        bool clean = x.guards_intact();
+        for (int r = 0; r < rows; ++r) {
+          got.insert(got.end(), x.data() + r * ld, x.data() + r * ld + cols);
+          for (int j = cols; j < ld; ++j) clean = clean && x.data()[r * ld + j] == x0[static_cast<size_t>(r) * ld + j];
+        }
+        const std::string name = size_name({rows, cols});
+        h.expect(op + " " + t->isa + " no stray writes", name, clean, "wrote outside its rows");
+        check_both(h, op, *t, name, got.data(), ref.data(), scalar_out.data(), got.size(), bound);
+      }
+    }
+  }
+}
+
+void check_row_ops(Harness& h, const std::vector<const KernelTable*>& tables) {
+  const float eps = 1e-5f;
+  check_rows(h, tables, "rmsnorm_rows", kNormBound,
+             [&](const KernelTable& t, float* x, int rows, int cols, int ld) { t.rmsnorm_rows(x, rows, cols, ld, eps); },
+             [&](const float* x, int cols, double* out) {
+               double ss = 0;
+               for (int j = 0; j < cols; ++j) ss += static_cast<double>(x[j]) * x[j];
+               const double scale = 1.0 / std::sqrt(ss / cols + eps);
+               for (int j = 0; j < cols; ++j) out[j] = x[j] * scale;
+             });
+  const float scale = 0.37f;
+  check_rows(h, tables, "softmax_rows", kSoftmaxBound,
+             [&](const KernelTable& t, float* x, int rows, int cols, int ld) { t.softmax_rows(x, rows, cols, ld, scale); },
+             [&](const float* x, int cols, double* out) {
+               double mx = -1e300, sum = 0;
+               for (int j = 0; j < cols; ++j) mx = std::max(mx, static_cast<double>(scale) * x[j]);
+               for (int j = 0; j < cols; ++j) sum += (out[j] = std::exp(static_cast<double>(scale) * x[j] - mx));
+               for (int j = 0; j < cols; ++j) out[j] /= sum;
+             });
+}
+
+// ---- silu_mul: out[r][i] = silu(gu[r][i]) * gu[r][inter + i] ----
+void check_silu_mul(Harness& h, const std::vector<const KernelTable*>& tables) {
+  for (int rows : {1, 3}) {
+    for (int inter : kLengths) {
+      const auto gu = random_vec(static_cast<size_t>(rows) * 2 * inter, 7000 + inter + rows);
+      std::vector<double> ref(static_cast<size_t>(rows) * inter);
+      for (int r = 0; r < rows; ++r) {
+        for (int i = 0; i < inter; ++i) {
+          const double g = gu[static_cast<size_t>(r) * 2 * inter + i];
+          ref[static_cast<size_t>(r) * inter + i] = g / (1.0 + std::exp(-g)) * gu[static_cast<size_t>(r) * 2 * inter + inter + i];
+        }
+      }
+      std::vector<float> scalar_out(ref.size());
+      cpu::kernels_scalar().silu_mul(gu.data(), rows, inter, scalar_out.data());
+      for (const KernelTable* t : tables) {
+        Guarded out(ref.size());
+        t->silu_mul(gu.data(), rows, inter, out.data());
+        const std::string name = size_name({rows, inter});
+        h.expect(std::string("silu_mul ") + t->isa + " no stray writes", name, out.guards_intact(), "wrote outside its output");
+        check_both(h, "silu_mul", *t, name, out.data(), ref.data(), scalar_out.data(), ref.size(), kSiluBound);
+      }
+    }
+  }
+}
+
+// ---- add, axpy, dot on length-n vectors ----
+void check_vector_ops(Harness& h, const std::vector<const KernelTable*>& tables) {
+  for (int n : kLengths) {
+    const auto x = random_vec(n, 8000 + n), y0 = random_vec(n, 9000 + n);
+    const float alpha = -0.75f;
+    std::vector<double> add_ref(n), axpy_ref(n);
+    double dot_ref = 0, dot_scale = 0;
+    for (int i = 0; i < n; ++i) {
+      add_ref[i] = static_cast<double>(y0[i]) + x[i];
+      axpy_ref[i] = static_cast<double>(y0[i]) + static_cast<double>(alpha) * x[i];
+      dot_ref += static_cast<double>(x[i]) * y0[i];
+      dot_scale += std::fabs(static_cast<double>(x[i]) * y0[i]);
+    }
+    std::vector<float> s_add(y0), s_axpy(y0);
+    const KernelTable& scalar = cpu::kernels_scalar();
+    scalar.add(s_add.data(), x.data(), n);
+    scalar.axpy(alpha, x.data(), s_axpy.data(), n);
+    const float s_dot = scalar.dot(x.data(), y0.data(), n);
+    const std::string name = std::to_string(n);
+    for (const KernelTable* t : tables) {
+      Guarded sum(n), acc(n);
+      std::copy(y0.begin(), y0.end(), sum.data());
+      std::copy(y0.begin(), y0.end(), acc.data());
+      t->add(sum.data(), x.data(), n);
+      t->axpy(alpha, x.data(), acc.data(), n);
+      const float d = t->dot(x.data(), y0.data(), n);
+      h.expect(std::string("add/axpy ") + t->isa + " no stray writes", name, sum.guards_intact() && acc.guards_intact(),
+               "wrote outside its vector");
+      // One fp32 rounding of each sum: every table gives the same bits.
+      check_both(h, "add", *t, name, sum.data(), add_ref.data(), s_add.data(), n, 1e-7);
+      check_both(h, "axpy", *t, name, acc.data(), axpy_ref.data(), s_axpy.data(), n, kAxpyBound);
+      h.check_value(std::string("dot ") + t->isa, name, d, dot_ref, dot_scale, kDotBound);
+      if (std::string(t->isa) != "scalar") h.check_value(std::string("dot ") + t->isa + " vs scalar", name, d, s_dot, dot_scale, kDotBound);
+    }
+  }
+}
+
+// ---- attention of one head on qkv rows [T, 3 * hidden] ----
+void check_attention(Harness& h, const std::vector<const KernelTable*>& tables) {
+  for (int T : {1, 7, 8, 9, 16, 17, 31, 32, 33, 81}) {
+    for (int hd : {8, 16, 24, 32, 64}) {
+      const int heads = 2, hidden = heads * hd, head = 1;
+      const size_t stride = 3 * static_cast<size_t>(hidden);
+      const auto qkv = random_vec(static_cast<size_t>(T) * stride, 10000 + T * 5 + hd);
+      const float* base = qkv.data() + head * hd;
+      std::vector<double> ref(static_cast<size_t>(T) * hd);
+      for (int i = 0; i < T; ++i) {
+        std::vector<double> p(T);
+        double mx = -1e300, sum = 0;
+        for (int j = 0; j < T; ++j) {
+          double s = 0;
+          for (int d = 0; d < hd; ++d) s += static_cast<double>(base[i * stride + d]) * base[j * stride + hidden + d];
+          p[j] = s / std::sqrt(static_cast<double>(hd));
+          mx = std::max(mx, p[j]);
+        }
+        for (int j = 0; j < T; ++j) sum += (p[j] = std::exp(p[j] - mx));
+        for (int d = 0; d < hd; ++d) {
+          double o = 0;
+          for (int j = 0; j < T; ++j) o += p[j] * base[j * stride + 2 * hidden + d];
+          ref[static_cast<size_t>(i) * hd + d] = o / sum;
+        }
+      }
+      auto run = [&](const KernelTable& t, std::vector<float>& out) {
+        std::vector<float> keys(cpu::attention_keys_size(T, hd, t.nr)), values(cpu::attention_values_size(T, hd, t.nr));
+        std::vector<float> scores(static_cast<size_t>(T) * T);
+        // Written into a [T, hidden] block at the head's columns, as the recursion does.
+        Guarded block(static_cast<size_t>(T) * hidden);
+        cpu::attention_head(t, base, stride, hidden, T, hd, keys.data(), values.data(), scores.data(), block.data() + head * hd, hidden);
+        bool clean = block.guards_intact();
+        out.clear();
+        for (int i = 0; i < T; ++i) {
+          for (int c = 0; c < hidden; ++c) {
+            const float v = block.data()[static_cast<size_t>(i) * hidden + c];
+            if (c >= head * hd && c < (head + 1) * hd) out.push_back(v);
+            else clean = clean && v == kSentinel;
+          }
+        }
+        return clean;
+      };
+      std::vector<float> scalar_out;
+      run(cpu::kernels_scalar(), scalar_out);
+      for (const KernelTable* t : tables) {
+        std::vector<float> got;
+        const std::string name = "T " + std::to_string(T) + " head_dim " + std::to_string(hd);
+        h.expect(std::string("attention ") + t->isa + " no stray writes", name, run(*t, got), "wrote outside its head");
+        check_both(h, "attention", *t, name, got.data(), ref.data(), scalar_out.data(), got.size(), kAttentionBound);
+      }
+    }
+  }
+}
+
+// ---- bf16 rounding: the one definition (core/bf16.h) on values with known answers ----
+void check_bf16_rounding(Harness& h) {
+  struct Case { float in; uint16_t out; const char* what; };
+  const Case cases[] = {
+      {1.0f, 0x3f80, "1"}, {-2.5f, 0xc020, "-2.5"}, {1.00390625f, 0x3f80, "tie to even (down)"},
+      {1.01171875f, 0x3f82, "tie to even (up)"}, {1e-40f, 0x0000, "subnormal flushes to +0"},
+      {-1e-40f, 0x8000, "subnormal flushes to -0"}, {INFINITY, 0x7f80, "+inf"},
+  };
+  for (const Case& c : cases) {
+    const uint16_t got = bf16_from_f32(c.in);
+    char why[64];
+    std::snprintf(why, sizeof(why), "got 0x%04x, expected 0x%04x", got, c.out);
+    h.expect("bf16_from_f32", c.what, got == c.out, why);
+  }
+  const uint16_t nan = bf16_from_f32(NAN);
+  h.expect("bf16_from_f32", "NaN stays NaN", (nan & 0x7f80) == 0x7f80 && (nan & 0x7f) != 0, "NaN lost");
+}
+
+}  // namespace
+}  // namespace trm::tests
+
+int main() {
+  using namespace trm;
+  tests::Harness h;
+  std::vector<const cpu::KernelTable*> tables;
+  std::string names;
+  for (const std::string& isa : cpu::supported_isas()) {
+    tables.push_back(cpu::find_kernels(isa));
+    names += (names.empty() ? "" : ", ") + isa + " (nr " + std::to_string(tables.back()->nr) + ", bf16 " + tables.back()->bf16_compute + ")";
+  }
+  std::printf("op harness: CPU tables %s\n", names.c_str());
+  tests::check_bf16_rounding(h);
+  tests::check_gemm(h, tables);
+  tests::check_gemm_bf16_emulated(h);
+  tests::check_row_ops(h, tables);
+  tests::check_silu_mul(h, tables);
+  tests::check_vector_ops(h, tables);
+  tests::check_attention(h, tables);
+  tests::check_cuda_ops(h);
+  return h.finish();
+}

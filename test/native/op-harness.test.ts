@@ -1,0 +1,34 @@
+/**
+ * The op harness (native/tests/op_harness.cc): every op on every kernel table this CPU runs
+ * against the float64 and scalar references, at tile edges, with stray-write sentinels; and
+ * every CUDA kernel where a GPU is present. It is a plain C++ executable linked against the
+ * core alone, so building and running it here proves the core builds and runs without Node.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { supportedIsas } from '../../lib';
+import { REPO_ROOT } from '../helpers/paths';
+
+const BUILD = path.join(REPO_ROOT, 'build');
+const BINARY = path.join(BUILD, 'trm_op_harness');
+
+describe('op harness', () => {
+  it('builds without Node and passes every op on every table this CPU runs', () => {
+    expect(fs.existsSync(path.join(BUILD, 'CMakeCache.txt')), 'build/ is configured by npm run build:native').toBe(true);
+    execFileSync('cmake', ['--build', BUILD, '--target', 'trm_op_harness'], { stdio: 'pipe' });
+    const run = spawnSync(BINARY, [], { encoding: 'utf8' });
+    console.log(run.stdout.split('\n').filter((l) => !l.startsWith('ok ')).join('\n'));
+    expect(run.status, run.stdout).toBe(0);
+    expect(run.stdout).toMatch(/all passed: \d+ case\(s\), 0 failure\(s\)/);
+    // Every table the addon can pick is one the harness checked, op by op.
+    for (const isa of supportedIsas()) {
+      for (const op of ['gemm_f32', 'gemm_bf16', 'rmsnorm_rows', 'softmax_rows', 'silu_mul', 'add', 'dot', 'axpy', 'attention']) {
+        expect(run.stdout).toMatch(new RegExp(`^ok +${op} ${isa} +\\d+ cases`, 'm'));
+      }
+    }
+    // CUDA is checked or skipped with its reason, never silently absent.
+    expect(run.stdout).toMatch(/^(op harness: CUDA on |skip CUDA ops: )/m);
+  }, 120_000);
+});
