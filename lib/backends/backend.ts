@@ -1,6 +1,6 @@
 /** The interface every backend implements: one checked request in, raw result arrays out. */
 import type { InferRequest } from '../request';
-import type { BackendName, Carry, Device, Precision, TraceRecord } from '../types';
+import type { BackendName, Carry, Device, Precision, StopReason, TraceRecord } from '../types';
 
 export interface BackendResult {
   predictions: Int32Array;
@@ -8,6 +8,8 @@ export interface BackendResult {
   steps: Int32Array;
   qHalt: Float32Array;
   qContinue: Float32Array;
+  /** [batch] the rule that stopped each sample. */
+  stoppedBy: StopReason[];
   trace?: TraceRecord[];
   carry?: Carry;
 }
