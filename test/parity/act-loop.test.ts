@@ -45,24 +45,13 @@ function hostLoop(input: InferInput, options: InferOptions): Promise<BackendResu
 }
 
 function expectSame(host: BackendResult, native: InferResult): void {
-  expect(host.steps).toEqual(native.steps);
-  expect(host.stoppedBy).toEqual(native.stoppedBy);
-  expect(host.predictions).toEqual(native.predictions);
-  expect(host.logits).toEqual(native.logits);
-  expect(host.qHalt).toEqual(native.qHalt);
-  expect(host.qContinue).toEqual(native.qContinue);
+  for (const key of ['steps', 'stoppedBy', 'predictions', 'logits', 'qHalt', 'qContinue'] as const) expect(host[key]).toEqual(native[key]);
   expect(host.trace === undefined).toBe(native.trace === undefined);
   if (native.trace) {
     expect(host.trace!.length).toBe(native.trace.length);
     native.trace.forEach((rec, i) => {
       const h = host.trace![i];
-      expect(h.step).toBe(rec.step);
-      expect(h.halted).toEqual(rec.halted);
-      expect(h.stoppedBy).toEqual(rec.stoppedBy);
-      expect(h.changed).toEqual(rec.changed);
-      expect(h.qHalt).toEqual(rec.qHalt);
-      expect(h.qContinue).toEqual(rec.qContinue);
-      expect(h.haltProbability).toEqual(rec.haltProbability);
+      for (const key of ['step', 'halted', 'stoppedBy', 'changed', 'qHalt', 'qContinue', 'haltProbability'] as const) expect(h[key]).toEqual(rec[key]);
       for (let b = 0; b < B; b++) expect(h.confidence[b]).toBeCloseTo(rec.confidence[b], 6);
       expect(h.logits === undefined).toBe(rec.logits === undefined);
       if (rec.logits) expect(h.logits).toEqual(rec.logits);

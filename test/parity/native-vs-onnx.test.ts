@@ -67,16 +67,21 @@ afterAll(() => {
 });
 
 describe.each(CASES)('native vs onnx: $name, batch $batch', ({ name, config: overrides, batch: B }) => {
-  it('one step from the same carry, and a whole adaptive run', async () => {
+  /** The case's random model on both backends, and its random batch (rng left for more draws). */
+  async function setup() {
     const config = randomConfig({ halt_max_steps: 5, ...overrides });
-    const dims = modelDimensions(config);
     const weights = randomWeights(config, { seed: 1234, qHeadStd: 1 / Math.sqrt(config.hidden_size), puzzleEmbStd: 0.5 });
     const native = createModel(config, weights, { threads: 2 });
     const onnx = await createOnnxModel(config, weights, { threads: 2 });
-    const S = config.seq_len, V = config.vocab_size;
     const rng = new SeededRandom(99, name);
-    const inputs = Int32Array.from({ length: B * S }, () => rng.nextU32() % V);
+    const inputs = Int32Array.from({ length: B * config.seq_len }, () => rng.nextU32() % config.vocab_size);
     const puzzleIdentifiers = Int32Array.from({ length: B }, () => rng.nextU32() % config.num_puzzle_identifiers);
+    return { config, native, onnx, rng, inputs, puzzleIdentifiers };
+  }
+
+  it('one step from the same carry, and a whole adaptive run', async () => {
+    const { config, native, onnx, rng, inputs, puzzleIdentifiers } = await setup();
+    const dims = modelDimensions(config);
     const carrySize = B * dims.totalLen * config.hidden_size;
     const carry = { zH: Float32Array.from({ length: carrySize }, () => rng.normal()), zL: Float32Array.from({ length: carrySize }, () => rng.normal()) };
 
@@ -125,14 +130,7 @@ describe.each(CASES)('native vs onnx: $name, batch $batch', ({ name, config: ove
   });
 
   it('the other stopping rules, alone and combined: the same stopping step and rule per sample', async () => {
-    const config = randomConfig({ halt_max_steps: 5, ...overrides });
-    const weights = randomWeights(config, { seed: 1234, qHeadStd: 1 / Math.sqrt(config.hidden_size), puzzleEmbStd: 0.5 });
-    const native = createModel(config, weights, { threads: 2 });
-    const onnx = await createOnnxModel(config, weights, { threads: 2 });
-    const S = config.seq_len, V = config.vocab_size;
-    const rng = new SeededRandom(99, name);
-    const inputs = Int32Array.from({ length: B * S }, () => rng.nextU32() % V);
-    const puzzleIdentifiers = Int32Array.from({ length: B }, () => rng.nextU32() % config.num_puzzle_identifiers);
+    const { config, native, onnx, inputs, puzzleIdentifiers } = await setup();
     // As many steps as the run check above: more steps of a chaotic recursion on random
     // weights let float32 rounding flip argmaxes between the backends.
     const maxSteps = config.halt_max_steps;
