@@ -137,7 +137,10 @@ describe('loading', () => {
 
   it('the native layer rejects out-of-range requests that bypass the TypeScript checks', () => {
     const handle = new (loadAddon().NativeModel)(nativeSpec(config), weights, { threads: 1 });
-    const request = { batch: 2, inputs, maxSteps: 1, minSteps: 1, haltThreshold: null, trace: false, traceLogits: false, returnCarry: false };
+    const request = {
+      batch: 2, inputs, maxSteps: 1, minSteps: 1, haltThreshold: null, confidenceThreshold: null, stableSteps: null,
+      hCycles: config.H_cycles, lCycles: config.L_cycles, trace: false, traceLogits: false, returnCarry: false,
+    };
     expect(() => handle.inferSync({ ...request, inputs: new Int32Array(12).fill(9) })).toThrow(/outside \[0, vocab_size\)/);
     expect(() => handle.inferSync({ ...request, batch: 3 })).toThrow(/batch \* seq_len/);
     expect(() => handle.inferSync({ ...request, puzzleIdentifiers: Int32Array.of(0, 7) })).toThrow(/out of range/);
