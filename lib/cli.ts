@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { OptionError, TrmError } from './errors';
-import { LOAD_USAGE } from './cli/common';
+import { LOAD_USAGE, STOP_USAGE } from './cli/common';
 import type { Command, FlagValues } from './cli/common';
 import { demoCommand } from './cli/demo';
 import { evalCommand } from './cli/eval';
@@ -31,10 +31,10 @@ const COMMANDS: Record<string, Command> = {
   import: importCommand,
 };
 
-const USAGE = `usage:\n${Object.values(COMMANDS).map((c) => c.usage).join('\n')}\n${LOAD_USAGE}`;
+const USAGE = `usage:\n${Object.values(COMMANDS).map((c) => c.usage).join('\n')}\n${LOAD_USAGE}\n${STOP_USAGE}`;
 
 function commandUsage(command: Command): string {
-  return `usage:\n${command.usage}${command.loadsModel ? `\n${LOAD_USAGE}` : ''}`;
+  return `usage:\n${command.usage}${command.loadsModel ? `\n${LOAD_USAGE}` : ''}${command.stopping ? `\n${STOP_USAGE}` : ''}`;
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -1,12 +1,14 @@
 /**
  * Scoring a model on labelled examples, as the official evaluation does: exact accuracy
  * (every labelled position right: the whole answer), token accuracy over labelled positions,
- * and the ACT steps used, under fixed steps (the official eval) or adaptive halting.
+ * and the ACT steps used, under fixed steps (the official eval) or adaptive stopping rules.
  */
 import { OptionError } from './errors';
+import { STOP_REASONS } from './halting';
 import { IGNORE_LABEL } from './tasks/task';
 import type { Example } from './tasks/task';
 import type { TrmModel } from './trm-model';
+import type { InferOptions, StopReason } from './types';
 
 export interface Score {
   /** Examples scored. */
@@ -77,8 +79,14 @@ export function labelledConfidence(logits: ArrayLike<number>, offset: number, la
 export interface EvaluateOptions {
   /** ACT steps at most; default the model's halt_max_steps. */
   maxSteps?: number;
-  /** null: every example runs maxSteps steps (the official eval); a number: adaptive halting at that threshold. */
+  /** null: no halting rule (with no other rule, every example runs maxSteps steps: the official eval); a number: halt at that threshold. */
   haltThreshold: number | null;
+  /** The other stopping rules and the recursion depth, as `infer` takes them (default: off, the config's depth). */
+  confidenceThreshold?: number | null;
+  stableSteps?: number | null;
+  minSteps?: number;
+  hCycles?: number;
+  lCycles?: number;
   /** Examples per inference call; default 64. */
   batch?: number;
   /**
@@ -91,6 +99,13 @@ export interface EvaluateOptions {
 export interface EvalRun extends Score {
   maxSteps: number;
   haltThreshold: number | null;
+  confidenceThreshold: number | null;
+  stableSteps: number | null;
+  /** The recursion depth the examples ran at. */
+  hCycles: number;
+  lCycles: number;
+  /** Examples stopped by each rule. */
+  stoppedBy: Record<StopReason, number>;
   /** Mean ACT steps per example. */
   meanSteps: number;
   /** stepCounts[s - 1]: examples that stopped after s steps. */
@@ -116,7 +131,11 @@ export async function evaluateModel(model: TrmModel, examples: readonly Example[
   const repeats = options.repeats ?? 1;
   if (!Number.isInteger(repeats) || repeats < 1) throw new OptionError('invalid repeat count', { field: 'repeats', value: repeats, expected: 'an integer >= 1' });
   const maxSteps = options.maxSteps ?? model.config.halt_max_steps;
-  const inferOptions = { maxSteps, haltThreshold: options.haltThreshold };
+  const inferOptions: InferOptions = {
+    maxSteps, haltThreshold: options.haltThreshold, confidenceThreshold: options.confidenceThreshold ?? null, stableSteps: options.stableSteps ?? null,
+  };
+  for (const key of ['minSteps', 'hCycles', 'lCycles'] as const) if (options[key] !== undefined) inferOptions[key] = options[key];
+  const stoppedBy = Object.fromEntries(STOP_REASONS.map((r) => [r, 0])) as Record<StopReason, number>;
   const seqLen = model.config.seq_len;
   const predictions = new Int32Array(examples.length * seqLen);
   const steps = new Int32Array(examples.length);
@@ -135,6 +154,7 @@ export async function evaluateModel(model: TrmModel, examples: readonly Example[
       if (pass === 0) {
         predictions.set(r.predictions, start * seqLen);
         steps.set(r.steps, start);
+        for (const reason of r.stoppedBy) stoppedBy[reason]++;
       }
     }
     passMs.push(Number(ns) / 1e6);
@@ -151,6 +171,11 @@ export async function evaluateModel(model: TrmModel, examples: readonly Example[
     ...scorePredictions(predictions, examples),
     maxSteps,
     haltThreshold: options.haltThreshold,
+    confidenceThreshold: inferOptions.confidenceThreshold ?? null,
+    stableSteps: inferOptions.stableSteps ?? null,
+    hCycles: options.hCycles ?? model.config.H_cycles,
+    lCycles: options.lCycles ?? model.config.L_cycles,
+    stoppedBy,
     meanSteps: stepSum / examples.length,
     stepCounts,
     totalMs,

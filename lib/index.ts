@@ -34,10 +34,11 @@ export type { LearningRateSchedule } from './train/schedule';
 export { saveCheckpoint, loadCheckpoint, TRAIN_STATE_FILE, TRAIN_STATE_JSON, TRAINING_KEY } from './train/checkpoint';
 export type { TrainingDataSource, SavedRun } from './train/checkpoint';
 export { buildTrainingData } from './train/data';
-export { haltProbability, shouldHalt } from './halting';
+export { haltProbability, stopReason, nextUnchangedRun, replayStopping, STOP_REASONS } from './halting';
 export type { HaltingPolicy } from './halting';
+export { MAX_CYCLES } from './request';
 export type {
-  LoadOptions, InferInput, InferOptions, InferResult, TraceRecord, Carry, ModelInfo, BackendName, Device, IsaName, Precision,
+  LoadOptions, InferInput, InferOptions, InferResult, TraceRecord, StopReason, Carry, ModelInfo, BackendName, Device, IsaName, Precision,
 } from './types';
 export {
   getTask, generateTrainTest, TASK_NAMES, SudokuTask, MazeTask, ComplianceTask, IGNORE_LABEL, exampleKey,

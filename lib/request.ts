@@ -8,20 +8,31 @@ import type { ModelDimensions, TrmConfig } from './model/config';
 import type { HaltingPolicy } from './halting';
 import type { InferInput, InferOptions } from './types';
 
-export interface InferRequest extends HaltingPolicy {
-  batch: number;
-  inputs: Int32Array;
-  puzzleIdentifiers: Int32Array;
-  carry?: { zH: Float32Array; zL: Float32Array };
+/** The checked options of one call. */
+export interface RequestOptions extends HaltingPolicy {
+  /** The recursion depth of every step: the config's H_cycles / L_cycles unless overridden. */
+  hCycles: number;
+  lCycles: number;
   trace: boolean;
   traceLogits: boolean;
   returnCarry: boolean;
 }
 
+export interface InferRequest extends RequestOptions {
+  batch: number;
+  inputs: Int32Array;
+  puzzleIdentifiers: Int32Array;
+  carry?: { zH: Float32Array; zL: Float32Array };
+}
+
 /** More steps than this is a mistake (a runaway loop), not deeper thinking. */
 export const MAX_STEPS_LIMIT = 1_000_000;
+/** Largest hCycles / lCycles a call may ask for (native/core/infer_types.h kMaxCycles). */
+export const MAX_CYCLES = 256;
 
-const OPTION_KEYS = new Set(['maxSteps', 'minSteps', 'haltThreshold', 'trace', 'returnCarry']);
+const OPTION_KEYS = new Set([
+  'maxSteps', 'minSteps', 'haltThreshold', 'confidenceThreshold', 'stableSteps', 'hCycles', 'lCycles', 'trace', 'returnCarry',
+]);
 const INPUT_KEYS = new Set(['inputs', 'puzzleIdentifiers', 'carry']);
 
 function checkInteger(field: string, value: unknown, min: number, max: number): number {
@@ -31,9 +42,16 @@ function checkInteger(field: string, value: unknown, min: number, max: number): 
   return value;
 }
 
-export function normalizeOptions(options: InferOptions | undefined, config: TrmConfig): HaltingPolicy & {
-  trace: boolean; traceLogits: boolean; returnCarry: boolean;
-} {
+/** A probability-like threshold in [0, 1], or null (undefined) for the rule off. */
+function checkThreshold(field: string, value: unknown, off: string): number | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
+    throw new OptionError('invalid option', { field, value, expected: `a number in [0, 1], or null ${off}` });
+  }
+  return value;
+}
+
+export function normalizeOptions(options: InferOptions | undefined, config: TrmConfig): RequestOptions {
   const o = (options ?? {}) as Record<string, unknown>;
   if (typeof o !== 'object' || o === null || Array.isArray(o)) {
     throw new OptionError('options must be an object', { field: 'options', value: options, expected: 'an object or undefined' });
@@ -43,20 +61,21 @@ export function normalizeOptions(options: InferOptions | undefined, config: TrmC
   }
   const maxSteps = o.maxSteps === undefined ? config.halt_max_steps : checkInteger('maxSteps', o.maxSteps, 1, MAX_STEPS_LIMIT);
   const minSteps = o.minSteps === undefined ? 1 : checkInteger('minSteps', o.minSteps, 1, maxSteps);
-  let haltThreshold: number | null = null;
-  if (o.haltThreshold !== undefined && o.haltThreshold !== null) {
-    if (typeof o.haltThreshold !== 'number' || !(o.haltThreshold >= 0 && o.haltThreshold <= 1)) {
-      throw new OptionError('invalid option', { field: 'haltThreshold', value: o.haltThreshold, expected: 'a number in [0, 1], or null for fixed steps' });
-    }
-    haltThreshold = o.haltThreshold;
-  }
+  const haltThreshold = checkThreshold('haltThreshold', o.haltThreshold, 'for no halting rule');
+  const confidenceThreshold = checkThreshold('confidenceThreshold', o.confidenceThreshold, 'for no confidence rule');
+  const stableSteps = o.stableSteps === undefined || o.stableSteps === null ? null : checkInteger('stableSteps', o.stableSteps, 1, MAX_STEPS_LIMIT);
+  const hCycles = o.hCycles === undefined ? config.H_cycles : checkInteger('hCycles', o.hCycles, 1, MAX_CYCLES);
+  const lCycles = o.lCycles === undefined ? config.L_cycles : checkInteger('lCycles', o.lCycles, 1, MAX_CYCLES);
   const trace = o.trace ?? false;
   if (trace !== true && trace !== false && trace !== 'logits') {
     throw new OptionError('invalid option', { field: 'trace', value: trace, expected: "true, false or 'logits'" });
   }
   const returnCarry = o.returnCarry ?? false;
   if (typeof returnCarry !== 'boolean') throw new OptionError('invalid option', { field: 'returnCarry', value: returnCarry, expected: 'a boolean' });
-  return { maxSteps, minSteps, haltThreshold, trace: trace !== false, traceLogits: trace === 'logits', returnCarry };
+  return {
+    maxSteps, minSteps, haltThreshold, confidenceThreshold, stableSteps, hCycles, lCycles,
+    trace: trace !== false, traceLogits: trace === 'logits', returnCarry,
+  };
 }
 
 function flattenTokens(inputs: unknown, seqLen: number): Int32Array {

@@ -107,6 +107,7 @@ export class TrmModel {
       qHalt: r.qHalt,
       qContinue: r.qContinue,
       haltProbability: Float32Array.from(r.qHalt, haltProbability),
+      stoppedBy: r.stoppedBy,
     };
     if (r.trace) out.trace = r.trace;
     if (r.carry) out.carry = r.carry;

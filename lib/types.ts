@@ -56,16 +56,45 @@ export interface InferInput {
   carry?: Carry;
 }
 
+/**
+ * Why a sample stopped (lib/halting.ts): 'halt' (sigmoid(q_halt) > haltThreshold),
+ * 'confidence' (confidence >= confidenceThreshold), 'stable' (predictions unchanged for
+ * stableSteps steps), 'maxSteps'. When several fire at one step, the first in that order.
+ */
+export type StopReason = 'halt' | 'confidence' | 'stable' | 'maxSteps';
+
 export interface InferOptions {
   /** ACT steps at most; default halt_max_steps. May exceed it ("thinking longer"). */
   maxSteps?: number;
-  /** ACT steps at least before adaptive halting may stop a sample; default 1. */
+  /** ACT steps at least before any adaptive rule may stop a sample; default 1. */
   minSteps?: number;
   /**
-   * Halt a sample once sigmoid(q_halt) > haltThreshold (checked after each step, from
-   * minSteps on). null (the default) runs every sample maxSteps steps, as the official eval.
+   * Stop a sample once sigmoid(q_halt) > haltThreshold (checked after each step, from
+   * minSteps on). null (the default), with the other rules null too, runs every sample
+   * maxSteps steps, as the official eval.
    */
   haltThreshold?: number | null;
+  /**
+   * Stop a sample once the step's confidence (TraceRecord.confidence: the mean over positions
+   * of the largest softmax probability, as float32) >= confidenceThreshold, from minSteps
+   * on. In [0, 1]; null (default) off.
+   */
+  confidenceThreshold?: number | null;
+  /**
+   * Stop a sample once its predictions have not changed for stableSteps consecutive steps
+   * (TraceRecord.changed 0 at each; step 1 compares against the input tokens, so with an
+   * input that is not already the answer, k can first fire at step k + 1), from minSteps on.
+   * An integer >= 1; null (default) off.
+   */
+  stableSteps?: number | null;
+  /**
+   * Recursion depth of every ACT step: H_cycles and L_cycles for this call instead of the
+   * config's. This runs the model off its training setting (it was trained at the config's
+   * depth); answers may be better, worse or just slower. Integers in [1, 256] (MAX_CYCLES); the
+   * onnx backend runs only the depth its graph was exported with.
+   */
+  hCycles?: number;
+  lCycles?: number;
   /** Record every step; 'logits' adds each step's logits. Default false. */
   trace?: boolean | 'logits';
   /** Return the final carry, to resume later. Default false. */
@@ -84,6 +113,8 @@ export interface TraceRecord {
   changed: Int32Array;
   /** Mean over positions of the largest softmax probability. */
   confidence: Float32Array;
+  /** The rule that stopped each sample, from the step it stopped on (null while it runs). */
+  stoppedBy: (StopReason | null)[];
   /** [batch * seq_len * vocab] with trace: 'logits'. */
   logits?: Float32Array;
 }
@@ -103,6 +134,8 @@ export interface InferResult {
   qContinue: Float32Array;
   /** [batch] sigmoid(qHalt). */
   haltProbability: Float32Array;
+  /** [batch] the rule that stopped each sample (precedence halt > confidence > stable > maxSteps). */
+  stoppedBy: StopReason[];
   trace?: TraceRecord[];
   carry?: Carry;
 }

@@ -3,7 +3,7 @@
  * (one checked request in, raw result arrays out) and the load options it is created with.
  */
 import type { InferRequest } from '../request';
-import type { BackendName, Carry, Device, LoadOptions, Precision, TraceRecord } from '../types';
+import type { BackendName, Carry, Device, LoadOptions, Precision, StopReason, TraceRecord } from '../types';
 
 export type LoadOptionName = keyof LoadOptions;
 
@@ -24,6 +24,8 @@ export interface BackendResult {
   steps: Int32Array;
   qHalt: Float32Array;
   qContinue: Float32Array;
+  /** [batch] the rule that stopped each sample. */
+  stoppedBy: StopReason[];
   trace?: TraceRecord[];
   carry?: Carry;
 }

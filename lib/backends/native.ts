@@ -6,8 +6,8 @@ import {
   loadAddon, translateNativeError, type CudaModelHandle, type NativeAddon, type NativeModelHandle, type NativeRequest, type NativeResult, type NativeSpec,
 } from '../native/addon';
 import type { InferRequest } from '../request';
-import { splitTrace } from '../trace';
-import type { Device, Precision } from '../types';
+import { splitTrace, stopReasonOfCode } from '../trace';
+import type { Device, Precision, StopReason } from '../types';
 import type { Backend, BackendResult } from './backend';
 
 export function nativeSpec(config: TrmConfig): NativeSpec {
@@ -184,6 +184,10 @@ export function toNativeRequest(r: InferRequest): NativeRequest {
     maxSteps: r.maxSteps,
     minSteps: r.minSteps,
     haltThreshold: r.haltThreshold,
+    confidenceThreshold: r.confidenceThreshold,
+    stableSteps: r.stableSteps,
+    hCycles: r.hCycles,
+    lCycles: r.lCycles,
     trace: r.trace,
     traceLogits: r.traceLogits,
     returnCarry: r.returnCarry,
@@ -192,7 +196,9 @@ export function toNativeRequest(r: InferRequest): NativeRequest {
 
 /** The addon's result as a BackendResult. */
 export function fromNativeResult(n: NativeResult, batch: number, seqLen: number, vocab: number): BackendResult {
-  const out: BackendResult = { predictions: n.predictions, logits: n.logits, steps: n.steps, qHalt: n.qHalt, qContinue: n.qContinue };
+  // Every sample has stopped by the time the call returns, so no code is 0 here.
+  const stoppedBy = Array.from(n.stoppedBy, (code) => stopReasonOfCode(code) as StopReason);
+  const out: BackendResult = { predictions: n.predictions, logits: n.logits, steps: n.steps, qHalt: n.qHalt, qContinue: n.qContinue, stoppedBy };
   if (n.trace) out.trace = splitTrace(n.trace, n.traceSteps, batch, batch * seqLen * vocab);
   if (n.carryZH && n.carryZL) out.carry = { zH: n.carryZH, zL: n.carryZL };
   return out;

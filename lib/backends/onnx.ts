@@ -1,7 +1,13 @@
 /**
  * The ONNX backend: the exported one-step graph on onnxruntime-node (CPU), driven by the
- * shared TypeScript ACT loop (lib/act-loop.ts). It is the portable reference to the fused
- * native operator: same results, same halting and trace, a host round trip per ACT step.
+ * shared TypeScript ACT loop (lib/backends/act-loop.ts). It is the portable reference to the
+ * fused native operator: same results, same stopping rules and trace, a host round trip per
+ * ACT step.
+ *
+ * The step graph has the recursion depth (H_cycles, L_cycles) unrolled into it, so a call
+ * asking for another depth is refused (OptionError on hCycles / lCycles) rather than
+ * re-exported per depth: a second graph would mean keeping the weights on the JS heap, a
+ * second session per depth, and a model.onnx whose fingerprint no longer says what it runs.
  *
  * The graph comes from the model directory's `model.onnx` when there is one (written by
  * `trm export-onnx`), checked against the weights by its fingerprint, or else is exported
@@ -10,8 +16,8 @@
 import * as fs from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
-import { runActLoop, type ActLoopShape, type StepFunction } from '../act-loop';
-import { BackendError, ModelFormatError, TrmError } from '../errors';
+import { runActLoop, type ActLoopShape, type StepFunction } from './act-loop';
+import { BackendError, ModelFormatError, OptionError, TrmError } from '../errors';
 import { modelDimensions, type TrmConfig } from '../model/config';
 import type { WeightMap } from '../model/weights';
 import { exportOnnx, weightsFingerprint } from '../onnx/exporter';
@@ -141,11 +147,14 @@ export class OnnxBackend implements Backend {
   private session: ort.InferenceSession | null;
   private readonly shape: ActLoopShape;
   private readonly feedsPuzzle: boolean;
+  /** The recursion depth unrolled in the step graph (the config's). */
+  private readonly depth: { hCycles: number; lCycles: number };
   /** Calls run one after another, as on the native backend; dispose waits for them. */
   private queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(session: ort.InferenceSession, shape: ActLoopShape, threads: number, source: string) {
+  private constructor(session: ort.InferenceSession, shape: ActLoopShape, depth: { hCycles: number; lCycles: number }, threads: number, source: string) {
     this.session = session;
+    this.depth = depth;
     this.shape = shape;
     this.threads = threads;
     this.source = source;
@@ -192,11 +201,18 @@ export class OnnxBackend implements Backend {
     const shape: ActLoopShape = {
       seqLen: config.seq_len, vocab: config.vocab_size, totalLen: dims.totalLen, hidden: config.hidden_size, hInit, lInit,
     };
-    return new OnnxBackend(session, shape, threads, file ?? '<memory>');
+    return new OnnxBackend(session, shape, { hCycles: config.H_cycles, lCycles: config.L_cycles }, threads, file ?? '<memory>');
   }
 
   run(request: InferRequest): Promise<BackendResult> {
     const session = this.live();
+    for (const [field, trained] of [['hCycles', this.depth.hCycles], ['lCycles', this.depth.lCycles]] as const) {
+      if (request[field] !== trained) {
+        return Promise.reject(new OptionError(`the onnx backend runs the recursion depth its step graph was exported with`, {
+          field, value: request[field], expected: `${trained} (the config's ${field === 'hCycles' ? 'H_cycles' : 'L_cycles'}), or the 'native' backend for another depth`,
+        }));
+      }
+    }
     const result = this.queue.then(() => runActLoop(request, this.shape, this.stepper(session)));
     this.queue = result.catch(() => undefined);
     return result;

@@ -4,7 +4,7 @@
  * loading flags.
  */
 import { OptionError } from '../errors';
-import type { LoadOptions } from '../types';
+import type { InferOptions, LoadOptions } from '../types';
 
 export type FlagValues = Record<string, string | boolean | undefined>;
 export type FlagSpec = Record<string, { type: 'string' | 'boolean' }>;
@@ -14,6 +14,8 @@ export interface Command {
   usage: string;
   /** Takes LOAD_FLAGS (described once, in LOAD_USAGE). */
   loadsModel?: boolean;
+  /** Takes STOP_FLAGS (described once, in STOP_USAGE). */
+  stopping?: boolean;
   /** The flags this command takes; any other is an error. */
   flags: FlagSpec;
   /** Positional arguments after the command name: how many, and their names for the error. */
@@ -67,6 +69,33 @@ export function loadOptions(values: FlagValues): LoadOptions {
     if (v !== undefined) options[key] = v;
   }
   return options as LoadOptions;
+}
+
+/** The stopping-rule and recursion-depth flags of run, eval and solve (beside each one's --threshold and --steps). */
+export const STOP_FLAGS: FlagSpec = {
+  confidence: { type: 'string' }, 'stable-steps': { type: 'string' }, 'h-cycles': { type: 'string' }, 'l-cycles': { type: 'string' },
+};
+
+export const STOP_USAGE = `  stopping and depth options of run, eval and solve:
+    --confidence C   stop a sample once its confidence (mean max softmax probability) >= C
+    --stable-steps K stop a sample once its predictions have not changed for K steps
+    --h-cycles N     H_cycles of every step instead of the config's (off the training setting)
+    --l-cycles N     L_cycles likewise`;
+
+export type StopFlagOptions = Pick<InferOptions, 'confidenceThreshold' | 'stableSteps' | 'hCycles' | 'lCycles'>;
+
+/** The infer options of --confidence, --stable-steps, --h-cycles and --l-cycles; infer checks the cycle bounds. */
+export function stopOptions(values: FlagValues): StopFlagOptions {
+  const options: StopFlagOptions = {};
+  const confidence = numberFlag(values, 'confidence', 0, 1);
+  if (confidence !== undefined) options.confidenceThreshold = confidence;
+  const stable = intFlag(values, 'stable-steps', 1);
+  if (stable !== undefined) options.stableSteps = stable;
+  const h = intFlag(values, 'h-cycles', 1);
+  if (h !== undefined) options.hCycles = h;
+  const l = intFlag(values, 'l-cycles', 1);
+  if (l !== undefined) options.lCycles = l;
+  return options;
 }
 
 /** Milliseconds since `start` (a process.hrtime.bigint()). */

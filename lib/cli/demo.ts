@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EvalRun, evaluateModel, labelledConfidence } from '../evaluate';
 import { createModel, createOnnxModel, loadModel } from '../index';
-import { shouldHalt } from '../halting';
+import { replayStopping } from '../halting';
 import { parseConfig } from '../model/config';
 import { CONFIG_FILE } from '../model/directory';
 import { randomWeights } from '../model/random';
@@ -104,8 +104,8 @@ async function showRefinement(model: TrmModel, task: Task, example: Example, thr
   // Fixed steps show every step; halting runs each sample alone, so the step adaptive
   // halting would stop at is read off this trace with the same rule.
   const r = await model.infer({ inputs: [example.inputs], puzzleIdentifiers: [example.puzzleIdentifier] }, { haltThreshold: null, trace: 'logits' });
-  const policy = { maxSteps, minSteps: 1, haltThreshold: threshold };
-  const haltStep = r.trace!.find((rec) => shouldHalt(rec.step, rec.qHalt[0], policy))!.step;
+  const policy = { maxSteps, minSteps: 1, haltThreshold: threshold, confidenceThreshold: null, stableSteps: null };
+  const haltStep = replayStopping(r.trace!, 0, policy)!.step;
 
   console.log(`${colors.bold('How the answer refines')} (every step run; adaptive halting stops at the first step with p(halt) > ${threshold}):`);
   console.log('step  changed  p(halt)  confidence  right');

@@ -1,6 +1,7 @@
 /**
  * `trm eval DIR`: accuracy of a model on held-out examples of its task, under fixed steps
- * (the official eval: every example runs halt_max_steps) and under adaptive halting.
+ * (the official eval: every example runs halt_max_steps), under adaptive halting, and under
+ * each other stopping rule asked for (--confidence, --stable-steps) alone and all together.
  */
 import * as path from 'node:path';
 import { readJsonlDataset } from '../data/jsonl';
@@ -11,7 +12,7 @@ import { taskForModel } from '../model-task';
 import { EVAL_SEED, heldOutSet, readTrainDataDescription } from '../tasks/splits';
 import type { Example, Task } from '../tasks/task';
 import type { TrmModel } from '../trm-model';
-import { Command, LOAD_FLAGS, intFlag, loadOptions, msSince, numberFlag, stringFlag } from './common';
+import { Command, LOAD_FLAGS, STOP_FLAGS, intFlag, loadOptions, msSince, numberFlag, stopOptions, stringFlag } from './common';
 import { percent } from './render';
 
 /** Enough for a first number on every task in minutes on 2 cores (a 9x9 Sudoku model of the suggested size takes ~0.4 s per answer); --count raises it. */
@@ -70,18 +71,47 @@ export function runSummary(run: EvalRun): Omit<EvalRun, 'predictions' | 'steps'>
   return summary;
 }
 
+/** One row of the eval table: its label, its key in --json, and the rules it runs. */
+interface EvalRow {
+  label: string;
+  key: string;
+  rules: { haltThreshold: number | null; confidenceThreshold?: number; stableSteps?: number };
+}
+
+/** Fixed steps, halting, then each other rule given alone, then every given rule together. */
+export function evalRows(threshold: number, confidence: number | undefined, stableSteps: number | undefined, maxSteps: number): EvalRow[] {
+  const rows: EvalRow[] = [
+    { label: `fixed ${maxSteps} steps`, key: 'fixed', rules: { haltThreshold: null } },
+    { label: `adaptive p(halt)>${threshold}`, key: 'adaptive', rules: { haltThreshold: threshold } },
+  ];
+  if (confidence !== undefined) rows.push({ label: `confidence>=${confidence}`, key: 'confidence', rules: { haltThreshold: null, confidenceThreshold: confidence } });
+  if (stableSteps !== undefined) rows.push({ label: `stable ${stableSteps} step(s)`, key: 'stable', rules: { haltThreshold: null, stableSteps } });
+  if (confidence !== undefined || stableSteps !== undefined) {
+    rows.push({ label: 'all of these rules', key: 'combined', rules: { haltThreshold: threshold, confidenceThreshold: confidence, stableSteps } });
+  }
+  return rows;
+}
+
+/** "halt 120, maxSteps 80": the rules that stopped a run's examples. */
+export function stoppedBySummary(run: EvalRun): string {
+  return Object.entries(run.stoppedBy).filter(([, n]) => n > 0).map(([rule, n]) => `${rule} ${n}`).join(', ');
+}
+
 export const evalCommand: Command = {
-  usage: `  trm eval DIR [options]            accuracy on held-out examples, fixed steps and adaptive halting
+  usage: `  trm eval DIR [options]            accuracy on held-out examples, fixed steps and adaptive stopping
     --task NAME      the task (default: the "task" key of DIR/config.json)
     --data FILE      score the examples of a JSONL file instead of generated ones
     --count N        examples (default ${DEFAULT_EVAL_COUNT}; with --data: the first N)
     --seed S         seed of the generated held-out set (default ${EVAL_SEED}; training seeds are below it)
     --threshold T    adaptive halting threshold on sigmoid(q_halt) (default ${DEFAULT_THRESHOLD})
+    --confidence C, --stable-steps K: a row for each rule alone, and one for them all with --threshold
+    --h-cycles N, --l-cycles N: every row at that recursion depth
     --batch B        examples per inference call (default 64)
     --json           print one JSON object instead of the table`,
   loadsModel: true,
+  stopping: true,
   flags: {
-    ...LOAD_FLAGS, task: { type: 'string' }, data: { type: 'string' }, count: { type: 'string' }, seed: { type: 'string' },
+    ...LOAD_FLAGS, ...STOP_FLAGS, task: { type: 'string' }, data: { type: 'string' }, count: { type: 'string' }, seed: { type: 'string' },
     threshold: { type: 'string' }, batch: { type: 'string' }, json: { type: 'boolean' },
   },
   positionals: { min: 1, max: 1, names: 'DIR' },
@@ -89,13 +119,16 @@ export const evalCommand: Command = {
     const threshold = numberFlag(values, 'threshold', 0, 1) ?? DEFAULT_THRESHOLD;
     const batch = intFlag(values, 'batch', 1);
     const count = intFlag(values, 'count', 1);
+    const { confidenceThreshold, stableSteps, hCycles, lCycles } = stopOptions(values);
     const model = await loadModel(dir, loadOptions(values));
     try {
       const { task, examples, data, notes } = evalExamples(model, dir, {
         task: stringFlag(values, 'task'), data: stringFlag(values, 'data'), count, seed: intFlag(values, 'seed', 0),
       }, DEFAULT_EVAL_COUNT);
-      const fixed = await evaluateModel(model, examples, { haltThreshold: null, batch });
-      const adaptive = await evaluateModel(model, examples, { haltThreshold: threshold, batch });
+      const rows = evalRows(threshold, confidenceThreshold ?? undefined, stableSteps ?? undefined, model.config.halt_max_steps);
+      const runs: EvalRun[] = [];
+      for (const row of rows) runs.push(await evaluateModel(model, examples, { ...row.rules, hCycles, lCycles, batch }));
+      const [fixed] = runs;
       const info = model.info;
       if (values.json) {
         console.log(JSON.stringify({
@@ -103,9 +136,10 @@ export const evalCommand: Command = {
           task: task.name,
           backend: info.backend, isa: info.isa, threads: info.threads, precision: info.precision,
           haltMaxSteps: model.config.halt_max_steps,
+          hCycles: fixed.hCycles,
+          lCycles: fixed.lCycles,
           data,
-          fixed: runSummary(fixed),
-          adaptive: runSummary(adaptive),
+          ...Object.fromEntries(rows.map((row, i) => [row.key, runSummary(runs[i])])),
           notes,
         }, null, 2));
         return;
@@ -115,14 +149,17 @@ export const evalCommand: Command = {
         ? `examples: the first ${data.count} of ${data.file}`
         : `examples: ${data.count} generated held-out ${task.name} examples, seed ${data.seed} (${data.generationMs.toFixed(0)} ms to generate)`);
       for (const note of notes) console.log(`  note: ${note}`);
+      if (hCycles !== undefined || lCycles !== undefined) {
+        console.log(`  note: every row runs H_cycles ${fixed.hCycles} x L_cycles ${fixed.lCycles}, off the training setting (${model.config.H_cycles} x ${model.config.L_cycles})`);
+      }
       console.log('');
-      const header = `${''.padEnd(22)}${'exact'.padStart(8)}${'tokens'.padStart(9)}${'mean steps'.padStart(12)}${'ms/answer'.padStart(11)}`;
+      const header = `${''.padEnd(24)}${'exact'.padStart(8)}${'tokens'.padStart(9)}${'mean steps'.padStart(12)}${'ms/answer'.padStart(11)}  stopped by`;
       console.log(header);
-      const row = (label: string, r: EvalRun) => console.log(
-        `${label.padEnd(22)}${percent(r.exactAccuracy).padStart(8)}${percent(r.tokenAccuracy).padStart(9)}${r.meanSteps.toFixed(2).padStart(12)}${r.msPerAnswer.toFixed(3).padStart(11)}`);
-      row(`fixed ${fixed.maxSteps} steps`, fixed);
-      row(`adaptive p(halt)>${threshold}`, adaptive);
-      console.log(`\nexact: whole answer right (fixed ${fixed.exactCorrect}, adaptive ${adaptive.exactCorrect} of ${fixed.count}); tokens: labelled positions right (of ${fixed.labelledTokens})`);
+      rows.forEach((row, i) => {
+        const r = runs[i];
+        console.log(`${row.label.padEnd(24)}${percent(r.exactAccuracy).padStart(8)}${percent(r.tokenAccuracy).padStart(9)}${r.meanSteps.toFixed(2).padStart(12)}${r.msPerAnswer.toFixed(3).padStart(11)}  ${stoppedBySummary(r)}`);
+      });
+      console.log(`\nexact: whole answer right (${rows.map((row, i) => `${row.key} ${runs[i].exactCorrect}`).join(', ')} of ${fixed.count}); tokens: labelled positions right (of ${fixed.labelledTokens})`);
     } finally {
       model.dispose();
     }

@@ -1,7 +1,8 @@
 /**
  * `trm solve DIR`: one puzzle, typed, read from a file or drawn from the held-out set,
- * solved by the model with adaptive halting; prints the answer, the steps it took, the
- * halting probability, and whether the answer is right when that can be known.
+ * solved by the model with adaptive halting (and any other stopping rule asked for); prints
+ * the answer, the steps it took and the rule that stopped it, the halting probability, and
+ * whether the answer is right when that can be known.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -12,7 +13,7 @@ import { CONFIG_FILE } from '../model/directory';
 import { taskForModel } from '../model-task';
 import { EVAL_SEED, heldOutSet, readTrainDataDescription } from '../tasks/splits';
 import { IGNORE_LABEL } from '../tasks/task';
-import { Command, LOAD_FLAGS, intFlag, loadOptions, numberFlag, stringFlag } from './common';
+import { Command, LOAD_FLAGS, STOP_FLAGS, intFlag, loadOptions, numberFlag, stopOptions, stringFlag } from './common';
 import { referenceAnswer } from './reference';
 import { DEFAULT_THRESHOLD } from './eval';
 
@@ -23,10 +24,12 @@ export const solveCommand: Command = {
     --file FILE      the puzzle text from a file
     --random         a puzzle from the held-out set (--seed S, default ${EVAL_SEED}; the first one)
     --task NAME      the task (default: the "task" key of DIR/config.json)
-    --threshold T    adaptive halting threshold (default ${DEFAULT_THRESHOLD}); --steps N: max ACT steps`,
+    --threshold T    adaptive halting threshold (default ${DEFAULT_THRESHOLD}); --steps N: max ACT steps
+    --confidence C, --stable-steps K: stop also by these rules; --h-cycles N, --l-cycles N: the depth`,
   loadsModel: true,
+  stopping: true,
   flags: {
-    ...LOAD_FLAGS, input: { type: 'string' }, file: { type: 'string' }, random: { type: 'boolean' }, seed: { type: 'string' },
+    ...LOAD_FLAGS, ...STOP_FLAGS, input: { type: 'string' }, file: { type: 'string' }, random: { type: 'boolean' }, seed: { type: 'string' },
     task: { type: 'string' }, threshold: { type: 'string' }, steps: { type: 'string' },
   },
   positionals: { min: 1, max: 1, names: 'DIR' },
@@ -40,6 +43,7 @@ export const solveCommand: Command = {
     if (values.seed !== undefined && !values.random) throw new OptionError('--seed picks the --random puzzle', { field: '--seed', value: values.seed, expected: '--random' });
     const threshold = numberFlag(values, 'threshold', 0, 1) ?? DEFAULT_THRESHOLD;
     const maxSteps = intFlag(values, 'steps', 1);
+    const stopping = stopOptions(values);
     const model = await loadModel(dir, loadOptions(values));
     try {
       const task = taskForModel(model.config, stringFlag(values, 'task'), path.join(path.resolve(dir), CONFIG_FILE));
@@ -64,13 +68,15 @@ export const solveCommand: Command = {
       }
       console.log(task.format(inputs));
 
-      const r = await model.infer({ inputs: [inputs] }, { haltThreshold: threshold, maxSteps, trace: true });
+      const r = await model.infer({ inputs: [inputs] }, { ...stopping, haltThreshold: threshold, maxSteps, trace: true });
       const steps = r.steps[0];
       const last = r.trace![steps - 1];
-      // At the step limit a sample stops either way; it halted when p(halt) crossed the threshold there too.
-      const halted = last.haltProbability[0] > threshold
-        ? `halted: p(halt) ${last.haltProbability[0].toFixed(3)} > ${threshold}`
-        : `ran to the step limit; p(halt) ${last.haltProbability[0].toFixed(3)}`;
+      const halted = {
+        halt: `halted: p(halt) ${last.haltProbability[0].toFixed(3)} > ${threshold}`,
+        confidence: `stopped by confidence ${last.confidence[0].toFixed(3)} >= ${stopping.confidenceThreshold}`,
+        stable: `stopped: predictions unchanged for ${stopping.stableSteps} step(s)`,
+        maxSteps: `ran to the step limit; p(halt) ${last.haltProbability[0].toFixed(3)}`,
+      }[r.stoppedBy[0]];
       console.log(`\nanswer after ${steps} step(s) (${halted}):`);
       console.log(task.format(inputs, r.predictions));
       const confidence = labels

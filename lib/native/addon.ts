@@ -36,6 +36,10 @@ export interface NativeRequest {
   maxSteps: number;
   minSteps: number;
   haltThreshold: number | null;
+  confidenceThreshold: number | null;
+  stableSteps: number | null;
+  hCycles: number;
+  lCycles: number;
   trace: boolean;
   traceLogits: boolean;
   returnCarry: boolean;
@@ -50,6 +54,8 @@ export interface NativeResult {
   steps: Int32Array;
   qHalt: Float32Array;
   qContinue: Float32Array;
+  /** [batch] core/act.h StopReason codes (lib/trace.ts stopReasonOfCode). */
+  stoppedBy: Uint8Array;
   carryZH?: Float32Array;
   carryZL?: Float32Array;
   traceSteps: number;

@@ -28,11 +28,21 @@ inline InferRequest read_request(const Napi::Object& js) {
   r.puzzle_identifiers = get_array<int32_t>(js, "puzzleIdentifiers", true);
   r.carry_z_H = get_array<float>(js, "carryZH", true);
   r.carry_z_L = get_array<float>(js, "carryZL", true);
-  r.max_steps = get_int(js, "maxSteps");
-  r.min_steps = get_int(js, "minSteps");
-  Napi::Value threshold = js.Get("haltThreshold");
-  r.adaptive = !(threshold.IsUndefined() || threshold.IsNull());
-  if (r.adaptive) r.halt_threshold = get_number(js, "haltThreshold");
+  act::StoppingRules& s = r.stopping;
+  s.max_steps = get_int(js, "maxSteps");
+  s.min_steps = get_int(js, "minSteps");
+  // Each adaptive rule is off when its field is absent or null.
+  auto given = [&js](const char* key) {
+    Napi::Value v = js.Get(key);
+    return !(v.IsUndefined() || v.IsNull());
+  };
+  s.use_halt = given("haltThreshold");
+  if (s.use_halt) s.halt_threshold = get_number(js, "haltThreshold");
+  s.use_confidence = given("confidenceThreshold");
+  if (s.use_confidence) s.confidence_threshold = get_number(js, "confidenceThreshold");
+  if (given("stableSteps")) s.stable_steps = get_int(js, "stableSteps");
+  if (given("hCycles")) r.h_cycles = get_int(js, "hCycles");
+  if (given("lCycles")) r.l_cycles = get_int(js, "lCycles");
   r.trace = get_bool(js, "trace", false);
   r.trace_logits = get_bool(js, "traceLogits", false);
   r.return_carry = get_bool(js, "returnCarry", false);
@@ -46,6 +56,7 @@ inline Napi::Object write_result(Napi::Env env, const InferResult& r) {
   out.Set("steps", to_js(env, r.steps));
   out.Set("qHalt", to_js(env, r.q_halt));
   out.Set("qContinue", to_js(env, r.q_continue));
+  out.Set("stoppedBy", to_js(env, r.stopped_by));
   if (!r.carry_z_H.empty()) {
     out.Set("carryZH", to_js(env, r.carry_z_H));
     out.Set("carryZL", to_js(env, r.carry_z_L));
@@ -56,9 +67,8 @@ inline Napi::Object write_result(Napi::Env env, const InferResult& r) {
     trace.Set("qHalt", to_js(env, r.trace_q_halt));
     trace.Set("qContinue", to_js(env, r.trace_q_continue));
     trace.Set("haltProbability", to_js(env, r.trace_halt_probability));
-    Napi::Uint8Array halted = Napi::Uint8Array::New(env, r.trace_halted.size());
-    std::memcpy(halted.Data(), r.trace_halted.data(), r.trace_halted.size());
-    trace.Set("halted", halted);
+    trace.Set("halted", to_js(env, r.trace_halted));
+    trace.Set("stoppedBy", to_js(env, r.trace_stopped_by));
     trace.Set("changed", to_js(env, r.trace_changed));
     trace.Set("confidence", to_js(env, r.trace_confidence));
     if (!r.trace_logits.empty()) trace.Set("logits", to_js(env, r.trace_logits));

@@ -5,7 +5,12 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/act.h"
+
 namespace trm {
+
+// Inference-time recursion depth at most this (per cycle count); lib/request.ts MAX_CYCLES.
+constexpr int kMaxCycles = 256;
 
 struct InferRequest {
   int batch = 0;
@@ -13,10 +18,10 @@ struct InferRequest {
   std::vector<int32_t> puzzle_identifiers;  // [batch], or empty (all 0)
   std::vector<float> carry_z_H;             // [batch, total_len, hidden], or empty (H_init)
   std::vector<float> carry_z_L;             // likewise, L_init
-  int max_steps = 1;
-  int min_steps = 1;
-  bool adaptive = false;       // halt once sigmoid(q_halt) > halt_threshold (after min_steps)
-  double halt_threshold = 0.5;  // double, so the decision matches the TypeScript halting module bit for bit
+  act::StoppingRules stopping;  // core/act.h: when each sample stops
+  // Recursion depth of every step; 0 runs the spec's (training) H_cycles / L_cycles.
+  int h_cycles = 0;
+  int l_cycles = 0;
   bool trace = false;
   bool trace_logits = false;
   bool return_carry = false;
@@ -29,11 +34,13 @@ struct InferResult {
   std::vector<int32_t> steps;        // [batch] ACT steps each sample ran
   std::vector<float> q_halt;         // [batch] at the final step
   std::vector<float> q_continue;     // [batch]
+  std::vector<uint8_t> stopped_by;   // [batch] act::StopReason: the rule that stopped each sample
   std::vector<float> carry_z_H;      // [batch, total_len, hidden] when asked
   std::vector<float> carry_z_L;
 
   // Trace: one record per step run by any sample, each of [batch] entries. A sample that
-  // halted earlier repeats its final values, with halted = 1 and changed = 0.
+  // halted earlier repeats its final values, with halted = 1 and changed = 0; stopped_by is
+  // act::kRunning until the step a sample stops, then the rule that stopped it.
   int trace_steps = 0;
   std::vector<float> trace_q_halt;
   std::vector<float> trace_q_continue;
@@ -41,6 +48,7 @@ struct InferResult {
   std::vector<uint8_t> trace_halted;
   std::vector<int32_t> trace_changed;
   std::vector<float> trace_confidence;
+  std::vector<uint8_t> trace_stopped_by;
   std::vector<float> trace_logits;  // [trace_steps, batch, seq_len, vocab] with trace_logits
 };
 

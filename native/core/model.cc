@@ -126,9 +126,23 @@ void check_infer_request(const ModelSpec& spec, const InferRequest& r) {
   if (!r.carry_z_H.empty() && (r.carry_z_H.size() != carry || r.carry_z_L.size() != carry)) {
     input_error("carry must hold batch * (seq_len + puzzle_emb_len) * hidden_size values");
   }
-  if (r.max_steps < 1) option_error("max_steps must be >= 1");
-  if (r.min_steps < 1 || r.min_steps > r.max_steps) option_error("min_steps must be in [1, max_steps]");
-  if (r.adaptive && !(r.halt_threshold >= 0.0 && r.halt_threshold <= 1.0)) option_error("halt_threshold must be in [0, 1]");
+  const act::StoppingRules& s = r.stopping;
+  if (s.max_steps < 1) option_error("max_steps must be >= 1");
+  if (s.min_steps < 1 || s.min_steps > s.max_steps) option_error("min_steps must be in [1, max_steps]");
+  if (s.use_halt && !(s.halt_threshold >= 0.0 && s.halt_threshold <= 1.0)) option_error("halt_threshold must be in [0, 1]");
+  if (s.use_confidence && !(s.confidence_threshold >= 0.0 && s.confidence_threshold <= 1.0)) {
+    option_error("confidence_threshold must be in [0, 1]");
+  }
+  if (s.stable_steps < 0) option_error("stable_steps must be >= 1 (or 0 for off)");
+  if (r.h_cycles < 0 || r.h_cycles > kMaxCycles) option_error("h_cycles must be in [1, " + std::to_string(kMaxCycles) + "] (or 0 for the model's)");
+  if (r.l_cycles < 0 || r.l_cycles > kMaxCycles) option_error("l_cycles must be in [1, " + std::to_string(kMaxCycles) + "] (or 0 for the model's)");
+}
+
+ModelSpec spec_for_request(const ModelSpec& spec, const InferRequest& r) {
+  ModelSpec run = spec;
+  if (r.h_cycles > 0) run.H_cycles = r.h_cycles;
+  if (r.l_cycles > 0) run.L_cycles = r.l_cycles;
+  return run;
 }
 
 }  // namespace trm

@@ -58,6 +58,10 @@ void rope_tables(const ModelSpec& spec, std::vector<float>* cos_out, std::vector
 // implementation of the operator (Model here, cuda::CudaModel).
 void check_infer_request(const ModelSpec& spec, const InferRequest& request);
 
+// The spec one request runs: the model's, with the request's H_cycles / L_cycles overrides
+// (running the model off its training depth).
+ModelSpec spec_for_request(const ModelSpec& spec, const InferRequest& request);
+
 class Model {
  public:
   // Checks every tensor of tensor_table(spec) (throws trm::Error(kModel)), then copies and

@@ -1,51 +1,25 @@
-// The ACT loop: every supervision step of a batch in one call, with per-sample halting.
-// Halted samples leave the workspace at once (the rest are packed to the front), so they
-// stop costing compute; their results and trace entries are frozen at their final step.
+// The ACT loop: every supervision step of a batch in one call, with per-sample stopping
+// (the rules of core/act.h). Stopped samples leave the workspace at once (the rest are
+// packed to the front), so they stop costing compute; their results and trace entries are
+// frozen at their final step.
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 
+#include "core/act.h"
 #include "core/errors.h"
 #include "core/forward.h"
 #include "core/model.h"
 
 namespace trm {
-namespace {
-
-struct StepStats {
-  int32_t changed;
-  float confidence;
-};
-
-// argmax per position (first maximum wins, as torch.argmax), how many predictions changed,
-// and the mean over positions of the largest softmax probability.
-StepStats read_logits(const float* logits, int seq_len, int vocab, int32_t* predictions) {
-  StepStats stats{0, 0.f};
-  double confidence = 0.0;
-  for (int t = 0; t < seq_len; ++t) {
-    const float* row = logits + static_cast<size_t>(t) * vocab;
-    int best = 0;
-    for (int v = 1; v < vocab; ++v) {
-      if (row[v] > row[best]) best = v;
-    }
-    double sum = 0.0;
-    for (int v = 0; v < vocab; ++v) sum += std::exp(static_cast<double>(row[v]) - row[best]);
-    confidence += 1.0 / sum;
-    if (predictions[t] != best) ++stats.changed;
-    predictions[t] = best;
-  }
-  stats.confidence = static_cast<float>(confidence / seq_len);
-  return stats;
-}
-
-}  // namespace
 
 InferResult Model::infer(const InferRequest& r) const {
   check_request(r);
   std::lock_guard<std::mutex> lock(run_mutex_);
 
   const int B = r.batch, S = spec_.seq_len, V = spec_.vocab_size;
-  Forward net(spec_, weights_, kernels_, pool_, B);
+  const act::StoppingRules& rules = r.stopping;
+  const ModelSpec run_spec = spec_for_request(spec_, r);
+  Forward net(run_spec, weights_, kernels_, pool_, B);
   const size_t carry_size = net.carry_size(), logits_size = net.logits_size();
 
   InferResult out;
@@ -55,18 +29,20 @@ InferResult Model::infer(const InferRequest& r) const {
   out.steps.assign(B, 0);
   out.q_halt.assign(B, 0.f);
   out.q_continue.assign(B, 0.f);
+  out.stopped_by.assign(B, act::kRunning);
   if (r.return_carry) {
     out.carry_z_H.assign(static_cast<size_t>(B) * carry_size, 0.f);
     out.carry_z_L.assign(static_cast<size_t>(B) * carry_size, 0.f);
   }
   if (r.trace) {
-    const size_t records = static_cast<size_t>(std::min(r.max_steps, 4096)) * B;
+    const size_t records = static_cast<size_t>(std::min(rules.max_steps, 4096)) * B;
     out.trace_q_halt.reserve(records);
     out.trace_q_continue.reserve(records);
     out.trace_halt_probability.reserve(records);
     out.trace_halted.reserve(records);
     out.trace_changed.reserve(records);
     out.trace_confidence.reserve(records);
+    out.trace_stopped_by.reserve(records);
   }
 
   // slot_sample[j]: which sample sits in workspace slot j; the first `active` slots run.
@@ -80,7 +56,7 @@ InferResult Model::infer(const InferRequest& r) const {
                   r.carry_z_L.empty() ? nullptr : r.carry_z_L.data() + b * carry_size);
   }
 
-  std::vector<int32_t> changed(B, 0);
+  std::vector<int32_t> changed(B, 0), unchanged_run(B, 0);
   std::vector<uint8_t> halted(B, 0);
   int active = B;
   for (int step = 1; active > 0; ++step) {
@@ -89,19 +65,20 @@ InferResult Model::infer(const InferRequest& r) const {
     std::fill(changed.begin(), changed.end(), 0);
     for (int j = 0; j < active; ++j) {
       const int b = slot_sample[j];
-      const StepStats stats = read_logits(net.logits(j), S, V, out.predictions.data() + static_cast<size_t>(b) * S);
+      const act::StepStats stats = act::read_sample(net.logits(j), S, V, out.predictions.data() + static_cast<size_t>(b) * S);
       std::memcpy(out.logits.data() + b * logits_size, net.logits(j), logits_size * sizeof(float));
       out.steps[b] = step;
       out.q_halt[b] = net.q_halt(j);
       out.q_continue[b] = net.q_continue(j);
       changed[b] = stats.changed;
       confidence[b] = stats.confidence;
-      // Computed in double from the float32 logit, as lib/halting.ts does.
-      const double p = 1.0 / (1.0 + std::exp(-static_cast<double>(out.q_halt[b])));
+      const double p = act::halt_probability(out.q_halt[b]);
       halt_probability[b] = static_cast<float>(p);
-      const bool halt = step >= r.max_steps || (r.adaptive && step >= r.min_steps && p > r.halt_threshold);
-      if (halt) {
+      unchanged_run[b] = act::next_unchanged_run(unchanged_run[b], stats.changed);
+      const act::StopReason reason = act::stop_reason(rules, step, p, stats.confidence, unchanged_run[b]);
+      if (reason != act::kRunning) {
         halted[b] = 1;
+        out.stopped_by[b] = reason;
         if (r.return_carry) {
           std::memcpy(out.carry_z_H.data() + b * carry_size, net.z_H(j), carry_size * sizeof(float));
           std::memcpy(out.carry_z_L.data() + b * carry_size, net.z_L(j), carry_size * sizeof(float));
@@ -117,6 +94,7 @@ InferResult Model::infer(const InferRequest& r) const {
         out.trace_halted.push_back(halted[b]);
         out.trace_changed.push_back(changed[b]);
         out.trace_confidence.push_back(confidence[b]);
+        out.trace_stopped_by.push_back(out.stopped_by[b]);
       }
       if (r.trace_logits) out.trace_logits.insert(out.trace_logits.end(), out.logits.begin(), out.logits.end());
     }

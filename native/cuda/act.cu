@@ -1,6 +1,6 @@
-// ACT kernels (act.cuh). act_read_heads_f32 runs one block per active slot: positions are
-// split over the threads (argmax, first maximum wins as torch.argmax; confidence summed in
-// double as the CPU), then thread 0 decides halting.
+// ACT kernels (act.cuh). act_read_heads_k runs one block per active slot: positions are
+// split over the threads (act::read_position, the CPU's per-position read; top
+// probabilities summed in double), then thread 0 decides stopping with act::stop_reason.
 // UNVERIFIED ON HARDWARE.
 #include <cmath>
 
@@ -32,16 +32,10 @@ __global__ void __launch_bounds__(kReadThreads)
   double confidence = 0.0;
   int changed = 0;
   for (int t = threadIdx.x; t < S; t += kReadThreads) {
-    const float* row = logits + static_cast<size_t>(t) * V;
-    int best = 0;
-    for (int v = 1; v < V; ++v) {
-      if (row[v] > row[best]) best = v;
-    }
-    double sum = 0.0;
-    for (int v = 0; v < V; ++v) sum += exp(static_cast<double>(row[v]) - row[best]);
-    confidence += 1.0 / sum;
-    if (predictions[t] != best) ++changed;
-    predictions[t] = best;
+    const act::PositionRead p = act::read_position(logits + static_cast<size_t>(t) * V, V);
+    confidence += p.top_probability;
+    if (predictions[t] != p.argmax) ++changed;
+    predictions[t] = p.argmax;
   }
   for (int i = threadIdx.x; i < S * V; i += kReadThreads) out_logits[i] = logits[i];
   conf_part[threadIdx.x] = confidence;
@@ -61,13 +55,18 @@ __global__ void __launch_bounds__(kReadThreads)
     state.q_halt[b] = qh;
     state.q_continue[b] = qc;
     state.changed[b] = ch;
-    state.confidence[b] = static_cast<float>(c / S);
-    // In double from the float32 logit, as lib/halting.ts and the CPU path.
-    const double p = 1.0 / (1.0 + exp(-static_cast<double>(qh)));
+    const float conf = act::mean_confidence(c, S);
+    state.confidence[b] = conf;
+    const double p = act::halt_probability(qh);
     state.halt_probability[b] = static_cast<float>(p);
-    const bool halt = step >= params->max_steps ||
-                      (params->adaptive != 0 && step >= params->min_steps && p > params->halt_threshold);
-    if (halt) state.halted[b] = 1;
+    const int run = act::next_unchanged_run(state.unchanged_run[b], ch);
+    state.unchanged_run[b] = run;
+    const act::StopReason reason = act::stop_reason(params->rules, step, p, conf, run);
+    const bool halt = reason != act::kRunning;
+    if (halt) {
+      state.halted[b] = 1;
+      state.stopped_by[b] = reason;
+    }
     halt_flag = halt && params->return_carry != 0;
   }
   __syncthreads();
@@ -93,6 +92,7 @@ __global__ void act_record_trace_k(const ActParams* params, SampleState state, i
   params->trace_halted[at] = state.halted[b];
   params->trace_changed[at] = state.changed[b];
   params->trace_confidence[at] = state.confidence[b];
+  params->trace_stopped_by[at] = state.stopped_by[b];
 }
 
 __global__ void act_trace_logits_k(const ActParams* params, const float* logits, size_t count) {

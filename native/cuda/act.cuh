@@ -1,11 +1,14 @@
 // The ACT bookkeeping on the device, so a step needs no host round trip: the step counter,
-// reading each slot's logits (argmax, changed, confidence), the halting decision, the
-// per-sample results and the trace. Semantics are core/recursion.cc's, entry for entry.
+// reading each slot's logits (argmax, changed, confidence), the stopping decision, the
+// per-sample results and the trace. The rules and statistics are core/act.h's, the same
+// functions the CPU loop (core/recursion.cc) calls.
 #pragma once
 
 #include <cuda_runtime.h>
 
 #include <cstdint>
+
+#include "core/act.h"
 
 namespace trm::cuda {
 
@@ -13,21 +16,19 @@ namespace trm::cuda {
 // serves every call of its batch size. `step` is advanced by act_begin_step.
 struct ActParams {
   int step = 0;
-  int max_steps = 1;
-  int min_steps = 1;
-  int adaptive = 0;
-  double halt_threshold = 0.5;
+  act::StoppingRules rules;
   int trace = 0;
   int want_trace_logits = 0;
   int return_carry = 0;
-  // [max_steps * batch] each, step-major; null without trace.
+  // [rules.max_steps * batch] each, step-major; null without trace.
   float* trace_q_halt = nullptr;
   float* trace_q_continue = nullptr;
   float* trace_halt_probability = nullptr;
   uint8_t* trace_halted = nullptr;
   int32_t* trace_changed = nullptr;
   float* trace_confidence = nullptr;
-  float* trace_logits = nullptr;  // [max_steps * batch * seq_len * vocab] with trace_logits
+  uint8_t* trace_stopped_by = nullptr;
+  float* trace_logits = nullptr;  // [rules.max_steps * batch * seq_len * vocab] with trace_logits
   // [batch, T, D] each with return_carry: a sample's carry at its halting step.
   float* carry_z_H = nullptr;
   float* carry_z_L = nullptr;
@@ -44,7 +45,9 @@ struct SampleState {
   float* halt_probability;
   float* confidence;
   int32_t* changed;
+  int32_t* unchanged_run;  // act::next_unchanged_run, for the stable rule
   uint8_t* halted;
+  uint8_t* stopped_by;     // act::StopReason
 };
 
 struct ActShape {
@@ -55,8 +58,8 @@ struct ActShape {
 void act_begin_step(ActParams* params, SampleState state, ActShape shape, cudaStream_t stream);
 
 // For slots j < n: read slot_logits[j] ([seq_len, vocab]) and slot_q[j] ({halt, continue})
-// into the sample's state; decide halting; on halting with return_carry, copy the slot's
-// z_H/z_L out.
+// into the sample's state; decide stopping (act::stop_reason); on stopping with
+// return_carry, copy the slot's z_H/z_L out.
 void act_read_heads(const ActParams* params, SampleState state, ActShape shape, const float* slot_logits,
                     const float* slot_q, const float* z_H, const float* z_L, int n, cudaStream_t stream);
 

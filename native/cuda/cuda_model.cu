@@ -1,7 +1,8 @@
 // CudaModel (cuda_model.h): weights uploaded once; per call, the batch is embedded on the
-// device and every ACT step replays the step graph captured for the number of active slots.
-// Without adaptive halting every sample runs max_steps steps, so the whole answer is one
-// graph launch (max_steps chained copies of the step graph), no host round trip; with it, the halted flags (one byte a sample) come back
+// device and every ACT step replays the step graph captured for the number of active slots
+// (and the call's recursion depth). Without an adaptive stopping rule every sample runs
+// max_steps steps, so the whole answer is one graph launch (max_steps chained copies of the
+// step graph), no host round trip; with one, the halted flags (one byte a sample) come back
 // after each step and the slots still running are packed to the front on the device, as
 // core/recursion.cc does. Only results and trace are copied back, once, at the end.
 // UNVERIFIED ON HARDWARE.
@@ -10,6 +11,7 @@
 #include <mutex>
 #include <numeric>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/errors.h"
@@ -47,22 +49,25 @@ bool graphs_enabled() {
 
 struct CudaModel::Impl {
   ModelSpec spec;
+  // The spec of the call in progress: `spec` with the request's H_cycles / L_cycles.
+  ModelSpec run_spec;
   Precision precision = Precision::kFp32;
   int device = 0;
   std::string name;
   DeviceWeights weights;
   cudaStream_t stream = nullptr;
   std::unique_ptr<Workspace> workspace;
-  // Per active-slot count, for `workspace`: the captured step (kept to build answer graphs
-  // from) and its executable.
+  // Per (active-slot count, H_cycles, L_cycles), for `workspace`: the captured step (kept
+  // to build answer graphs from) and its executable.
   struct StepGraph {
     cudaGraph_t graph = nullptr;
     cudaGraphExec_t exec = nullptr;
   };
-  std::map<int, StepGraph> graphs;
-  // Per max_steps, for the whole batch without adaptive halting: max_steps copies of the
-  // step graph in a chain, so a whole answer is one graph launch.
-  std::map<int, cudaGraphExec_t> answers;
+  using GraphKey = std::tuple<int, int, int>;
+  std::map<GraphKey, StepGraph> graphs;
+  // Per (max_steps, H_cycles, L_cycles), for the whole batch without adaptive stopping:
+  // max_steps copies of the step graph in a chain, so a whole answer is one graph launch.
+  std::map<GraphKey, cudaGraphExec_t> answers;
   bool use_graphs = graphs_enabled();
   std::mutex mutex;
 
@@ -84,13 +89,15 @@ struct CudaModel::Impl {
 
   GemmMath math() const { return precision == Precision::kBf16 ? GemmMath::kBf16 : GemmMath::kFp32; }
 
+  GraphKey key(int count) const { return GraphKey(count, run_spec.H_cycles, run_spec.L_cycles); }
+
   const StepGraph& step_graph(int n) {
-    auto it = graphs.find(n);
+    auto it = graphs.find(key(n));
     if (it != graphs.end()) return it->second;
     cudaGraph_t graph = nullptr;
     TRM_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
     try {
-      enqueue_step(spec, weights, math(), *workspace, n, stream);
+      enqueue_step(run_spec, weights, math(), *workspace, n, stream);
     } catch (...) {
       cudaStreamEndCapture(stream, &graph);  // leave the stream usable
       if (graph != nullptr) cudaGraphDestroy(graph);
@@ -101,12 +108,12 @@ struct CudaModel::Impl {
     const cudaError_t err = cudaGraphInstantiate(&exec, graph, 0);
     if (err != cudaSuccess) cudaGraphDestroy(graph);
     TRM_CUDA_CHECK(err);
-    return graphs.emplace(n, StepGraph{graph, exec}).first->second;
+    return graphs.emplace(key(n), StepGraph{graph, exec}).first->second;
   }
 
   void launch_step(int n) {
     if (!use_graphs) {
-      enqueue_step(spec, weights, math(), *workspace, n, stream);
+      enqueue_step(run_spec, weights, math(), *workspace, n, stream);
       return;
     }
     TRM_CUDA_CHECK(cudaGraphLaunch(step_graph(n).exec, stream));
@@ -117,10 +124,10 @@ struct CudaModel::Impl {
   void launch_answer(int steps) {
     const int n = workspace->capacity;
     if (!use_graphs) {
-      for (int s = 0; s < steps; ++s) enqueue_step(spec, weights, math(), *workspace, n, stream);
+      for (int s = 0; s < steps; ++s) enqueue_step(run_spec, weights, math(), *workspace, n, stream);
       return;
     }
-    auto it = answers.find(steps);
+    auto it = answers.find(key(steps));
     if (it == answers.end()) {
       const StepGraph& step = step_graph(n);
       cudaGraph_t answer = nullptr;
@@ -137,7 +144,7 @@ struct CudaModel::Impl {
       if (err == cudaSuccess) err = cudaGraphInstantiate(&exec, answer, 0);
       cudaGraphDestroy(answer);
       TRM_CUDA_CHECK(err);
-      it = answers.emplace(steps, exec).first;
+      it = answers.emplace(key(steps), exec).first;
     }
     TRM_CUDA_CHECK(cudaGraphLaunch(it->second, stream));
   }
@@ -190,6 +197,8 @@ InferResult CudaModel::infer(const InferRequest& request) const {
 InferResult CudaModel::Impl::infer(const InferRequest& r) {
   // The runtime's current device is per host thread, and calls come from any worker thread.
   TRM_CUDA_CHECK(cudaSetDevice(device));
+  run_spec = spec_for_request(spec, r);
+  const act::StoppingRules& rules = r.stopping;
   const int B = r.batch, S = spec.seq_len, V = spec.vocab_size, T = spec.total_len(), D = spec.hidden_size;
   const size_t carry_size = static_cast<size_t>(T) * D, logits_size = static_cast<size_t>(S) * V;
   if (!workspace || workspace->capacity != B) {
@@ -216,21 +225,19 @@ InferResult CudaModel::Impl::infer(const InferRequest& r) {
   to_device(ws.slot_sample, slot_sample, stream);
   TRM_CUDA_CHECK(cudaMemcpyAsync(ws.predictions.as<void>(), ws.inputs.as<void>(), static_cast<size_t>(B) * S * sizeof(int32_t),
                                  cudaMemcpyDeviceToDevice, stream));
-  for (const DeviceBuffer* b : {&ws.steps, &ws.q_halt, &ws.q_continue, &ws.halt_probability, &ws.confidence, &ws.changed, &ws.halted}) {
+  for (const DeviceBuffer* b : {&ws.steps, &ws.q_halt, &ws.q_continue, &ws.halt_probability, &ws.confidence, &ws.changed,
+                               &ws.unchanged_run, &ws.halted, &ws.stopped_by}) {
     TRM_CUDA_CHECK(cudaMemsetAsync(b->as<void>(), 0, b->bytes(), stream));
   }
 
   // This call's outputs beyond the per-sample results; the step graphs find them through ActParams.
-  const size_t records = r.trace ? static_cast<size_t>(r.max_steps) * B : 0;
+  const size_t records = r.trace ? static_cast<size_t>(rules.max_steps) * B : 0;
   DeviceBuffer t_q_halt(records * 4), t_q_continue(records * 4), t_probability(records * 4), t_halted(records),
-      t_changed(records * 4), t_confidence(records * 4);
+      t_changed(records * 4), t_confidence(records * 4), t_stopped_by(records);
   DeviceBuffer t_logits(r.trace && r.trace_logits ? records * logits_size * 4 : 0);
   DeviceBuffer carry_H(r.return_carry ? B * carry_size * 4 : 0), carry_L(r.return_carry ? B * carry_size * 4 : 0);
   ActParams params;
-  params.max_steps = r.max_steps;
-  params.min_steps = r.min_steps;
-  params.adaptive = r.adaptive ? 1 : 0;
-  params.halt_threshold = r.halt_threshold;
+  params.rules = rules;
   params.trace = r.trace ? 1 : 0;
   params.want_trace_logits = r.trace && r.trace_logits ? 1 : 0;
   params.return_carry = r.return_carry ? 1 : 0;
@@ -240,21 +247,22 @@ InferResult CudaModel::Impl::infer(const InferRequest& r) {
   params.trace_halted = t_halted.as<uint8_t>();
   params.trace_changed = t_changed.as<int32_t>();
   params.trace_confidence = t_confidence.as<float>();
+  params.trace_stopped_by = t_stopped_by.as<uint8_t>();
   params.trace_logits = t_logits.as<float>();
   params.carry_z_H = carry_H.as<float>();
   params.carry_z_L = carry_L.as<float>();
   TRM_CUDA_CHECK(cudaMemcpyAsync(ws.params.as<void>(), &params, sizeof(params), cudaMemcpyHostToDevice, stream));
 
   int steps_run = 0;
-  if (!r.adaptive) {
-    // Every sample halts at max_steps: no decision to read back in between, so the whole
+  if (!rules.adaptive()) {
+    // Every sample stops at max_steps: no decision to read back in between, so the whole
     // answer is one graph (cached per max_steps up to 64 steps; longer runs replay the step).
-    if (r.max_steps <= kAnswerGraphMaxSteps) {
-      launch_answer(r.max_steps);
+    if (rules.max_steps <= kAnswerGraphMaxSteps) {
+      launch_answer(rules.max_steps);
     } else {
-      for (int s = 0; s < r.max_steps; ++s) launch_step(B);
+      for (int s = 0; s < rules.max_steps; ++s) launch_step(B);
     }
-    steps_run = r.max_steps;
+    steps_run = rules.max_steps;
   } else {
     std::vector<uint8_t> halted(B, 0);
     std::vector<int32_t> moves;
@@ -291,6 +299,7 @@ InferResult CudaModel::Impl::infer(const InferRequest& r) {
   to_host(&out.steps, ws.steps.as<void>(), B, stream);
   to_host(&out.q_halt, ws.q_halt.as<void>(), B, stream);
   to_host(&out.q_continue, ws.q_continue.as<void>(), B, stream);
+  to_host(&out.stopped_by, ws.stopped_by.as<void>(), B, stream);
   if (r.return_carry) {
     to_host(&out.carry_z_H, carry_H.as<void>(), B * carry_size, stream);
     to_host(&out.carry_z_L, carry_L.as<void>(), B * carry_size, stream);
@@ -304,6 +313,7 @@ InferResult CudaModel::Impl::infer(const InferRequest& r) {
     to_host(&out.trace_halted, t_halted.as<void>(), n, stream);
     to_host(&out.trace_changed, t_changed.as<void>(), n, stream);
     to_host(&out.trace_confidence, t_confidence.as<void>(), n, stream);
+    to_host(&out.trace_stopped_by, t_stopped_by.as<void>(), n, stream);
     if (r.trace_logits) to_host(&out.trace_logits, t_logits.as<void>(), n * logits_size, stream);
   }
   // The per-call buffers above are freed when this returns: everything must have landed.

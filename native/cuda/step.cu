@@ -151,14 +151,16 @@ Workspace::Workspace(const ModelSpec& spec, int cap) : capacity(cap) {
   halt_probability = alloc<float>(c);
   confidence = alloc<float>(c);
   changed = alloc<int32_t>(c);
+  unchanged_run = alloc<int32_t>(c);
   halted = alloc<uint8_t>(c);
+  stopped_by = alloc<uint8_t>(c);
   params = alloc<ActParams>(1);
 }
 
 SampleState Workspace::state() const {
   return SampleState{slot_sample.as<int32_t>(), predictions.as<int32_t>(), logits.as<float>(), steps.as<int32_t>(),
                      q_halt.as<float>(), q_continue.as<float>(), halt_probability.as<float>(), confidence.as<float>(),
-                     changed.as<int32_t>(), halted.as<uint8_t>()};
+                     changed.as<int32_t>(), unchanged_run.as<int32_t>(), halted.as<uint8_t>(), stopped_by.as<uint8_t>()};
 }
 
 void enqueue_step(const ModelSpec& spec, const DeviceWeights& w, GemmMath math, const Workspace& ws, int n,

@@ -26,7 +26,8 @@ struct Workspace {
   DeviceBuffer moves;              // [capacity] int32
   DeviceBuffer inputs, puzzle_ids;  // [capacity, seq_len], [capacity] int32
   // Per-sample state (act.cuh SampleState), and the call's parameters.
-  DeviceBuffer slot_sample, predictions, logits, steps, q_halt, q_continue, halt_probability, confidence, changed, halted;
+  DeviceBuffer slot_sample, predictions, logits, steps, q_halt, q_continue, halt_probability, confidence, changed,
+      unchanged_run, halted, stopped_by;
   DeviceBuffer params;  // one ActParams
 
   Workspace(const ModelSpec& spec, int capacity);

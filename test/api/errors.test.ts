@@ -63,6 +63,17 @@ describe('infer options', () => {
     ['minSteps above maxSteps', { maxSteps: 2, minSteps: 3 }, 'minSteps'],
     ['haltThreshold above 1', { haltThreshold: 1.5 }, 'haltThreshold'],
     ['haltThreshold NaN', { haltThreshold: NaN }, 'haltThreshold'],
+    ['confidenceThreshold above 1', { confidenceThreshold: 1.01 }, 'confidenceThreshold'],
+    ['confidenceThreshold negative', { confidenceThreshold: -0.1 }, 'confidenceThreshold'],
+    ['confidenceThreshold a string', { confidenceThreshold: '0.9' }, 'confidenceThreshold'],
+    ['stableSteps 0', { stableSteps: 0 }, 'stableSteps'],
+    ['stableSteps fractional', { stableSteps: 1.5 }, 'stableSteps'],
+    ['stableSteps absurd', { stableSteps: 1e9 }, 'stableSteps'],
+    ['hCycles 0', { hCycles: 0 }, 'hCycles'],
+    ['hCycles above MAX_CYCLES', { hCycles: 257 }, 'hCycles'],
+    ['hCycles null', { hCycles: null }, 'hCycles'],
+    ['lCycles fractional', { lCycles: 2.5 }, 'lCycles'],
+    ['lCycles a string', { lCycles: '3' }, 'lCycles'],
     ['trace of an unknown kind', { trace: 'all' }, 'trace'],
     ['returnCarry not boolean', { returnCarry: 1 }, 'returnCarry'],
     ['a misspelt option', { maxstep: 3 }, 'maxstep'],
@@ -118,11 +129,19 @@ describe('loading', () => {
 
   it('the native layer rejects out-of-range requests that bypass the TypeScript checks', () => {
     const handle = new (loadAddon().NativeModel)(nativeSpec(config), weights, { threads: 1 });
-    const request = { batch: 2, inputs, maxSteps: 1, minSteps: 1, haltThreshold: null, trace: false, traceLogits: false, returnCarry: false };
+    const request = {
+      batch: 2, inputs, maxSteps: 1, minSteps: 1, haltThreshold: null, confidenceThreshold: null, stableSteps: null,
+      hCycles: config.H_cycles, lCycles: config.L_cycles, trace: false, traceLogits: false, returnCarry: false,
+    };
     expect(() => handle.inferSync({ ...request, inputs: new Int32Array(12).fill(9) })).toThrow(/outside \[0, vocab_size\)/);
     expect(() => handle.inferSync({ ...request, batch: 3 })).toThrow(/batch \* seq_len/);
     expect(() => handle.inferSync({ ...request, puzzleIdentifiers: Int32Array.of(0, 7) })).toThrow(/out of range/);
     expect(() => handle.inferSync({ ...request, inputs: new Float32Array(12) as never })).toThrow(/Int32Array/);
+    expect(() => handle.inferSync({ ...request, confidenceThreshold: 1.5 })).toThrow(/confidence_threshold must be in \[0, 1\]/);
+    expect(() => handle.inferSync({ ...request, stableSteps: -1 })).toThrow(/stable_steps/);
+    expect(() => handle.inferSync({ ...request, hCycles: 257 })).toThrow(/h_cycles must be in \[1, 256\]/);
+    expect(() => handle.inferSync({ ...request, lCycles: -2 })).toThrow(/l_cycles/);
+    expect(() => handle.inferSync({ ...request, stableSteps: 'x' as never })).toThrow(/stableSteps must be a number/);
     handle.dispose();
   });
 });

@@ -1,14 +1,17 @@
 /**
- * Halting and the trace, on a random model whose q_head is not the official zero init (so
- * q_halt varies between samples and steps). Samples never interact in TRM, so a fixed-step
- * run's trace tells exactly when each sample must halt under any policy; the adaptive run
- * is held to that, and to the TypeScript halting and trace modules.
+ * Halting, the other stopping rules and the trace, on a random model whose q_head is not the
+ * official zero init (so q_halt varies between samples and steps). Samples never interact in
+ * TRM, so a fixed-step run's trace tells exactly when each sample must stop under any policy
+ * (lib/halting.ts replayStopping); the adaptive runs are held to that, and to the TypeScript
+ * halting and trace modules.
  */
 import { describe, expect, it } from 'vitest';
-import { createModel, haltProbability, shouldHalt } from '../../lib';
+import { createModel, haltProbability, stopReason, type InferOptions } from '../../lib';
 import { randomConfig, randomWeights } from '../../lib/model/random';
+import { normalizeOptions } from '../../lib/request';
 import { stepStatistics } from '../../lib/trace';
 import { relativeError } from '../helpers/golden';
+import { MIN_STOP_MARGIN, decisionMargin, expectedStops, pickThreshold } from '../helpers/stopping';
 
 const config = randomConfig({ seq_len: 11, vocab_size: 7, hidden_size: 24, num_heads: 2, halt_max_steps: 6, L_layers: 2 });
 const weights = randomWeights(config, { seed: 7, qHeadStd: 1 / Math.sqrt(24) });
@@ -20,10 +23,27 @@ const V = config.vocab_size, S = config.seq_len;
 const fixed = model.inferSync({ inputs }, { maxSteps: 10, trace: 'logits' });
 const trace = fixed.trace!;
 
-/** The step at which a sample halts under `policy`, from the fixed run's q_halt trace. */
-function expectedHaltStep(b: number, policy: { maxSteps: number; minSteps: number; haltThreshold: number | null }): number {
-  for (let s = 1; s <= policy.maxSteps; s++) if (shouldHalt(s, trace[s - 1].qHalt[b], policy)) return s;
-  throw new Error('unreachable');
+/** Where each sample stops under `options`, from the fixed run's trace. */
+function expected(options: InferOptions) {
+  return expectedStops(trace, B, normalizeOptions(options, config));
+}
+
+/** An adaptive run against the fixed trace: steps and rules per sample, final values, trace records. */
+function expectStopsAsReplayed(options: InferOptions): ReturnType<typeof expected> {
+  const want = expected(options);
+  const r = model.inferSync({ inputs }, { ...options, trace: 'logits' });
+  expect(Array.from(r.steps)).toEqual(want.steps);
+  expect(r.stoppedBy).toEqual(want.stoppedBy);
+  for (let b = 0; b < B; b++) {
+    const at = trace[want.steps[b] - 1];
+    const slice = (a: Float32Array) => a.subarray(b * S * V, (b + 1) * S * V);
+    expect(relativeError(slice(r.logits), slice(at.logits!))).toBeLessThan(1e-6);
+    expect(r.qHalt[b]).toBeCloseTo(at.qHalt[b], 5);
+    // The trace says which rule stopped the sample from the step it stopped on, null before.
+    for (const rec of r.trace!) expect(rec.stoppedBy[b]).toBe(rec.step >= want.steps[b] ? want.stoppedBy[b] : null);
+  }
+  expect(r.trace).toHaveLength(Math.max(...want.steps));
+  return want;
 }
 
 describe('fixed steps (haltThreshold null)', () => {
@@ -55,25 +75,16 @@ describe('adaptive halting', () => {
     { minSteps: 3, maxSteps: 6 },
     { minSteps: 2, maxSteps: 9 },
   ])('halts each sample where the shared policy says (%o)', ({ minSteps, maxSteps }) => {
-    const policy = { minSteps, maxSteps, haltThreshold: threshold };
-    const r = model.inferSync({ inputs }, { ...policy, trace: 'logits' });
-    const expected = Array.from({ length: B }, (_, b) => expectedHaltStep(b, policy));
-    expect(Array.from(r.steps)).toEqual(expected);
-    expect(Math.min(...expected)).toBeGreaterThanOrEqual(minSteps);
+    const { steps } = expectStopsAsReplayed({ minSteps, maxSteps, haltThreshold: threshold });
+    expect(Math.min(...steps)).toBeGreaterThanOrEqual(minSteps);
     if (minSteps === 2) {
       // The threshold is step 2's median: about half the batch stops there, the rest go on.
-      const atTwo = expected.filter((s) => s === 2).length;
+      const atTwo = steps.filter((s) => s === 2).length;
       expect(atTwo).toBeGreaterThanOrEqual(3);
       expect(atTwo).toBeLessThanOrEqual(6);
     }
-    for (let b = 0; b < B; b++) {
-      const at = trace[expected[b] - 1];
-      const slice = (a: Float32Array) => a.subarray(b * S * V, (b + 1) * S * V);
-      expect(relativeError(slice(r.logits), slice(at.logits!))).toBeLessThan(1e-6);
-      expect(r.qHalt[b]).toBeCloseTo(at.qHalt[b], 5);
-      expect(r.haltProbability[b]).toBeCloseTo(haltProbability(r.qHalt[b]), 6);
-    }
-    expect(r.trace).toHaveLength(Math.max(...expected));
+    const r = model.inferSync({ inputs }, { minSteps, maxSteps, haltThreshold: threshold });
+    for (let b = 0; b < B; b++) expect(r.haltProbability[b]).toBeCloseTo(haltProbability(r.qHalt[b]), 6);
   });
 
   it('a threshold of 0 halts everything at minSteps; 1 never halts early', () => {
@@ -90,6 +101,138 @@ describe('adaptive halting', () => {
       expect(Array.from(alone.predictions)).toEqual(Array.from(batch.predictions.subarray(b * S, (b + 1) * S)));
       expect(relativeError(alone.logits, batch.logits.subarray(b * S * V, (b + 1) * S * V))).toBeLessThan(1e-6);
     }
+  });
+});
+
+describe('stopping rules: confidence, stable predictions, and all of them together', () => {
+  // Chosen from the fixed trace to spread the stopping steps, away from every deciding value.
+  const confidence = pickThreshold(trace.slice(0, 8).map((rec) => Array.from(rec.confidence)), B);
+  const halt = pickThreshold(trace.slice(0, 8).map((rec) => Array.from(rec.haltProbability)), B);
+
+  it('the thresholds sit away from the values they decide on', () => {
+    expect(confidence.margin).toBeGreaterThan(MIN_STOP_MARGIN);
+    expect(halt.margin).toBeGreaterThan(MIN_STOP_MARGIN);
+  });
+
+  it.each([
+    { name: 'confidence alone', options: { maxSteps: 8 }, rule: 'confidence', confidence: true },
+    { name: 'confidence from minSteps 3', options: { minSteps: 3, maxSteps: 8 }, rule: 'confidence', confidence: true },
+    { name: 'stable 1 step', options: { stableSteps: 1, maxSteps: 10 }, rule: 'stable' },
+    { name: 'stable 2 steps', options: { stableSteps: 2, maxSteps: 10 }, rule: 'stable' },
+    { name: 'stable 1 step from minSteps 6', options: { stableSteps: 1, minSteps: 6, maxSteps: 10 }, rule: 'stable' },
+    { name: 'all rules', options: { stableSteps: 1, maxSteps: 8, halt: true }, rule: null, confidence: true },
+    { name: 'all rules from minSteps 2', options: { stableSteps: 1, minSteps: 2, maxSteps: 8, halt: true }, rule: null, confidence: true },
+  ])('$name: each sample stops where the shared rules say, by the rule they name', ({ options: o, rule, confidence: withConfidence }) => {
+    const { halt: withHalt, ...rest } = o as typeof o & { halt?: boolean };
+    const options: InferOptions = {
+      ...rest,
+      ...(withConfidence ? { confidenceThreshold: confidence.threshold } : {}),
+      ...(withHalt ? { haltThreshold: halt.threshold } : {}),
+    };
+    const want = expectStopsAsReplayed(options);
+    const policy = normalizeOptions(options, config);
+    expect(decisionMargin(trace, want.steps, policy)).toBeGreaterThan(MIN_STOP_MARGIN);
+    expect(Math.min(...want.steps)).toBeGreaterThanOrEqual(policy.minSteps);
+    // Each case really exercises its rule: it stops some samples, and not all at one step.
+    if (rule !== null) {
+      expect(want.stoppedBy).toContain(rule);
+      expect(new Set(want.steps).size).toBeGreaterThan(1);
+    } else {
+      expect(new Set(want.stoppedBy).size).toBeGreaterThanOrEqual(2);
+    }
+  });
+
+  it('stableSteps k needs k consecutive unchanged steps: step 1 compares against the input', () => {
+    // With lm_head zero every logit is 0, so every step predicts token 0 everywhere (first
+    // maximum). An all-zero input is then unchanged at step 1; any other input changes at
+    // step 1 and never again.
+    const flat = createModel(config, { ...weights, 'inner.lm_head.weight': new Float32Array(weights['inner.lm_head.weight'].length) }, { threads: 1 });
+    const pair = Int32Array.from({ length: 2 * S }, (_, i) => (i < S ? 0 : i % V));
+    const k1 = flat.inferSync({ inputs: pair }, { stableSteps: 1, maxSteps: 10, trace: true });
+    expect(Array.from(k1.trace![0].changed)).toEqual([0, pair.subarray(S).filter((t) => t !== 0).length]);
+    expect([Array.from(k1.steps), k1.stoppedBy]).toEqual([[1, 2], ['stable', 'stable']]);
+    const k2 = flat.inferSync({ inputs: pair }, { stableSteps: 2, maxSteps: 10 });
+    expect(Array.from(k2.steps)).toEqual([2, 3]);
+    // Not before minSteps, however long the run; at maxSteps a firing rule still names itself.
+    expect(Array.from(flat.inferSync({ inputs: pair }, { stableSteps: 1, minSteps: 4, maxSteps: 10 }).steps)).toEqual([4, 4]);
+    expect(flat.inferSync({ inputs: pair }, { stableSteps: 2, maxSteps: 2 }).stoppedBy).toEqual(['stable', 'maxSteps']);
+    flat.dispose();
+    // From the first trace: a run of k unchanged steps ending at step s stops at s, not before.
+    const run = Array.from({ length: B }, () => 0);
+    const firstStable = Array.from({ length: B }, () => 0);
+    for (const rec of trace) {
+      for (let b = 0; b < B; b++) {
+        run[b] = rec.changed[b] === 0 ? run[b] + 1 : 0;
+        if (run[b] >= 2 && firstStable[b] === 0) firstStable[b] = rec.step;
+      }
+    }
+    const two = model.inferSync({ inputs }, { stableSteps: 2, maxSteps: 10 });
+    firstStable.forEach((s, b) => expect(two.steps[b]).toBe(s === 0 ? 10 : s));
+    expect(firstStable.some((s) => s > 0)).toBe(true);
+  });
+
+  it('precedence at one step: halt > confidence > stable > maxSteps', () => {
+    const all = { haltThreshold: 0, confidenceThreshold: 0, stableSteps: 1 };
+    expect(model.inferSync({ inputs }, { ...all, minSteps: 2 }).stoppedBy).toEqual(new Array(B).fill('halt'));
+    expect(model.inferSync({ inputs }, { confidenceThreshold: 0, stableSteps: 1, maxSteps: 1 }).stoppedBy).toEqual(new Array(B).fill('confidence'));
+    expect(model.inferSync({ inputs }, { haltThreshold: 1, confidenceThreshold: 1, maxSteps: 3 }).stoppedBy).toEqual(new Array(B).fill('maxSteps'));
+    // The rule itself, with every rule firing or none.
+    const policy = { maxSteps: 4, minSteps: 2, haltThreshold: 0.5, confidenceThreshold: 0.8, stableSteps: 2 };
+    expect(stopReason(4, 1, 0.9, 2, policy)).toBe('halt');
+    expect(stopReason(4, -1, 0.8, 2, policy)).toBe('confidence');
+    expect(stopReason(4, -1, Math.fround(0.79), 2, policy)).toBe('stable');
+    expect(stopReason(4, -1, 0.7, 1, policy)).toBe('maxSteps');
+    expect(stopReason(3, -1, 0.7, 1, policy)).toBe(null);
+    expect(stopReason(1, 1, 0.9, 2, policy)).toBe(null); // before minSteps nothing adaptive fires
+    expect(stopReason(1, 1, 0.9, 2, { ...policy, maxSteps: 1 })).toBe('maxSteps');
+  });
+
+  it('a batch gives what each sample gives alone, under every rule at once', () => {
+    const options = { haltThreshold: halt.threshold, confidenceThreshold: confidence.threshold, stableSteps: 1, maxSteps: 8 };
+    const batch = model.inferSync({ inputs }, options);
+    for (let b = 0; b < B; b++) {
+      const alone = model.inferSync({ inputs: inputs.subarray(b * S, (b + 1) * S) }, options);
+      expect([alone.steps[0], alone.stoppedBy[0]]).toEqual([batch.steps[b], batch.stoppedBy[b]]);
+      expect(Array.from(alone.predictions)).toEqual(Array.from(batch.predictions.subarray(b * S, (b + 1) * S)));
+      expect(relativeError(alone.logits, batch.logits.subarray(b * S * V, (b + 1) * S * V))).toBeLessThan(1e-6);
+    }
+  });
+
+  it('async infer stops where inferSync does', async () => {
+    const options = { confidenceThreshold: confidence.threshold, stableSteps: 1, maxSteps: 8 };
+    const a = await model.infer({ inputs }, options);
+    const s = model.inferSync({ inputs }, options);
+    expect([Array.from(a.steps), a.stoppedBy]).toEqual([Array.from(s.steps), s.stoppedBy]);
+  });
+});
+
+describe('recursion depth overrides (hCycles, lCycles)', () => {
+  it('the trained depth is the default, and another depth is the model built at that depth', () => {
+    const same = model.inferSync({ inputs }, { hCycles: config.H_cycles, lCycles: config.L_cycles, maxSteps: 3 });
+    expect(same.logits).toEqual(model.inferSync({ inputs }, { maxSteps: 3 }).logits);
+    // The weights do not depend on the depth, so a model configured at H 3 / L 1 is the reference.
+    const deeper = createModel({ ...config, H_cycles: 3, L_cycles: 1 }, weights, { threads: 2 });
+    const reference = deeper.inferSync({ inputs }, { maxSteps: 3, trace: true });
+    const overridden = model.inferSync({ inputs }, { hCycles: 3, lCycles: 1, maxSteps: 3, trace: true });
+    expect(overridden.logits).toEqual(reference.logits);
+    expect(overridden.trace!.map((r) => Array.from(r.qHalt))).toEqual(reference.trace!.map((r) => Array.from(r.qHalt)));
+    expect(relativeError(overridden.logits, same.logits)).toBeGreaterThan(1e-3);
+    // One override alone keeps the other at the trained value.
+    const hOnly = createModel({ ...config, H_cycles: 1 }, weights, { threads: 2 });
+    expect(model.inferSync({ inputs }, { hCycles: 1, maxSteps: 2 }).logits).toEqual(hOnly.inferSync({ inputs }, { maxSteps: 2 }).logits);
+    deeper.dispose();
+    hOnly.dispose();
+  });
+
+  it('with the stopping rules too, and the next call runs the trained depth again', async () => {
+    const options = { hCycles: 1, lCycles: 3, stableSteps: 1, haltThreshold: 0.5, maxSteps: 6 };
+    const reference = createModel({ ...config, H_cycles: 1, L_cycles: 3 }, weights, { threads: 2 });
+    const want = reference.inferSync({ inputs }, { stableSteps: 1, haltThreshold: 0.5, maxSteps: 6 });
+    const got = await model.infer({ inputs }, options);
+    expect([Array.from(got.steps), got.stoppedBy]).toEqual([Array.from(want.steps), want.stoppedBy]);
+    expect(got.logits).toEqual(want.logits);
+    expect(model.inferSync({ inputs }, { maxSteps: 10 }).logits).toEqual(fixed.logits);
+    reference.dispose();
   });
 });
 

@@ -78,6 +78,25 @@ describe('onnx backend: results', () => {
     model.dispose();
   });
 
+  it('runs only the recursion depth its graph was exported with: another is an OptionError naming the field', async () => {
+    const native = createModel(config, weights, { threads: 2 });
+    const model = await createOnnxModel(config, weights, { threads: 2 });
+    const trained = { hCycles: config.H_cycles, lCycles: config.L_cycles, maxSteps: 2 };
+    const b = await model.infer({ inputs, puzzleIdentifiers }, trained);
+    expect(relativeError(b.logits, native.inferSync({ inputs, puzzleIdentifiers }, trained).logits)).toBeLessThan(1e-4);
+    for (const [field, value] of [['hCycles', config.H_cycles + 1], ['lCycles', 1 + (config.L_cycles % 3)]] as const) {
+      const error = await model.infer({ inputs }, { [field]: value }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OptionError);
+      expect((error as OptionError).field).toBe(field);
+      expect((error as OptionError).message).toMatch(/exported with.*'native' backend for another depth/);
+    }
+    // Out of range is caught before the backend, as on native.
+    await expect(model.infer({ inputs }, { hCycles: 0 })).rejects.toThrow(/field: hCycles/);
+    expect((await model.infer({ inputs, puzzleIdentifiers }, trained)).logits).toEqual(b.logits);
+    native.dispose();
+    model.dispose();
+  });
+
   it('inferSync throws BackendError and leaves the model usable', async () => {
     const model = await createOnnxModel(config, weights, { threads: 1 });
     expect(() => model.inferSync({ inputs })).toThrow(BackendError);

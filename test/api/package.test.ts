@@ -36,7 +36,10 @@ describe('package entry points (needs `npm run build`)', () => {
   it('the CLI runs the shipped example model with adaptive halting', () => {
     const r = node([path.join('dist', 'cli.js'), 'run', 'models/example-untrained', '--batch', '2', '--steps', '4', '--threshold', '0.5']);
     expect(r.status).toBe(0);
-    expect(r.out).toMatch(/sample 1: halted after [1-4] step/);
+    expect(r.out).toMatch(/sample 1: stopped by (halt|maxSteps) after [1-4] step/);
+    const rules = node([path.join('dist', 'cli.js'), 'run', 'models/example-untrained', '--batch', '2', '--steps', '4', '--confidence', '0', '--h-cycles', '1']);
+    expect(rules.status).toBe(0);
+    expect(rules.out).toMatch(/sample 1: stopped by confidence after 1 step/);
   });
 
   it('the CLI reports a bad model directory as a typed error, exit code 1', () => {

@@ -72,6 +72,30 @@ describe.skipIf(!built)('trm eval', () => {
     expect(r.notes.join(' ')).toMatch(/disjoint by seed only/);
   });
 
+  it('--confidence and --stable-steps add a row per rule and one for all together; --h-cycles runs every row deeper', () => {
+    const r = json(['eval', dir, '--count', '30', '--threads', '1', '--confidence', '0.3', '--stable-steps', '1', '--json']);
+    expect(Object.keys(r)).toEqual(expect.arrayContaining(['fixed', 'adaptive', 'confidence', 'stable', 'combined']));
+    expect(r.confidence).toMatchObject({ haltThreshold: null, confidenceThreshold: 0.3, stableSteps: null });
+    expect(r.stable).toMatchObject({ haltThreshold: null, confidenceThreshold: null, stableSteps: 1 });
+    expect(r.combined).toMatchObject({ haltThreshold: 0.5, confidenceThreshold: 0.3, stableSteps: 1 });
+    for (const key of ['fixed', 'adaptive', 'confidence', 'stable', 'combined']) {
+      const counts = Object.values(r[key].stoppedBy) as number[];
+      expect(counts.reduce((a, b) => a + b, 0)).toBe(30);
+    }
+    expect(r.fixed.stoppedBy.maxSteps).toBe(30);
+    expect(r.stable.stoppedBy.halt + r.stable.stoppedBy.confidence).toBe(0);
+    // Every rule of the combined row can only stop a sample earlier than each alone.
+    expect(r.combined.meanSteps).toBeLessThanOrEqual(Math.min(r.adaptive.meanSteps, r.confidence.meanSteps, r.stable.meanSteps));
+    const deep = json(['eval', dir, '--count', '5', '--threads', '1', '--h-cycles', '2', '--l-cycles', '3', '--json']);
+    expect([deep.hCycles, deep.lCycles, deep.fixed.hCycles, deep.adaptive.lCycles]).toEqual([2, 3, 2, 3]);
+    expect(r.hCycles).toBe(config.H_cycles);
+    const table = trm(['eval', dir, '--count', '10', '--stable-steps', '2', '--h-cycles', '2']);
+    expect(table.status).toBe(0);
+    expect(table.out).toMatch(/stable 2 step\(s\) +\d+\.\d% +\d+\.\d% +\d\.\d\d +\d+\.\d{3}  (halt|stable|maxSteps)/);
+    expect(table.out).toMatch(/all of these rules/);
+    expect(table.out).toMatch(/note: every row runs H_cycles 2 x L_cycles 2, off the training setting \(1 x 2\)/);
+  });
+
   it('passes the model options on: bf16 precision', () => {
     const r = json(['eval', dir, '--count', '5', '--precision', 'bf16', '--json']);
     expect(r.precision).toBe('bf16');
@@ -130,6 +154,11 @@ describe.skipIf(!built)('trm eval', () => {
       [['eval', dir, '--task', 'sudoku9'], /ModelFormatError: task sudoku9 does not fit the model; field: seq_len/],
       [['eval', dir, '--bogus'], /OptionError: trm eval: Unknown option '--bogus'/],
       [['eval', dir, '--threshold', '2'], /field: --threshold; got: "2"/],
+      [['eval', dir, '--confidence', '1.5'], /field: --confidence; got: "1.5"/],
+      [['eval', dir, '--stable-steps', '0'], /field: --stable-steps; got: "0"/],
+      [['eval', dir, '--h-cycles', 'x'], /field: --h-cycles; got: "x"/],
+      [['eval', dir, '--l-cycles', '999'], /OptionError: invalid option; field: lCycles; got: 999; expected: an integer in \[1, 256\]/],
+      [['eval', dir, '--h-cycles', '2', '--backend', 'onnx'], /OptionError: the onnx backend runs the recursion depth its step graph was exported with; field: hCycles/],
     ];
     for (const [args, pattern] of cases) {
       const r = trm(args);
@@ -148,6 +177,14 @@ describe.skipIf(!built)('trm solve', () => {
     expect(r.out).toMatch(new RegExp(`answer after [1-${HALT_MAX_STEPS}] step\\(s\\) \\((halted: p\\(halt\\) 0\\.\\d+ > 0\\.5|ran to the step limit; p\\(halt\\) 0\\.\\d+)\\):\\n([.?1-4] [.?1-4] \\| [.?1-4] [.?1-4]\\n){2}----\\+----\\n`));
     expect(r.out).toMatch(/steps: \d; halting probability: 0\.\d{3}; confidence: 0\.\d{3} \(mean max softmax probability over the answer positions\)/);
     expect(r.out).toMatch(/check: (right|wrong \(\d+ of 16 answer positions differ)/);
+  });
+
+  it('takes the other stopping rules and says which one stopped the puzzle', () => {
+    const r = trm(['solve', dir, '--input', '1..4 .4.. ..1. 2..3', '--threshold', '1', '--confidence', '0', '--h-cycles', '2']);
+    expect(r.status).toBe(0);
+    expect(r.out).toMatch(/answer after 1 step\(s\) \(stopped by confidence 0\.\d{3} >= 0\)/);
+    const stable = trm(['solve', dir, '--input', '1..4 .4.. ..1. 2..3', '--threshold', '1', '--stable-steps', '1']);
+    expect(stable.out).toMatch(/answer after \d step\(s\) \((stopped: predictions unchanged for 1 step\(s\)|ran to the step limit)/);
   });
 
   it('reads a file and draws a held-out puzzle', () => {

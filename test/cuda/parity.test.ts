@@ -26,6 +26,7 @@ import { createModel, randomConfig, randomWeights, supportedIsas, type InferOpti
 import { readModelDirectory } from '../../lib/model/directory';
 import { announceSkip, HAS_GPU } from '../helpers/cuda';
 import { GOLDEN_NAMES, goldenDir, loadGolden, relativeError } from '../helpers/golden';
+import { MIN_STOP_MARGIN, pickThreshold } from '../helpers/stopping';
 
 announceSkip('cuda parity');
 
@@ -177,6 +178,29 @@ describe.skipIf(!HAS_GPU).each(CASES)('cuda vs cpu: $name', ({ name, config, bat
     expect(relativeError(got.trace![0].qHalt, ref.trace![0].qHalt)).toBeLessThan(FP32_ONE_STEP);
     expect(relativeError(got.trace![0].confidence, ref.trace![0].confidence)).toBeLessThan(FP32_ONE_STEP);
     expect(agreement(got.trace![0].changed, ref.trace![0].changed)).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it('the other stopping rules and a depth override follow the CPU (same steps and rules per sample)', () => {
+    const maxSteps = config.halt_max_steps;
+    const fixed = cpu32!.inferSync(input, { maxSteps, trace: true });
+    const confidence = pickThreshold(fixed.trace!.map((rec) => Array.from(rec.confidence)), batch);
+    const passes = config.H_cycles * (config.L_cycles + 1) * maxSteps;
+    const runs = [
+      { confidenceThreshold: confidence.threshold, maxSteps },
+      { stableSteps: 1, maxSteps },
+      { haltThreshold: 0.5, confidenceThreshold: confidence.threshold, stableSteps: 2, minSteps: 2, maxSteps },
+      { haltThreshold: 0.5, hCycles: 1, lCycles: config.L_cycles + 1, maxSteps },
+    ];
+    for (const options of runs) {
+      const ref = cpu32!.inferSync(input, { ...options, trace: true });
+      const got = gpu32!.inferSync(input, { ...options, trace: true });
+      const same = got.stoppedBy.filter((r, b) => r === ref.stoppedBy[b] && got.steps[b] === ref.steps[b]).length / batch;
+      console.log(`${name} ${JSON.stringify(options)}: same step and rule for ${(same * 100).toFixed(1)}% (confidence margin ${confidence.margin.toExponential(1)})`);
+      if (passes <= 64 && confidence.margin > MIN_STOP_MARGIN) expect(same).toBeGreaterThanOrEqual(0.9);
+      got.trace!.forEach((rec) => {
+        for (let b = 0; b < batch; b++) expect(rec.stoppedBy[b]).toBe(rec.step >= got.steps[b] ? got.stoppedBy[b] : null);
+      });
+    }
   });
 
   it('resuming from a returned carry equals running on', () => {

@@ -1,5 +1,5 @@
 /**
- * The shared TypeScript ACT loop (lib/act-loop.ts) against the native fused loop it must
+ * The shared TypeScript ACT loop (lib/backends/act-loop.ts) against the native fused loop it must
  * mirror. The loop is driven with the native operator itself as its step function (one
  * native call with maxSteps 1 per ACT step), so the numbers of each step are the native
  * ones and any difference is the loop's: halting, compaction, trace, carry. Since the
@@ -7,12 +7,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createModel } from '../../lib';
-import { runActLoop, type StepFunction } from '../../lib/act-loop';
+import { runActLoop, type StepFunction } from '../../lib/backends/act-loop';
 import { modelDimensions } from '../../lib/model/config';
 import { randomConfig, randomWeights } from '../../lib/model/random';
 import { normalizeInput, normalizeOptions } from '../../lib/request';
 import type { InferInput, InferOptions, InferResult } from '../../lib/types';
 import type { BackendResult } from '../../lib/backends/backend';
+import { MIN_STOP_MARGIN, pickThreshold } from '../helpers/stopping';
 
 const config = randomConfig({
   seq_len: 9, vocab_size: 7, hidden_size: 24, num_heads: 2, halt_max_steps: 6, L_layers: 2,
@@ -44,22 +45,13 @@ function hostLoop(input: InferInput, options: InferOptions): Promise<BackendResu
 }
 
 function expectSame(host: BackendResult, native: InferResult): void {
-  expect(host.steps).toEqual(native.steps);
-  expect(host.predictions).toEqual(native.predictions);
-  expect(host.logits).toEqual(native.logits);
-  expect(host.qHalt).toEqual(native.qHalt);
-  expect(host.qContinue).toEqual(native.qContinue);
+  for (const key of ['steps', 'stoppedBy', 'predictions', 'logits', 'qHalt', 'qContinue'] as const) expect(host[key]).toEqual(native[key]);
   expect(host.trace === undefined).toBe(native.trace === undefined);
   if (native.trace) {
     expect(host.trace!.length).toBe(native.trace.length);
     native.trace.forEach((rec, i) => {
       const h = host.trace![i];
-      expect(h.step).toBe(rec.step);
-      expect(h.halted).toEqual(rec.halted);
-      expect(h.changed).toEqual(rec.changed);
-      expect(h.qHalt).toEqual(rec.qHalt);
-      expect(h.qContinue).toEqual(rec.qContinue);
-      expect(h.haltProbability).toEqual(rec.haltProbability);
+      for (const key of ['step', 'halted', 'stoppedBy', 'changed', 'qHalt', 'qContinue', 'haltProbability'] as const) expect(h[key]).toEqual(rec[key]);
       for (let b = 0; b < B; b++) expect(h.confidence[b]).toBeCloseTo(rec.confidence[b], 6);
       expect(h.logits === undefined).toBe(rec.logits === undefined);
       if (rec.logits) expect(h.logits).toEqual(rec.logits);
@@ -76,12 +68,20 @@ describe('shared ACT loop mirrors the native loop', () => {
   const fixed = model.inferSync({ inputs, puzzleIdentifiers }, { maxSteps: 6, trace: true });
   const sorted = Array.from(fixed.trace![1].haltProbability).sort((a, b) => a - b);
   const threshold = (sorted[3] + sorted[4]) / 2;
+  const confidence = pickThreshold(fixed.trace!.map((rec) => Array.from(rec.confidence)), B);
+
+  it('the confidence threshold sits away from the values it decides on', () => {
+    expect(confidence.margin).toBeGreaterThan(MIN_STOP_MARGIN);
+  });
 
   it.each([
     { name: 'fixed steps', options: { maxSteps: 4 } },
     { name: 'adaptive, trace with logits, carry', options: { haltThreshold: threshold, maxSteps: 6, trace: 'logits' as const, returnCarry: true } },
     { name: 'adaptive from minSteps 2', options: { haltThreshold: threshold, minSteps: 2, maxSteps: 7, trace: true, returnCarry: true } },
     { name: 'threshold 0 halts all at step 1', options: { haltThreshold: 0, trace: 'logits' as const } },
+    { name: 'confidence', options: { confidenceThreshold: confidence.threshold, maxSteps: 6, trace: true, returnCarry: true } },
+    { name: 'stable predictions', options: { stableSteps: 1, maxSteps: 8, trace: true, returnCarry: true } },
+    { name: 'every rule from minSteps 2', options: { haltThreshold: threshold, confidenceThreshold: confidence.threshold, stableSteps: 1, minSteps: 2, maxSteps: 7, trace: true } },
   ])('$name', async ({ options }) => {
     stepCalls = [];
     const host = await hostLoop({ inputs, puzzleIdentifiers }, options);
@@ -95,6 +95,11 @@ describe('shared ACT loop mirrors the native loop', () => {
   it('halting really varies, so the adaptive cases above exercise compaction', async () => {
     const r = model.inferSync({ inputs, puzzleIdentifiers }, { haltThreshold: threshold, maxSteps: 6 });
     expect(new Set(r.steps).size).toBeGreaterThan(1);
+    // Likewise the other rules stop some samples, not all, so the cases above compact too.
+    const byConfidence = model.inferSync({ inputs, puzzleIdentifiers }, { confidenceThreshold: confidence.threshold, maxSteps: 6 });
+    expect(new Set(byConfidence.steps).size).toBeGreaterThan(1);
+    const byStable = model.inferSync({ inputs, puzzleIdentifiers }, { stableSteps: 1, maxSteps: 8 });
+    expect(new Set(byStable.stoppedBy)).toEqual(new Set(['stable', 'maxSteps']));
   });
 
   it('resumes from a request carry', async () => {

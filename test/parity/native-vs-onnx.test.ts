@@ -11,6 +11,8 @@
  *   WHOLE_RUN_TOLERANCE. The threshold sits in the widest gap between the halt probabilities
  *   of a fixed-step run, so float32 rounding cannot move a sample across it, and splits the
  *   batch at step 2 so samples halt at different steps.
+ * - the other stopping rules (confidence, stable predictions) alone and combined with halting:
+ *   the same stopping step and rule per sample, the confidence threshold chosen likewise.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { createModel, createOnnxModel } from '../../lib';
@@ -18,13 +20,12 @@ import { modelDimensions, type TrmConfig } from '../../lib/model/config';
 import { randomConfig, randomWeights } from '../../lib/model/random';
 import { SeededRandom } from '../../lib/util/seeded-random';
 import { maxAbsError, relativeError } from '../helpers/golden';
+import { MIN_STOP_MARGIN, pickThreshold } from '../helpers/stopping';
 
 const ONE_STEP_TOLERANCE = 1e-4;
 // Several steps of a chaotic recursion on random weights amplify float32 rounding (the
 // measured worst is printed); halting and argmax are checked exactly, with margins.
 const WHOLE_RUN_TOLERANCE = 1e-3;
-/** A threshold closer than this to some halt probability could flip with rounding. */
-const MIN_HALT_MARGIN = 1e-4;
 
 interface Case {
   name: string;
@@ -48,7 +49,9 @@ const CASES: Case[] = [
 ];
 
 const rows: string[] = [];
+const stoppingRows: string[] = [];
 let variedHalting = 0;
+let variedStopping = 0;
 
 afterAll(() => {
   console.log([
@@ -56,49 +59,30 @@ afterAll(() => {
     'case                          B  step: logits   qHalt     zH        zL       | run: steps       logits rel  logits abs  margin',
     ...rows,
   ].join('\n'));
+  console.log(['native vs onnx: stopping rules (steps per sample; rule: h halt, c confidence, s stable, m maxSteps)',
+    'case                          B  confidence          stable 1            all rules           margin', ...stoppingRows].join('\n'));
   // Most batched cases must really halt samples at different steps, or the run check is weak.
   expect(variedHalting).toBeGreaterThanOrEqual(6);
+  // Likewise the combined rules must stop samples by different rules.
+  expect(variedStopping).toBeGreaterThanOrEqual(4);
 });
 
-/**
- * The threshold that spreads the halting steps most (the most distinct steps, then the most
- * samples halting early), and its margin to every halt probability that decides a step.
- */
-function pickThreshold(probabilities: number[][], batch: number): { threshold: number; margin: number } {
-  const sorted = [...new Set(probabilities.flat())].sort((a, b) => a - b);
-  const candidates = sorted.slice(1).map((p, i) => (p + sorted[i]) / 2);
-  candidates.push(sorted[0] - 0.01, sorted[sorted.length - 1] + 0.01);
-  let best = { threshold: 0.5, margin: 0, distinct: 0, early: 0 };
-  for (const t of candidates) {
-    if (!(t > 0 && t < 1)) continue;
-    let margin = Infinity, early = 0;
-    const steps = new Set<number>();
-    for (let b = 0; b < batch; b++) {
-      let s = 0;
-      while (s < probabilities.length) {
-        margin = Math.min(margin, Math.abs(probabilities[s][b] - t));
-        if (probabilities[s++][b] > t) break;
-      }
-      steps.add(s);
-      if (s < probabilities.length) early++;
-    }
-    const better = steps.size > best.distinct || (steps.size === best.distinct && (early > best.early || (early === best.early && margin > best.margin)));
-    if (margin > MIN_HALT_MARGIN && better) best = { threshold: t, margin, distinct: steps.size, early };
-  }
-  return best;
-}
-
 describe.each(CASES)('native vs onnx: $name, batch $batch', ({ name, config: overrides, batch: B }) => {
-  it('one step from the same carry, and a whole adaptive run', async () => {
+  /** The case's random model on both backends, and its random batch (rng left for more draws). */
+  async function setup() {
     const config = randomConfig({ halt_max_steps: 5, ...overrides });
-    const dims = modelDimensions(config);
     const weights = randomWeights(config, { seed: 1234, qHeadStd: 1 / Math.sqrt(config.hidden_size), puzzleEmbStd: 0.5 });
     const native = createModel(config, weights, { threads: 2 });
     const onnx = await createOnnxModel(config, weights, { threads: 2 });
-    const S = config.seq_len, V = config.vocab_size;
     const rng = new SeededRandom(99, name);
-    const inputs = Int32Array.from({ length: B * S }, () => rng.nextU32() % V);
+    const inputs = Int32Array.from({ length: B * config.seq_len }, () => rng.nextU32() % config.vocab_size);
     const puzzleIdentifiers = Int32Array.from({ length: B }, () => rng.nextU32() % config.num_puzzle_identifiers);
+    return { config, native, onnx, rng, inputs, puzzleIdentifiers };
+  }
+
+  it('one step from the same carry, and a whole adaptive run', async () => {
+    const { config, native, onnx, rng, inputs, puzzleIdentifiers } = await setup();
+    const dims = modelDimensions(config);
     const carrySize = B * dims.totalLen * config.hidden_size;
     const carry = { zH: Float32Array.from({ length: carrySize }, () => rng.normal()), zL: Float32Array.from({ length: carrySize }, () => rng.normal()) };
 
@@ -129,7 +113,7 @@ describe.each(CASES)('native vs onnx: $name, batch $batch', ({ name, config: ove
       `${Array.from(ra.steps).join('').padEnd(15)} ${runLogitsRel.toExponential(2).padEnd(12)}${runLogitsAbs.toExponential(2).padEnd(12)}${margin.toExponential(1)}`);
 
     for (const v of Object.values(one)) expect(v).toBeLessThan(ONE_STEP_TOLERANCE);
-    expect(margin).toBeGreaterThan(MIN_HALT_MARGIN);
+    expect(margin).toBeGreaterThan(MIN_STOP_MARGIN);
     expect(Array.from(rb.steps)).toEqual(Array.from(ra.steps));
     expect(Array.from(rb.predictions)).toEqual(Array.from(ra.predictions));
     expect(runLogitsRel).toBeLessThan(WHOLE_RUN_TOLERANCE);
@@ -142,6 +126,37 @@ describe.each(CASES)('native vs onnx: $name, batch $batch', ({ name, config: ove
       expect(relativeError(rb.trace![i].logits!, rec.logits!)).toBeLessThan(WHOLE_RUN_TOLERANCE);
     });
     expect(relativeError(rb.carry!.zH, ra.carry!.zH)).toBeLessThan(WHOLE_RUN_TOLERANCE);
+    native.dispose();
+    onnx.dispose();
+  });
+
+  it('the other stopping rules, alone and combined: the same stopping step and rule per sample', async () => {
+    const { config, native, onnx, inputs, puzzleIdentifiers } = await setup();
+    // As many steps as the run check above: more steps of a chaotic recursion on random
+    // weights let float32 rounding flip argmaxes between the backends.
+    const maxSteps = config.halt_max_steps;
+    const fixed = native.inferSync({ inputs, puzzleIdentifiers }, { maxSteps, trace: true });
+    const conf = pickThreshold(fixed.trace!.map((rec) => Array.from(rec.confidence)), B);
+    const halt = pickThreshold(fixed.trace!.map((rec) => Array.from(rec.haltProbability)), B);
+    const runs = [
+      { confidenceThreshold: conf.threshold, maxSteps },
+      { stableSteps: 1, maxSteps },
+      { haltThreshold: halt.threshold, confidenceThreshold: conf.threshold, stableSteps: 1, minSteps: 2, maxSteps },
+    ];
+    const cells: string[] = [];
+    for (const options of runs) {
+      const ra = native.inferSync({ inputs, puzzleIdentifiers }, { ...options, trace: true });
+      const rb = await onnx.infer({ inputs, puzzleIdentifiers }, { ...options, trace: true });
+      cells.push(`${Array.from(ra.steps).join('')}/${ra.stoppedBy.map((r) => r[0]).join('')}`.padEnd(20));
+      expect(Array.from(rb.steps)).toEqual(Array.from(ra.steps));
+      expect(rb.stoppedBy).toEqual(ra.stoppedBy);
+      expect(Array.from(rb.predictions)).toEqual(Array.from(ra.predictions));
+      ra.trace!.forEach((rec, i) => expect(rb.trace![i].stoppedBy).toEqual(rec.stoppedBy));
+      if (options.stableSteps !== undefined && options.haltThreshold !== undefined && new Set(ra.stoppedBy).size > 1) variedStopping++;
+    }
+    stoppingRows.push(`${name.padEnd(30)}${String(B).padEnd(3)}${cells.join('')}${Math.min(conf.margin, halt.margin).toExponential(1)}`);
+    expect(conf.margin).toBeGreaterThan(MIN_STOP_MARGIN);
+    expect(halt.margin).toBeGreaterThan(MIN_STOP_MARGIN);
     native.dispose();
     onnx.dispose();
   });

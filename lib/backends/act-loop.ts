@@ -1,14 +1,15 @@
 /**
  * The ACT loop for host-loop backends (the ones that run one step at a time, such as ONNX):
- * per-sample halting, compaction of halted samples, the trace and the carry, with exactly
- * the semantics of the native kernel's fused loop (native/core/recursion.cc). A backend
- * supplies only `step`, one ACT step of the samples still running.
+ * per-sample stopping (lib/halting.ts), compaction of stopped samples, the trace and the
+ * carry, with exactly the semantics of the native kernel's fused loop
+ * (native/core/recursion.cc). A backend supplies only `step`, one ACT step of the samples
+ * still running, at the request's recursion depth.
  */
-import { haltProbability, shouldHalt } from './halting';
-import type { InferRequest } from './request';
-import { stepStatistics } from './trace';
-import type { TraceRecord } from './types';
-import type { BackendResult } from './backends/backend';
+import { haltProbability, nextUnchangedRun, stopReason } from '../halting';
+import type { InferRequest } from '../request';
+import { stepStatistics } from '../trace';
+import type { StopReason, TraceRecord } from '../types';
+import type { BackendResult } from './backend';
 
 /** The samples still running, packed to the front in their original order. */
 export interface ActiveBatch {
@@ -74,7 +75,9 @@ export async function runActLoop(request: InferRequest, shape: ActLoopShape, ste
   const probability = new Float32Array(B);
   const confidence = new Float32Array(B);
   const changed = new Int32Array(B);
+  const unchangedRun = new Int32Array(B);
   const halted = new Uint8Array(B);
+  const stoppedBy: (StopReason | null)[] = new Array(B).fill(null);
   const carryOut = request.returnCarry ? { zH: new Float32Array(B * carrySize), zL: new Float32Array(B * carrySize) } : undefined;
   const trace: TraceRecord[] | undefined = request.trace ? [] : undefined;
 
@@ -115,8 +118,12 @@ export async function runActLoop(request: InferRequest, shape: ActLoopShape, ste
       confidence[b] = stats.confidence;
       // From the float32 logit (qHalt[b] has been rounded to float32), as the native loop does.
       probability[b] = haltProbability(qHalt[b]);
-      if (shouldHalt(s, qHalt[b], request)) {
+      unchangedRun[b] = nextUnchangedRun(unchangedRun[b], stats.changed);
+      // The float32 confidence, as the trace records it and the native loop compares it.
+      const reason = stopReason(s, qHalt[b], confidence[b], unchangedRun[b], request);
+      if (reason !== null) {
         halted[b] = 1;
+        stoppedBy[b] = reason;
         if (carryOut) {
           carryOut.zH.set(out.zH.subarray(j * carrySize, (j + 1) * carrySize), b * carrySize);
           carryOut.zL.set(out.zL.subarray(j * carrySize, (j + 1) * carrySize), b * carrySize);
@@ -124,7 +131,7 @@ export async function runActLoop(request: InferRequest, shape: ActLoopShape, ste
       }
     }
     if (trace) {
-      // Every sample has an entry; a halted one repeats its final step, with changed = 0.
+      // Every sample has an entry; a stopped one repeats its final step, with changed = 0.
       const record: TraceRecord = {
         step: s,
         qHalt: qHalt.slice(),
@@ -133,6 +140,7 @@ export async function runActLoop(request: InferRequest, shape: ActLoopShape, ste
         halted: halted.slice(),
         changed: changed.slice(),
         confidence: confidence.slice(),
+        stoppedBy: stoppedBy.slice(),
       };
       if (request.traceLogits) record.logits = logits.slice();
       trace.push(record);
@@ -155,7 +163,7 @@ export async function runActLoop(request: InferRequest, shape: ActLoopShape, ste
     }
   }
 
-  const result: BackendResult = { predictions, logits, steps, qHalt, qContinue };
+  const result: BackendResult = { predictions, logits, steps, qHalt, qContinue, stoppedBy: stoppedBy as StopReason[] };
   if (trace) result.trace = trace;
   if (carryOut) result.carry = carryOut;
   return result;
