@@ -14,6 +14,7 @@ import { evalCommand } from './cli/eval';
 import { exportOnnxCommand } from './cli/export-onnx';
 import { generateCommand } from './cli/generate';
 import { infoCommand } from './cli/info';
+import { quantizeCommand } from './cli/quantize';
 import { runCommand } from './cli/run';
 import { solveCommand } from './cli/solve';
 import { trainCommand } from './cli/train';
@@ -22,6 +23,7 @@ const COMMANDS: Record<string, Command> = {
   info: infoCommand,
   run: runCommand,
   'export-onnx': exportOnnxCommand,
+  quantize: quantizeCommand,
   generate: generateCommand,
   eval: evalCommand,
   solve: solveCommand,

@@ -122,8 +122,8 @@ function checkLoadOptions(options: LoadOptions | undefined): LoadOptions {
     throw new OptionError('unknown backend', { field: 'backend', value: o.backend, expected: "'native' or 'onnx'" });
   }
   if (o.isa !== undefined && typeof o.isa !== 'string') throw new OptionError('invalid option', { field: 'isa', value: o.isa, expected: 'a string' });
-  if (o.precision !== undefined && o.precision !== 'fp32' && o.precision !== 'bf16') {
-    throw new OptionError('unknown precision', { field: 'precision', value: o.precision, expected: "'fp32' or 'bf16'" });
+  if (o.precision !== undefined && o.precision !== 'fp32' && o.precision !== 'bf16' && o.precision !== 'int8') {
+    throw new OptionError('unknown precision', { field: 'precision', value: o.precision, expected: "'fp32', 'bf16' or 'int8'" });
   }
   if (o.backend === 'onnx' && o.precision === 'bf16') {
     throw new OptionError('bf16 runs on the native backend only', { field: 'precision', value: o.precision, expected: "'fp32' (or undefined) with backend 'onnx'" });
@@ -168,26 +168,35 @@ async function onnxBackendModule(): Promise<typeof import('./backends/onnx')> {
 }
 
 /** A model on the onnx backend from a config and weights in memory: the step graph is exported in memory. */
-export async function createOnnxModel(config: TrmConfig, weights: WeightMap, options?: Omit<LoadOptions, 'backend' | 'isa' | 'precision' | 'device'>): Promise<TrmModel> {
+export async function createOnnxModel(config: TrmConfig, weights: WeightMap, options?: Omit<LoadOptions, 'backend' | 'isa' | 'device'>): Promise<TrmModel> {
   const o = checkLoadOptions({ ...options, backend: 'onnx' });
   const { OnnxBackend: Onnx } = await onnxBackendModule();
-  const backend: OnnxBackend = await Onnx.create(config, weights, { threads: o.threads });
+  const backend: OnnxBackend = await Onnx.create(config, weights, { threads: o.threads, precision: onnxPrecision(o.precision) });
   return remember(new TrmModel(config, backend), config, weights);
+}
+
+/** The onnx backend's precision; checkLoadOptions has already refused bf16 there. */
+function onnxPrecision(precision: LoadOptions['precision']): 'fp32' | 'int8' {
+  return precision === 'int8' ? 'int8' : 'fp32';
 }
 
 /**
  * Loads a model directory (config.json + model.safetensors). With backend 'onnx', the
- * directory's model.onnx (from `trm export-onnx`) is used when present, after checking it
- * was exported from these weights; otherwise the graph is exported in memory.
+ * directory's model.onnx (model.int8.onnx for precision 'int8', from `trm export-onnx`) is
+ * used when present, after checking it was exported from these weights; otherwise the graph
+ * is exported in memory. A quantized directory (`trm quantize`) runs in 'int8' unless the
+ * caller chooses a precision.
  */
 export async function loadModel(dir: string, options?: LoadOptions): Promise<TrmModel> {
   const o = checkLoadOptions(options);
-  const { dir: root, config, weights } = readModelDirectory(dir);
+  const { dir: root, config, weights, storage } = readModelDirectory(dir);
+  const precision = o.precision ?? (storage.quantization !== null ? 'int8' : undefined);
   if (o.backend === 'onnx') {
-    const { OnnxBackend: Onnx, ONNX_FILE } = await onnxBackendModule();
-    const file = path.join(root, ONNX_FILE);
+    const { OnnxBackend: Onnx, onnxFileName } = await onnxBackendModule();
+    const file = path.join(root, onnxFileName(onnxPrecision(precision)));
     const modelFile = fs.existsSync(file) ? file : undefined;
-    return remember(new TrmModel(config, await Onnx.create(config, weights, { threads: o.threads, modelFile })), config, weights);
+    const backend = await Onnx.create(config, weights, { threads: o.threads, modelFile, precision: onnxPrecision(precision) });
+    return remember(new TrmModel(config, backend), config, weights);
   }
-  return createModel(config, weights, options);
+  return createModel(config, weights, precision === undefined ? o : { ...o, precision });
 }

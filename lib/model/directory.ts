@@ -9,12 +9,15 @@ import * as path from 'node:path';
 import { ModelFormatError, OptionError, TrmError } from '../errors';
 import { TrmConfig, parseConfig } from './config';
 import { TensorToWrite, readSafetensors, writeFileAtomic, writeSafetensors } from './safetensors';
-import { CHECKPOINT_PREFIXES, WeightMap, expectedTensors, loadWeights } from './weights';
+import { CHECKPOINT_PREFIXES, WeightMap, WeightStorage, expectedTensors, loadWeights, weightStorage } from './weights';
 
 export interface ModelDirectory {
   dir: string;
   config: TrmConfig;
+  /** Float32 under canonical names; a quantized file's Linear weights dequantized (q * scale). */
   weights: WeightMap;
+  /** How model.safetensors stores them: 'int8' for a `trm quantize` file. */
+  storage: WeightStorage;
 }
 
 export const CONFIG_FILE = 'config.json';
@@ -85,8 +88,9 @@ export function readModelDirectory(dir: string): ModelDirectory {
       file: weightsFile, field: WEIGHTS_FILE, expected: 'the model weights in safetensors format',
     });
   }
-  const weights = guarded(weightsFile, `cannot load ${WEIGHTS_FILE}`, () => loadWeights(readSafetensors(weightsFile), config));
-  return { dir: root, config, weights };
+  const file = guarded(weightsFile, `cannot load ${WEIGHTS_FILE}`, () => readSafetensors(weightsFile));
+  const weights = guarded(weightsFile, `cannot load ${WEIGHTS_FILE}`, () => loadWeights(file, config));
+  return { dir: root, config, weights, storage: weightStorage(file) };
 }
 
 /** The config as it goes to disk: official keys first, in their usual order, then ours. */

@@ -75,6 +75,8 @@ interface BlockWeights {
 
 interface OracleModel {
   config: TrmConfig;
+  /** The int8 arithmetic (see `int8Linear`) in every block Linear and lm_head; q_head stays float. */
+  int8: boolean;
   B: number;
   T: number;
   D: number;
@@ -189,6 +191,80 @@ function linear(x: Float64Array, rows: number, inF: number, W: Float64Array, out
   return out;
 }
 
+// ---------------------------------------------------------------------------------------
+// The int8 scheme (written out again here, sharing no code with lib/model/quantize.ts)
+// ---------------------------------------------------------------------------------------
+
+const f32 = Math.fround;
+
+/** Round half to even, by the definition: the nearest integer, ties to the even one. */
+function roundTiesToEven(x: number): number {
+  const floor = Math.floor(x);
+  const diff = x - floor;
+  if (diff < 0.5) return floor;
+  if (diff > 0.5) return floor + 1;
+  return floor % 2 === 0 ? floor : floor + 1;
+}
+
+/**
+ * One row quantized symmetrically in float32: maxabs, inv = 127 / maxabs, q = clamp(round(x * inv)),
+ * scale = maxabs / 127. A zero row gives q = 0 and scale `zeroScale` (1 for weights, 0 for activations).
+ */
+function quantizeRow(row: ArrayLike<number>, q: Int32Array, qOff: number, zeroScale: number): number {
+  let maxAbs = 0;
+  for (let i = 0; i < row.length; i++) maxAbs = Math.max(maxAbs, Math.abs(f32(row[i])));
+  if (maxAbs === 0) {
+    for (let i = 0; i < row.length; i++) q[qOff + i] = 0;
+    return zeroScale;
+  }
+  const inv = f32(127 / maxAbs);
+  for (let i = 0; i < row.length; i++) q[qOff + i] = Math.max(-127, Math.min(127, roundTiesToEven(f32(f32(row[i]) * inv))));
+  return f32(maxAbs / 127);
+}
+
+/** W [rows, cols] per output channel: int8 values (as Int32Array) and one float32 scale per row. */
+export function referenceQuantizeWeight(w: ArrayLike<number>, rows: number, cols: number): { q: Int32Array; scale: Float64Array } {
+  const q = new Int32Array(rows * cols);
+  const scale = new Float64Array(rows);
+  const row = new Float64Array(cols);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) row[c] = w[r * cols + c];
+    scale[r] = quantizeRow(row, q, r * cols, 1);
+  }
+  return { q, scale };
+}
+
+const quantizedWeights = new WeakMap<Float64Array, { q: Int32Array; scale: Float64Array }>();
+
+/**
+ * The int8 Linear: W quantized per output channel, each row of x (rounded to float32, as a
+ * float32 runtime holds it) per row, the integer products summed exactly (float64 holds
+ * any sum of 127 * 127 * in < 2^53 exactly), then y = float32(acc) * float32(s_x * s_w).
+ */
+function int8Linear(x: Float64Array, rows: number, inF: number, W: Float64Array, outF: number): Float64Array {
+  let wq = quantizedWeights.get(W);
+  if (wq === undefined) {
+    wq = referenceQuantizeWeight(W, outF, inF);
+    quantizedWeights.set(W, wq);
+  }
+  const out = new Float64Array(rows * outF);
+  const xq = new Int32Array(inF);
+  for (let r = 0; r < rows; r++) {
+    const sx = quantizeRow(x.subarray(r * inF, (r + 1) * inF), xq, 0, 0);
+    for (let o = 0; o < outF; o++) {
+      let acc = 0;
+      for (let i = 0; i < inF; i++) acc += xq[i] * wq.q[o * inF + i];
+      out[r * outF + o] = f32(f32(acc) * f32(sx * wq.scale[o]));
+    }
+  }
+  return out;
+}
+
+/** A block Linear or lm_head: float64, or the int8 arithmetic. */
+function modelLinear(m: OracleModel, x: Float64Array, rows: number, inF: number, W: Float64Array, outF: number): Float64Array {
+  return m.int8 ? int8Linear(x, rows, inF, W, outF) : linear(x, rows, inF, W, outF);
+}
+
 function add(a: Float64Array, b: Float64Array): Float64Array {
   const out = new Float64Array(a.length);
   for (let i = 0; i < a.length; i++) out[i] = a[i] + b[i];
@@ -211,8 +287,8 @@ function silu(v: number): number {
 }
 
 /** Official `SwiGLU`: down(silu(gate) * up), gate and up the two halves of gate_up_proj(x). */
-function swiglu(x: Float64Array, rows: number, w: SwiGluWeights): Float64Array {
-  const gateUp = linear(x, rows, w.width, w.gateUp, 2 * w.inter);
+function swiglu(m: OracleModel, x: Float64Array, rows: number, w: SwiGluWeights): Float64Array {
+  const gateUp = modelLinear(m, x, rows, w.width, w.gateUp, 2 * w.inter);
   const act = new Float64Array(rows * w.inter);
   for (let r = 0; r < rows; r++) {
     for (let j = 0; j < w.inter; j++) {
@@ -221,7 +297,7 @@ function swiglu(x: Float64Array, rows: number, w: SwiGluWeights): Float64Array {
       act[r * w.inter + j] = silu(gate) * up;
     }
   }
-  return linear(act, rows, w.inter, w.down, w.width);
+  return modelLinear(m, act, rows, w.inter, w.down, w.width);
 }
 
 /** [B, R, C] -> [B, C, R]. */
@@ -244,7 +320,7 @@ function attention(m: OracleModel, h: Float64Array, qkvW: Float64Array, oW: Floa
   const { B, T, D, heads, headDim, cos, sin } = m;
   const kvHeads = heads;
   const qkvWidth = (heads + 2 * kvHeads) * headDim;
-  const qkv = linear(h, B * T, D, qkvW, qkvWidth);
+  const qkv = modelLinear(m, h, B * T, D, qkvW, qkvWidth);
   const half = headDim / 2;
 
   // Gather q, k, v as [B, heads, T, headDim], applying RoPE to q and k on the way.
@@ -308,7 +384,7 @@ function attention(m: OracleModel, h: Float64Array, qkvW: Float64Array, oW: Floa
       }
     }
   }
-  return linear(attnOut, B * T, heads * headDim, oW, D);
+  return modelLinear(m, attnOut, B * T, heads * headDim, oW, D);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -324,14 +400,14 @@ function block(m: OracleModel, w: BlockWeights, hIn: Float64Array): Float64Array
     // Token mixing: the SwiGLU runs over the token axis of [B, D, T], and so does the norm
     // that follows it (rms over T for each hidden channel, not over D for each token).
     const hT = transpose12(hIn, B, T, D);
-    const mixed = add(hT, swiglu(hT, B * D, w.mlpT));
+    const mixed = add(hT, swiglu(m, hT, B * D, w.mlpT));
     rmsNormRows(mixed, B * D, T, eps);
     h = transpose12(mixed, B, D, T);
   } else {
     h = add(hIn, attention(m, hIn, w.qkv!, w.o!));
     rmsNormRows(h, B * T, D, eps);
   }
-  const out = add(h, swiglu(h, B * T, w.mlp));
+  const out = add(h, swiglu(m, h, B * T, w.mlp));
   rmsNormRows(out, B * T, D, eps);
   return out;
 }
@@ -389,11 +465,12 @@ function inputEmbeddings(m: OracleModel, weights: OracleWeights, inputs: Int32Ar
   return emb;
 }
 
-function buildModel(config: TrmConfig, weights: OracleWeights, B: number): OracleModel {
+function buildModel(config: TrmConfig, weights: OracleWeights, B: number, int8: boolean): OracleModel {
   const dims = modelDimensions(config);
   const rope = config.pos_encodings === 'rope' ? ropeTables(dims.totalLen, dims.headDim, config.rope_theta) : null;
   return {
     config,
+    int8,
     B,
     T: dims.totalLen,
     D: config.hidden_size,
@@ -408,12 +485,13 @@ function buildModel(config: TrmConfig, weights: OracleWeights, B: number): Oracl
 
 /**
  * One official ACT step in eval mode (`TinyRecursiveReasoningModel_ACTV1_Inner.forward`)
- * from the given carry. The ACT wrapper's reset is not applied here: pass the initial carry
+ * from the given carry; `precision: 'int8'` computes every block Linear and lm_head with the
+ * int8 scheme (`int8Linear`), the rest as before. The ACT wrapper's reset is not applied here: pass the initial carry
  * (`referenceInitialCarry`) for a fresh sample, as the official wrapper does on step 0.
  */
-export function referenceStep(config: TrmConfig, weights: OracleWeights, batch: OracleBatch): OracleStepResult {
+export function referenceStep(config: TrmConfig, weights: OracleWeights, batch: OracleBatch, options: { precision?: 'fp32' | 'int8' } = {}): OracleStepResult {
   const B = batch.puzzleIdentifiers.length;
-  const m = buildModel(config, weights, B);
+  const m = buildModel(config, weights, B, options.precision === 'int8');
   const { T, D, puzzleEmbLen } = m;
   const seqLen = config.seq_len;
   const vocab = config.vocab_size;
@@ -437,7 +515,7 @@ export function referenceStep(config: TrmConfig, weights: OracleWeights, batch: 
 
   // lm_head over every position, then the puzzle prefix dropped.
   const lmHead = getWeight(weights, 'inner.lm_head.weight', vocab * D);
-  const allLogits = linear(zH, B * T, D, lmHead, vocab);
+  const allLogits = modelLinear(m, zH, B * T, D, lmHead, vocab);
   const logits = new Float64Array(B * seqLen * vocab);
   for (let b = 0; b < B; b++) {
     const src = (b * T + puzzleEmbLen) * vocab;
