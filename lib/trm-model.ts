@@ -126,7 +126,7 @@ function checkLoadOptions(options: LoadOptions | undefined): LoadOptions {
     throw new OptionError('unknown precision', { field: 'precision', value: o.precision, expected: "'fp32', 'bf16' or 'int8'" });
   }
   if (o.backend === 'onnx' && o.precision === 'bf16') {
-    throw new OptionError('bf16 runs on the native backend only', { field: 'precision', value: o.precision, expected: "'fp32' (or undefined) with backend 'onnx'" });
+    throw new OptionError('bf16 runs on the native backend only', { field: 'precision', value: o.precision, expected: "'fp32', 'int8' or undefined with backend 'onnx'" });
   }
   if (o.backend === 'onnx' && o.isa !== undefined && o.isa !== 'auto') {
     throw new OptionError('isa applies to the native backend only', { field: 'isa', value: o.isa, expected: "undefined or 'auto' with backend 'onnx'" });

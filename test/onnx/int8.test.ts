@@ -26,7 +26,8 @@ import { randomConfig, randomWeights } from '../../lib/model/random';
 import { modelDimensions, type TrmConfig } from '../../lib/model/config';
 import type { WeightMap } from '../../lib/model/weights';
 import { GOLDEN_NAMES, concat, loadGolden, relativeError, type GoldenCase } from '../helpers/golden';
-import { referenceQuantizeWeight, referenceStep } from '../oracle/reference';
+import { referenceQuantizeWeight } from '../oracle/int8';
+import { referenceStep } from '../oracle/reference';
 
 /**
  * ONNX int8 against the int8 oracle. A sample is "exact" when every quantity is within
