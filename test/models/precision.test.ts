@@ -14,6 +14,7 @@
  * example); `npm run test:slow` (TRM_SLOW=1) on every model's 1000 held-out examples, the
  * count of the model cards. The tables are printed for the README.
  */
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createModel, createOnnxModel } from '../../lib';
@@ -39,7 +40,10 @@ if (!nativeInt8) console.log(nativeSkipMessage('int8', 'the native-int8 accuracy
 const table: string[] = [];
 const details: string[] = [];
 afterAll(() => {
-  if (table.length > 0) console.log(['precision vs native fp32 on held-out sets (CPU of this run; agreement over labelled positions, fixed steps)', ...TABLE_HEADER, ...table, '', ...details].join('\n'));
+  if (table.length > 0) {
+    console.log([`precision vs native fp32 on held-out sets (${os.cpus()[0]?.model ?? 'unknown CPU'}; agreement over labelled positions, fixed steps)`,
+      ...TABLE_HEADER, ...table, '', ...details].join('\n'));
+  }
 });
 
 interface Variant { label: string; make: () => Promise<TrmModel> | TrmModel; skip?: boolean }
@@ -47,57 +51,66 @@ interface Variant { label: string; make: () => Promise<TrmModel> | TrmModel; ski
 function suite(name: string, count: number, accuracyBound: number) {
   const dir = path.join(REPO_ROOT, 'models', name);
   const { config, weights } = readModelDirectory(dir);
-  let examples: Example[];
-  let fp32: PrecisionRun;
-  const runs = new Map<string, PrecisionRun>();
+  let examples: Example[] | undefined;
+  const heldOut = () => (examples ??= heldOutExamples(dir, config, count));
+  // Each run is made once, by whichever test needs it first, so any test also runs alone.
+  const runs = new Map<string, Promise<PrecisionRun>>();
+  const runOf = (label: string, make: () => Promise<TrmModel> | TrmModel): Promise<PrecisionRun> => {
+    let r = runs.get(label);
+    if (r === undefined) {
+      r = (async () => {
+        const model = await make();
+        try {
+          return await runPrecision(model, heldOut());
+        } finally {
+          model.dispose();
+        }
+      })();
+      runs.set(label, r);
+    }
+    return r;
+  };
+  const fp32 = () => runOf('fp32 (native)', () => createModel(config, weights, { threads: 1 }));
   const variants: Variant[] = [
     { label: 'bf16 (native)', make: () => createModel(config, weights, { threads: 1, precision: 'bf16' }) },
     { label: 'int8 (onnx)', make: () => createOnnxModel(config, weights, { threads: 1, precision: 'int8' }) },
     { label: 'int8 (native)', make: () => createModel(config, weights, { threads: 1, precision: 'int8' }), skip: !nativeInt8 },
   ];
-
-  const run = async (make: Variant['make']) => {
-    const model = await make();
-    try {
-      return await runPrecision(model, examples);
-    } finally {
-      model.dispose();
-    }
-  };
+  const variant = (label: string) => variants.find((v) => v.label === label)!;
 
   it(`${name}: fp32 (native), the reference, on ${count} held-out examples`, async () => {
-    examples = heldOutExamples(dir, config, count);
-    fp32 = await run(() => createModel(config, weights, { threads: 1 }));
-    table.push(tableRow(name, 'fp32 (native)', fp32, null));
-    details.push(detailLine(name, 'fp32 (native)', fp32, null));
+    const r = await fp32();
+    table.push(tableRow(name, 'fp32 (native)', r, null));
+    details.push(detailLine(name, 'fp32 (native)', r, null));
     console.log(table[table.length - 1]);
   }, 600_000);
 
   for (const v of variants) {
     it.skipIf(v.skip)(`${name}: ${v.label} within ${100 * ACCURACY_POINTS} point of fp32${AGREEMENT_MODELS.has(name) ? `, ${100 * AGREEMENT}%+ agreement` : ''}`, async () => {
-      const r = await run(v.make);
-      runs.set(v.label, r);
-      const c = comparePrecision(fp32, r, examples);
+      const reference = await fp32();
+      const r = await runOf(v.label, v.make);
+      const c = comparePrecision(reference, r, heldOut());
       table.push(tableRow(name, v.label, r, c));
       details.push(detailLine(name, v.label, r, c));
       console.log(`${table[table.length - 1]}\n${details[details.length - 1]}`);
-      expect(Math.abs(r.fixedExact - fp32.fixedExact), 'exact accuracy, fixed steps').toBeLessThanOrEqual(accuracyBound);
-      expect(Math.abs(r.adaptiveExact - fp32.adaptiveExact), 'exact accuracy, adaptive').toBeLessThanOrEqual(accuracyBound);
+      expect(Math.abs(r.fixedExact - reference.fixedExact), 'exact accuracy, fixed steps').toBeLessThanOrEqual(accuracyBound);
+      expect(Math.abs(r.adaptiveExact - reference.adaptiveExact), 'exact accuracy, adaptive').toBeLessThanOrEqual(accuracyBound);
       if (AGREEMENT_MODELS.has(name)) expect(c.tokenAgreement, 'token agreement with fp32').toBeGreaterThanOrEqual(AGREEMENT);
       // A run that silently fell back to fp32 would agree to the last bit.
       expect(Math.max(...c.logitErrorPerStep)).toBeGreaterThan(1e-5);
-    }, 600_000);
+    }, 1_200_000);
   }
 
-  it.skipIf(!nativeInt8)(`${name}: native int8 vs onnx int8 agreement (predictions and logits)`, () => {
-    const native = runs.get('int8 (native)')!;
-    const onnx = runs.get('int8 (onnx)')!;
-    const c = comparePrecision(onnx, native, examples);
+  it.skipIf(!nativeInt8)(`${name}: native int8 vs onnx int8 agreement (predictions and logits)`, async () => {
+    const onnx = await runOf('int8 (onnx)', variant('int8 (onnx)').make);
+    const native = await runOf('int8 (native)', variant('int8 (native)').make);
+    const c = comparePrecision(onnx, native, heldOut());
     details.push(`${name} native int8 vs onnx int8: token agreement ${(100 * c.tokenAgreement).toFixed(2)}%, answers ${(100 * c.answerAgreement).toFixed(2)}%, ` +
       `same halting step ${(100 * c.sameHaltingStep).toFixed(1)}%, logit error per step [${c.logitErrorPerStep.map((e) => e.toExponential(1)).join(' ')}]`);
+    console.log(details[details.length - 1]);
     // The same arithmetic: only activations within float32 rounding of a rounding step quantize apart.
     expect(c.tokenAgreement).toBeGreaterThanOrEqual(AGREEMENT);
-  });
+  }, 1_200_000);
 }
 
 describe.skipIf(slow)('precision vs fp32, sudoku-4x4, 64 held-out puzzles', () => {

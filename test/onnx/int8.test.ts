@@ -37,7 +37,7 @@ import { referenceStep } from '../oracle/reference';
  */
 const EXACT = 1e-5;
 const BOUNDS = {
-  /** One network pass: most samples exact (measured 59-100%); flips put the norm-wise errors at 1e-3 to 3e-2. */
+  /** One network pass: most samples exact (measured 63-100%); flips put the norm-wise errors at up to 1e-2. */
   onePass: { exactShare: 0.5, flip: 0.1 },
   /**
    * The full recursion: flips spread through 21 network calls, so few samples stay exact
@@ -53,8 +53,18 @@ const BOUNDS = {
  * model is measured on the shipped models (test/models/precision.test.ts).
  */
 const VS_FP32_BOUND = { attention: 0.2, mlpT: 0.9 };
-/** Oracle steps per golden case for the full recursion (the int8 oracle is slow on mlp_t). */
-const ORACLE_STEPS = 2;
+/** Golden steps the oracle computes, one pass and full recursion (the int8 oracle takes seconds per mlp_t step). */
+const ORACLE_STEPS = { onePass: 8, fullStep: { attention: 2, mlpT: 1 } };
+
+/** The oracle for golden steps 0 .. n - 1, yielding between steps so the test worker stays responsive. */
+async function oracleSteps(config: TrmConfig, weights: WeightMap, g: GoldenCase, n: number) {
+  const out = [];
+  for (let s = 0; s < n; s++) {
+    out.push(oracleStep(config, weights, g, s));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return out;
+}
 
 type Quantity = 'logits' | 'qHalt' | 'zH' | 'zL';
 const QUANTITIES: Quantity[] = ['logits', 'qHalt', 'zH', 'zL'];
@@ -141,15 +151,17 @@ describe.each(GOLDEN_NAMES)('onnx int8, golden %s', (name) => {
   it('one network pass from the golden carry matches the int8 oracle', async () => {
     const onePass = { ...config, H_cycles: 1, L_cycles: 1 };
     const r = await onnxStep(onePass, weights, g, g.steps);
-    const refs = Array.from({ length: g.steps }, (_, s) => oracleStep(onePass, weights, g, s));
-    judge(name, `one pass, ${g.steps} steps`, compare(r, g, refs), BOUNDS.onePass);
+    const steps = Math.min(g.steps, ORACLE_STEPS.onePass);
+    const refs = await oracleSteps(onePass, weights, g, steps);
+    judge(name, `one pass, ${steps} steps`, compare(r, g, refs), BOUNDS.onePass);
   });
 
   it('the full step matches the int8 oracle; int8 vs the official fp32 outputs, reported', async () => {
     const r = await onnxStep(config, weights, g, g.steps);
     const kind = config.mlp_t ? 'mlpT' : 'attention';
-    const refs = Array.from({ length: ORACLE_STEPS }, (_, s) => oracleStep(config, weights, g, s));
-    judge(name, `full step, first ${ORACLE_STEPS} steps`, compare(r, g, refs), { exactShare: 0, flip: BOUNDS.fullStep.flip[kind] });
+    const steps = ORACLE_STEPS.fullStep[kind];
+    const refs = await oracleSteps(config, weights, g, steps);
+    judge(name, `full step, first ${steps} step(s)`, compare(r, g, refs), { exactShare: 0, flip: BOUNDS.fullStep.flip[kind] });
 
     const L = g.logits[0].length;
     let vsFp32 = 0;
