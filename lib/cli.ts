@@ -15,6 +15,7 @@ import { exportOnnxCommand } from './cli/export-onnx';
 import { generateCommand } from './cli/generate';
 import { importCommand } from './cli/import';
 import { infoCommand } from './cli/info';
+import { quantizeCommand } from './cli/quantize';
 import { runCommand } from './cli/run';
 import { solveCommand } from './cli/solve';
 import { trainCommand } from './cli/train';
@@ -23,6 +24,7 @@ const COMMANDS: Record<string, Command> = {
   info: infoCommand,
   run: runCommand,
   'export-onnx': exportOnnxCommand,
+  quantize: quantizeCommand,
   generate: generateCommand,
   eval: evalCommand,
   solve: solveCommand,

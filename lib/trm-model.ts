@@ -122,18 +122,29 @@ export function createModel(config: TrmConfig, weights: WeightMap, options?: Loa
 }
 
 /** A model on the onnx backend from a config and weights in memory: the step graph is exported in memory. */
-export async function createOnnxModel(config: TrmConfig, weights: WeightMap, options?: Omit<LoadOptions, 'backend' | 'isa' | 'precision' | 'device'>): Promise<TrmModel> {
+export async function createOnnxModel(config: TrmConfig, weights: WeightMap, options?: Omit<LoadOptions, 'backend' | 'isa' | 'device'>): Promise<TrmModel> {
   const o = resolveLoadOptions({ ...options, backend: 'onnx' });
   return remember(new TrmModel(config, await createBackend(o.backend, config, weights, o)), config, weights, o);
 }
 
+/** The onnx backend's precision; checkLoadOptions has already refused bf16 there. */
+function onnxPrecision(precision: LoadOptions['precision']): 'fp32' | 'int8' {
+  return precision === 'int8' ? 'int8' : 'fp32';
+}
+
 /**
  * Loads a model directory (config.json + model.safetensors). With backend 'onnx', the
- * directory's model.onnx (from `trm export-onnx`) is used when present, after checking it
- * was exported from these weights; otherwise the graph is exported in memory.
+ * directory's model.onnx (model.int8.onnx for precision 'int8', from `trm export-onnx`) is
+ * used when present, after checking it was exported from these weights; otherwise the graph
+ * is exported in memory. A quantized directory (`trm quantize`) runs in 'int8' unless the
+ * caller chooses a precision.
  */
 export async function loadModel(dir: string, options?: LoadOptions): Promise<TrmModel> {
-  const o = resolveLoadOptions(options);
-  const { dir: root, config, weights } = readModelDirectory(dir);
+  let o = resolveLoadOptions(options);
+  const { dir: root, config, weights, storage } = readModelDirectory(dir);
+  // A quantized file (`trm quantize`) runs as int8 unless the caller chose a precision.
+  if (storage.quantization !== null && (options as LoadOptions | undefined)?.precision === undefined) {
+    o = resolveLoadOptions({ ...options, precision: 'int8' });
+  }
   return remember(new TrmModel(config, await createBackend(o.backend, config, weights, o, { dir: root })), config, weights, o);
 }

@@ -18,10 +18,13 @@ export interface LoadOptions {
   /** Kernel instruction set of the native backend; default 'auto' (the best this CPU runs), or the TRM_ISA variable. */
   isa?: IsaName;
   /**
-   * Arithmetic of the Linear layers (native backend): 'fp32' (default) or 'bf16' (weights
+   * Arithmetic of the Linear layers: 'fp32' (default), 'bf16' (native backend: weights
    * stored in bf16, activations rounded to bf16 at each matrix product, fp32 accumulation;
    * about twice as fast on CPUs with AVX512_BF16, and computed exactly alike, only slower,
-   * elsewhere). Norms, softmax, residuals and the carry stay fp32.
+   * elsewhere) or 'int8' (weights int8 per output channel, activations int8 per row, int32
+   * accumulation; lib/model/quantize.ts; the onnx backend runs it as MatMulInteger). Norms,
+   * softmax, residuals, the carry and q_head stay fp32. A quantized directory (`trm
+   * quantize`) defaults to 'int8' when no precision is given.
    */
   precision?: Precision;
   /**
@@ -39,7 +42,7 @@ export interface LoadOptions {
   gradients?: boolean;
 }
 
-export type Precision = 'fp32' | 'bf16';
+export type Precision = 'fp32' | 'bf16' | 'int8';
 
 export interface Carry {
   /** [batch, seq_len + puzzle prefix, hidden] */

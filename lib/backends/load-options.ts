@@ -11,7 +11,7 @@ import { backendFactory, registeredBackends } from './registry';
 import { resolveThreads, threadsExpected } from './threads';
 
 export const DEVICES: readonly Device[] = ['cpu', 'cuda'];
-export const PRECISIONS: readonly Precision[] = ['fp32', 'bf16'];
+export const PRECISIONS: readonly Precision[] = ['fp32', 'bf16', 'int8'];
 
 interface Rule {
   /** What a wrong value is called in the error. */

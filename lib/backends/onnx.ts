@@ -20,13 +20,12 @@ import { runActLoop, type ActLoopShape, type StepFunction } from './act-loop';
 import { BackendError, ModelFormatError, OptionError, TrmError } from '../errors';
 import { modelDimensions, type TrmConfig } from '../model/config';
 import type { WeightMap } from '../model/weights';
-import { exportOnnx, weightsFingerprint } from '../onnx/exporter';
+import { ONNX_FILE, ONNX_INT8_FILE, exportOnnx, onnxFileName, weightsFingerprint, type OnnxPrecision } from '../onnx/exporter';
 import type { InferRequest } from '../request';
 import type { Backend, BackendResult } from './backend';
 import { resolveThreads } from './threads';
 
-/** The exported graph's file name inside a model directory. */
-export const ONNX_FILE = 'model.onnx';
+export { ONNX_FILE, ONNX_INT8_FILE, onnxFileName };
 
 /** Graph inputs and outputs of the 'step' graph, with their ONNX element types. */
 const STEP_INPUTS: Record<string, number> = {
@@ -48,29 +47,32 @@ export interface OnnxBackendOptions {
   threads?: number;
   /** An exported model file to use instead of exporting in memory. */
   modelFile?: string;
+  /** 'fp32' (default) or 'int8' (the graph of `exportOnnx(..., { precision: 'int8' })`). */
+  precision?: OnnxPrecision;
 }
 
-function reexportHint(file: string): string {
-  return `re-export it with \`trm export-onnx ${file.replace(/[/\\]model\.onnx$/, '') || '<modelDir>'}\`, or delete it to export in memory at load`;
+function reexportHint(file: string, precision: OnnxPrecision = 'fp32'): string {
+  const dir = file.replace(/[/\\]model(\.int8)?\.onnx$/, '') || '<modelDir>';
+  return `re-export it with \`trm export-onnx ${dir}${precision === 'int8' ? ' --precision int8' : ''}\`, or delete it to export in memory at load`;
 }
 
 /**
  * Checks that `bytes` is a 'step' graph exported from exactly these weights, with the
  * inputs and outputs the backend feeds and reads. Throws ModelFormatError naming `file`.
  */
-export function checkOnnxModel(bytes: Uint8Array, config: TrmConfig, weights: WeightMap, file: string): void {
+export function checkOnnxModel(bytes: Uint8Array, config: TrmConfig, weights: WeightMap, file: string, precision: OnnxPrecision = 'fp32'): void {
   let model: onnx.ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);
   } catch (e) {
     throw new ModelFormatError(`${ONNX_FILE} is not a valid ONNX model (truncated or corrupt: ${(e as Error).message})`, {
-      file, field: ONNX_FILE, expected: `an ONNX model written by \`trm export-onnx\`; ${reexportHint(file)}`,
+      file, field: ONNX_FILE, expected: `an ONNX model written by \`trm export-onnx\`; ${reexportHint(file, precision)}`,
     });
   }
   const graph = model.graph;
   if (!graph || !graph.node || graph.node.length === 0) {
     throw new ModelFormatError(`${ONNX_FILE} holds no graph (truncated or not an ONNX model)`, {
-      file, field: ONNX_FILE, expected: `an ONNX model written by \`trm export-onnx\`; ${reexportHint(file)}`,
+      file, field: ONNX_FILE, expected: `an ONNX model written by \`trm export-onnx\`; ${reexportHint(file, precision)}`,
     });
   }
   const meta = new Map(model.metadataProps.map((p) => [p.key, p.value]));
@@ -78,12 +80,19 @@ export function checkOnnxModel(bytes: Uint8Array, config: TrmConfig, weights: We
   const expectedFingerprint = weightsFingerprint(config, weights);
   if (fingerprint === undefined || fingerprint === null) {
     throw new ModelFormatError(`${ONNX_FILE} has no trm.fingerprint metadata, so it cannot be checked against the weights`, {
-      file, field: 'trm.fingerprint', value: fingerprint, expected: `a model exported by \`trm export-onnx\`; ${reexportHint(file)}`,
+      file, field: 'trm.fingerprint', value: fingerprint, expected: `a model exported by \`trm export-onnx\`; ${reexportHint(file, precision)}`,
     });
   }
   if (fingerprint !== expectedFingerprint) {
     throw new ModelFormatError(`${ONNX_FILE} is stale or from another model: it was exported from different weights or config`, {
-      file, field: 'trm.fingerprint', value: fingerprint, expected: `${expectedFingerprint} (these weights); ${reexportHint(file)}`,
+      file, field: 'trm.fingerprint', value: fingerprint, expected: `${expectedFingerprint} (these weights); ${reexportHint(file, precision)}`,
+    });
+  }
+  // Files from before int8 export carry no trm.precision: they are fp32.
+  const filePrecision = meta.get('trm.precision') ?? 'fp32';
+  if (filePrecision !== precision) {
+    throw new ModelFormatError(`${file.split(/[/\\]/).pop()} holds the ${filePrecision} graph, but precision '${precision}' was asked for`, {
+      file, field: 'trm.precision', value: filePrecision, expected: `'${precision}'; ${reexportHint(file, precision)}`,
     });
   }
   const graphKind = meta.get('trm.graph');
@@ -101,13 +110,13 @@ export function checkOnnxModel(bytes: Uint8Array, config: TrmConfig, weights: We
     for (const [name, type] of Object.entries(want)) {
       if (!have.has(name)) {
         throw new ModelFormatError(`${ONNX_FILE} lacks the graph ${kind} ${name}`, {
-          file, field: `graph.${kind}`, value: [...have.keys()], expected: `${Object.keys(want).join(', ')}; ${reexportHint(file)}`,
+          file, field: `graph.${kind}`, value: [...have.keys()], expected: `${Object.keys(want).join(', ')}; ${reexportHint(file, precision)}`,
         });
       }
       if (have.get(name) !== type) {
         throw new ModelFormatError(`${ONNX_FILE}: graph ${kind} ${name} has the wrong element type`, {
           file, field: `graph.${kind}.${name}`, value: onnx.TensorProto.DataType[have.get(name)!] ?? have.get(name),
-          expected: `${onnx.TensorProto.DataType[type]}; ${reexportHint(file)}`,
+          expected: `${onnx.TensorProto.DataType[type]}; ${reexportHint(file, precision)}`,
         });
       }
     }
@@ -138,8 +147,8 @@ async function createSession(bytes: Uint8Array, threads: number, file: string | 
 export class OnnxBackend implements Backend {
   readonly name = 'onnx' as const;
   readonly isa = 'onnxruntime-cpu';
-  /** The exported graph computes in fp32 (bf16 is a native-backend option). */
-  readonly precision = 'fp32' as const;
+  /** The arithmetic of the graph's Linear layers (bf16 is a native-backend option). */
+  readonly precision: OnnxPrecision;
   readonly bf16Compute = null;
   readonly threads: number;
   /** Where the graph came from: the model file, or '<memory>' when exported at load. */
@@ -152,9 +161,10 @@ export class OnnxBackend implements Backend {
   /** Calls run one after another, as on the native backend; dispose waits for them. */
   private queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(session: ort.InferenceSession, shape: ActLoopShape, depth: { hCycles: number; lCycles: number }, threads: number, source: string) {
+  private constructor(session: ort.InferenceSession, shape: ActLoopShape, depth: { hCycles: number; lCycles: number }, threads: number, source: string, precision: OnnxPrecision) {
     this.session = session;
     this.depth = depth;
+    this.precision = precision;
     this.shape = shape;
     this.threads = threads;
     this.source = source;
@@ -164,6 +174,11 @@ export class OnnxBackend implements Backend {
   /** Loads `options.modelFile` (checked against the weights) or exports the graph in memory. */
   static async create(config: TrmConfig, weights: WeightMap, options: OnnxBackendOptions = {}): Promise<OnnxBackend> {
     const threads = resolveThreads(options.threads);
+    // The load-option resolver admits only the registry's onnx precisions; this guards direct callers.
+    const precision = options.precision ?? 'fp32';
+    if (precision !== 'fp32' && precision !== 'int8') {
+      throw new OptionError('unknown precision for the onnx backend', { field: 'precision', value: precision, expected: "'fp32' or 'int8'" });
+    }
     const dims = modelDimensions(config);
     const hInit = weights['inner.H_init'];
     const lInit = weights['inner.L_init'];
@@ -180,10 +195,10 @@ export class OnnxBackend implements Backend {
       } catch (e) {
         throw new ModelFormatError(`cannot read ${ONNX_FILE} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file, field: ONNX_FILE });
       }
-      checkOnnxModel(bytes, config, weights, file);
+      checkOnnxModel(bytes, config, weights, file, precision);
     } else {
       try {
-        bytes = exportOnnx(config, weights, { graph: 'step' });
+        bytes = exportOnnx(config, weights, { graph: 'step', precision });
       } catch (e) {
         if (e instanceof TrmError) throw e;
         throw new BackendError(`the ONNX export failed: ${(e as Error).message}`, { field: 'backend', value: 'onnx' });
@@ -201,7 +216,7 @@ export class OnnxBackend implements Backend {
     const shape: ActLoopShape = {
       seqLen: config.seq_len, vocab: config.vocab_size, totalLen: dims.totalLen, hidden: config.hidden_size, hInit, lInit,
     };
-    return new OnnxBackend(session, shape, { hCycles: config.H_cycles, lCycles: config.L_cycles }, threads, file ?? '<memory>');
+    return new OnnxBackend(session, shape, { hCycles: config.H_cycles, lCycles: config.L_cycles }, threads, file ?? '<memory>', precision);
   }
 
   run(request: InferRequest): Promise<BackendResult> {

@@ -81,11 +81,12 @@ registerBackend('native', {
 
 // onnxruntime-node loads only when a model asks for the onnx backend.
 registerBackend('onnx', {
-  devices: { cpu: { options: ['threads'], precisions: ['fp32'] } },
+  devices: { cpu: { options: ['threads', 'precision'], precisions: ['fp32', 'int8'] } },
   async create(config, weights, o, source) {
-    const { OnnxBackend, ONNX_FILE } = await import('./onnx');
-    // A directory's exported graph is used when present (checked against the weights at load).
-    const file = source.dir === undefined ? undefined : path.join(source.dir, ONNX_FILE);
-    return OnnxBackend.create(config, weights, { threads: o.threads, modelFile: file !== undefined && fs.existsSync(file) ? file : undefined });
+    const { OnnxBackend, onnxFileName } = await import('./onnx');
+    const precision = o.precision === 'int8' ? 'int8' : 'fp32';
+    // A directory's exported graph of this precision is used when present (checked against the weights at load).
+    const file = source.dir === undefined ? undefined : path.join(source.dir, onnxFileName(precision));
+    return OnnxBackend.create(config, weights, { threads: o.threads, precision, modelFile: file !== undefined && fs.existsSync(file) ? file : undefined });
   },
 });

@@ -10,13 +10,16 @@ import { ModelFormatError, OptionError, TrmError } from '../errors';
 import { CONFIG_KEYS, TrmConfig, parseConfig } from './config';
 import { TensorToWrite, readSafetensors, writeSafetensors } from './safetensors';
 import { writeFileAtomic } from '../util/write-file-atomic';
-import { CHECKPOINT_PREFIXES, WeightMap, expectedTensors, loadWeights } from './weights';
+import { CHECKPOINT_PREFIXES, WeightMap, WeightStorage, expectedTensors, loadWeights, weightStorage } from './weights';
 import { RUN_CONFIG_FILE, isCheckpointBesideRunConfig, readCheckpointModel } from './pytorch/checkpoint';
 
 export interface ModelDirectory {
   dir: string;
   config: TrmConfig;
+  /** Float32 under canonical names; a quantized file's Linear weights dequantized (q * scale). */
   weights: WeightMap;
+  /** How model.safetensors stores them: 'int8' for a `trm quantize` file. */
+  storage: WeightStorage;
 }
 
 export const CONFIG_FILE = 'config.json';
@@ -73,8 +76,8 @@ export function readModelDirectory(dir: string): ModelDirectory {
   if (!stat.isDirectory()) {
     // An official checkpoint in its run folder says its own architecture: read it as it is.
     if (isCheckpointBesideRunConfig(root)) {
-      const { config, weights } = readCheckpointModel(root, { hash: false });
-      return { dir: path.dirname(root), config, weights };
+      const { config, weights, storage } = readCheckpointModel(root, { hash: false });
+      return { dir: path.dirname(root), config, weights, storage };
     }
     throw new ModelFormatError('model path is not a directory', {
       file: root, field: 'dir', value: dir,
@@ -91,8 +94,9 @@ export function readModelDirectory(dir: string): ModelDirectory {
       file: weightsFile, field: WEIGHTS_FILE, expected: 'the model weights in safetensors format',
     });
   }
-  const weights = guarded(weightsFile, `cannot load ${WEIGHTS_FILE}`, () => loadWeights(readSafetensors(weightsFile), config));
-  return { dir: root, config, weights };
+  const file = guarded(weightsFile, `cannot load ${WEIGHTS_FILE}`, () => readSafetensors(weightsFile));
+  const weights = guarded(weightsFile, `cannot load ${WEIGHTS_FILE}`, () => loadWeights(file, config));
+  return { dir: root, config, weights, storage: weightStorage(file) };
 }
 
 /** The config as it goes to disk: official keys first, in their usual order, then ours. */

@@ -117,5 +117,5 @@ export function createRandomModel(
       for (let i = 0; i < data.length; i++) data[i] = bf16ToFloat32(float32ToBf16(data[i]));
     }
   }
-  return { dir: path.resolve(dir), config: checked, weights };
+  return { dir: path.resolve(dir), config: checked, weights, storage: { precision: options.dtype === 'BF16' ? 'bf16' : 'fp32', quantization: null } };
 }

@@ -85,6 +85,12 @@ export class SafetensorsFile {
     return new DataView(this.bytes.buffer, this.bytes.byteOffset + t.byteOffset, t.byteLength);
   }
 
+  /** The tensor's stored bytes, little-endian, as the file holds them (a view, not a copy). */
+  bytesOf(name: string): Uint8Array {
+    const t = this.info(name);
+    return new Uint8Array(this.bytes.buffer, this.bytes.byteOffset + t.byteOffset, t.byteLength);
+  }
+
   /** The tensor as float32, converting BF16, F16 and F64 (F64 rounds to nearest). */
   toFloat32(name: string): Float32Array {
     const t = this.info(name);
@@ -207,11 +213,14 @@ export function readSafetensors(file: string): SafetensorsFile {
   return parseSafetensors(bytes, file);
 }
 
-export interface TensorToWrite {
+export type TensorToWrite = {
   dtype: SafetensorsDType;
   shape: number[];
-  data: Float32Array | Float64Array | Int32Array | Uint8Array | Uint16Array | BigInt64Array;
-}
+} & (
+  | { data: Float32Array | Float64Array | Int32Array | Int8Array | Uint8Array | Uint16Array | BigInt64Array }
+  /** Stored bytes of that dtype, little-endian (e.g. `bytesOf` of another file): copied unchanged. */
+  | { bytes: Uint8Array }
+);
 
 /** Encodes tensors. BF16 accepts Float32Array data (rounded to nearest even) or raw Uint16Array bits. */
 export function encodeSafetensors(tensors: Record<string, TensorToWrite>, metadata?: Record<string, string>): Buffer {
@@ -229,9 +238,15 @@ function encodeSafetensorsParts(tensors: Record<string, TensorToWrite>, metadata
   let offset = 0;
   for (const [name, t] of Object.entries(tensors)) {
     const n = elementCount(t.shape);
-    if (t.data.length !== n) throw new RangeError(`tensor ${name}: data has ${t.data.length} elements, shape ${JSON.stringify(t.shape)} needs ${n}`);
     let bytes: Buffer;
-    if (t.dtype === 'BF16' && t.data instanceof Float32Array) {
+    if ('bytes' in t) {
+      if (t.bytes.byteLength !== n * ITEM_SIZE[t.dtype]) {
+        throw new RangeError(`tensor ${name}: ${t.bytes.byteLength} bytes, ${t.dtype}${JSON.stringify(t.shape)} needs ${n * ITEM_SIZE[t.dtype]}`);
+      }
+      bytes = Buffer.from(t.bytes);
+    } else if (t.data.length !== n) {
+      throw new RangeError(`tensor ${name}: data has ${t.data.length} elements, shape ${JSON.stringify(t.shape)} needs ${n}`);
+    } else if (t.dtype === 'BF16' && t.data instanceof Float32Array) {
       const bits = new Uint16Array(n);
       for (let i = 0; i < n; i++) bits[i] = float32ToBf16(t.data[i]);
       bytes = Buffer.from(bits.buffer, bits.byteOffset, bits.byteLength);

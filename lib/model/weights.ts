@@ -8,6 +8,8 @@
  */
 import { ModelFormatError } from '../errors';
 import { TrmConfig, modelDimensions } from './config';
+import { QUANTIZATION_KEY, QUANTIZATION_SCHEME, SCALE_SUFFIX, declaredQuantization, dequantizeRows, isQuantizedLinear } from './quantize';
+import { SafetensorsFile, type SafetensorsDType } from './safetensors';
 
 export interface TensorSpec {
   name: string;
@@ -28,6 +30,10 @@ export interface TensorSource {
   /** `dtype` in safetensors spelling (F32, BF16, F16, F64, I64, ...). */
   info(name: string): { dtype: string; shape: number[] };
   toFloat32(name: string): Float32Array;
+  /** The file's string metadata (safetensors `__metadata__`), where the quantization tag lives. */
+  readonly metadata?: Record<string, string>;
+  /** I8 tensors as integers, for the quantized Linears (`trm quantize`); sources without I8 omit it. */
+  toInt32?(name: string): Int32Array;
 }
 
 /** Canonical state_dict name -> row-major float32 data. */
@@ -93,6 +99,28 @@ export function expectedTensors(config: TrmConfig): TensorSpec[] {
 }
 
 /** The checkpoint prefix a name carries: the one followed directly by `inner.`, or null. */
+/** The Linear weights the int8 scheme quantizes (lib/model/quantize.ts), in the config's tensor order. */
+export function quantizedLinears(config: TrmConfig): TensorSpec[] {
+  return expectedTensors(config).filter((s) => isQuantizedLinear(s.name));
+}
+
+/** How a weights file stores the model: its precision, and the quantization scheme when quantized. */
+export interface WeightStorage {
+  /** 'int8' for a quantized file; otherwise the float dtype every tensor shares, or 'mixed'. */
+  precision: 'int8' | 'fp32' | 'bf16' | 'fp16' | 'fp64' | 'mixed';
+  quantization: typeof QUANTIZATION_SCHEME | null;
+}
+
+const FLOAT_PRECISION: Partial<Record<SafetensorsDType, WeightStorage['precision']>> = { F32: 'fp32', BF16: 'bf16', F16: 'fp16', F64: 'fp64' };
+
+/** The storage of a file `loadWeights` accepted (it checks the tag and the dtypes; this only names them). */
+export function weightStorage(file: TensorSource): WeightStorage {
+  const quantization = declaredQuantization(file.metadata ?? {}, file.file);
+  if (quantization !== null) return { precision: 'int8', quantization };
+  const kinds = new Set(file.names().map((n) => FLOAT_PRECISION[file.info(n).dtype as SafetensorsDType] ?? 'mixed'));
+  return { precision: kinds.size === 1 ? [...kinds][0] : 'mixed', quantization: null };
+}
+
 function prefixOf(name: string): string | null {
   for (const p of CHECKPOINT_PREFIXES) {
     if (name.startsWith(p + 'inner.')) return p;
@@ -135,9 +163,58 @@ function unravel(index: number, shape: readonly number[]): number[] {
 }
 
 /**
- * Checks a tensor file (safetensors or a PyTorch state_dict) against the config and
- * returns its weights as float32 under canonical names. The official rotary cos/sin caches are non-persistent buffers, so a
- * checkpoint never holds them and any such tensor is reported as unknown.
+ * The rules of a quantized file, checked on the headers before anything is converted: I8
+ * only for the quantized Linears, only under the metadata tag, every quantized Linear I8 once
+ * the tag is there, and each with an F32 [out] scale of positive finite values.
+ */
+function checkQuantized(file: TensorSource, spec: TensorSpec, name: string, quantization: string | null, scaleName: string | undefined): void {
+  const label = file.file;
+  const info = file.info(name);
+  const tag = `__metadata__.${QUANTIZATION_KEY}`;
+  if (!isQuantizedLinear(spec.name)) {
+    if (info.dtype === 'I8') {
+      throw new ModelFormatError('I8 tensor that is not a quantized Linear weight (embeddings, norms, q_head and H_init / L_init stay float)', {
+        file: label, field: name, value: info.dtype, expected: 'F32, BF16, F16 or F64',
+      });
+    }
+    return;
+  }
+  if (quantization === null) {
+    throw new ModelFormatError(`I8 weight in a file whose metadata does not declare the quantization`, {
+      file: label, field: tag, value: undefined, expected: `"${QUANTIZATION_SCHEME}" when the file holds I8 weights (write it with \`trm quantize\`)`,
+    });
+  }
+  if (info.dtype !== 'I8') {
+    throw new ModelFormatError(`the metadata declares ${QUANTIZATION_SCHEME}, but a Linear weight is not I8`, {
+      file: label, field: name, value: info.dtype, expected: `I8 with ${name}${SCALE_SUFFIX} beside it (every quantized Linear, as \`trm quantize\` writes them), or no ${tag} tag`,
+    });
+  }
+  const rows = spec.shape[0];
+  if (scaleName === undefined) {
+    throw new ModelFormatError('quantized weight has no scale tensor', {
+      file: label, field: `${name}${SCALE_SUFFIX}`, value: undefined, expected: `an F32 [${rows}] tensor of per-output-channel scales`,
+    });
+  }
+  const scale = file.info(scaleName);
+  if (scale.dtype !== 'F32' || scale.shape.length !== 1 || scale.shape[0] !== rows) {
+    throw new ModelFormatError('quantized weight scale has the wrong dtype or shape', {
+      file: label, field: scaleName, value: `${scale.dtype}${JSON.stringify(scale.shape)}`, expected: `F32[${rows}] (one scale per output channel of ${name})`,
+    });
+  }
+  const values = file.toFloat32(scaleName);
+  const bad = values.findIndex((v) => !(Number.isFinite(v) && v > 0));
+  if (bad >= 0) {
+    throw new ModelFormatError(`quantized weight scale is not positive and finite at index ${bad}`, {
+      file: label, field: scaleName, value: values[bad], expected: 'finite scales > 0 (maxabs / 127, or 1 for an all-zero row)',
+    });
+  }
+}
+
+/**
+ * Checks a safetensors file against the config and returns its weights as float32 under
+ * canonical names. The official rotary cos/sin caches are non-persistent buffers, so a
+ * checkpoint never holds them and any such tensor is reported as unknown. A quantized file
+ * (`trm quantize`) comes back dequantized, q * scale in float32.
  */
 export function loadWeights(file: TensorSource, config: TrmConfig): WeightMap {
   const label = file.file;
@@ -146,11 +223,15 @@ export function loadWeights(file: TensorSource, config: TrmConfig): WeightMap {
   const specs = expectedTensors(config);
   const wanted = new Map(specs.map((s) => [s.name, s]));
 
+  const quantization = declaredQuantization(file.metadata ?? {}, label);
   const present = new Map<string, string>(); // canonical -> name in the file
+  const scales = new Map<string, string>(); // canonical weight name -> its scale's name in the file
   const unknown: string[] = [];
   for (const name of fileNames) {
     const canonical = name.startsWith(prefix) ? name.slice(prefix.length) : null;
+    const scaleOf = canonical?.endsWith(SCALE_SUFFIX) ? canonical.slice(0, -SCALE_SUFFIX.length) : null;
     if (canonical !== null && wanted.has(canonical)) present.set(canonical, name);
+    else if (quantization !== null && scaleOf !== null && wanted.has(scaleOf) && isQuantizedLinear(scaleOf)) scales.set(scaleOf, name);
     else unknown.push(name);
   }
   const missing = specs.filter((s) => !present.has(s.name)).map((s) => prefix + s.name);
@@ -163,6 +244,9 @@ export function loadWeights(file: TensorSource, config: TrmConfig): WeightMap {
       expected: 'every tensor the config implies (check mlp_t, pos_encodings, L_layers, puzzle_emb_ndim)',
     });
   }
+  // An untagged file with I8 weights would report its scales as unknown; the missing tag is the real fault.
+  const untaggedInt8 = quantization === null ? [...present.values()].find((n) => file.info(n).dtype === 'I8') : undefined;
+  if (untaggedInt8 !== undefined) checkQuantized(file, specs.find((s) => present.get(s.name) === untaggedInt8)!, untaggedInt8, null, undefined);
   if (unknown.length > 0) {
     throw new ModelFormatError(`${unknown.length} unknown tensor(s) in the weights: ${listNames(unknown)}`, {
       file: label, field: unknown[0], value: unknown,
@@ -174,7 +258,8 @@ export function loadWeights(file: TensorSource, config: TrmConfig): WeightMap {
   for (const spec of specs) {
     const name = present.get(spec.name)!;
     const info = file.info(name);
-    if (!FLOAT_DTYPES.has(info.dtype)) {
+    if (info.dtype === 'I8' || quantization !== null) checkQuantized(file, spec, name, quantization, scales.get(spec.name));
+    if (info.dtype !== 'I8' && !FLOAT_DTYPES.has(info.dtype)) {
       throw new ModelFormatError('weight tensor is not floating point', {
         file: label, field: name, value: info.dtype, expected: 'F32, BF16, F16 or F64',
       });
@@ -191,7 +276,10 @@ export function loadWeights(file: TensorSource, config: TrmConfig): WeightMap {
   const weights: WeightMap = {};
   for (const spec of specs) {
     const name = present.get(spec.name)!;
-    const data = file.toFloat32(name);
+    const scaleName = scales.get(spec.name);
+    const data = file.info(name).dtype === 'I8' && scaleName !== undefined && file.toInt32 !== undefined
+      ? dequantizeRows(file.toInt32(name), file.toFloat32(scaleName), spec.shape[0], spec.shape[1])
+      : file.toFloat32(name);
     for (let i = 0; i < data.length; i++) {
       if (!Number.isFinite(data[i])) {
         // F64 values beyond the float32 range land here too, as Infinity after conversion.

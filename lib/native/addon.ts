@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BackendError, InputError, ModelFormatError, OptionError, TrmError } from '../errors';
 import type { FlatTrace } from '../trace';
+import type { Precision } from '../types';
 
 export interface NativeSpec {
   seqLen: number;
@@ -157,10 +158,10 @@ export interface CudaModelHandle {
 }
 
 export interface NativeAddon {
-  NativeModel: new (spec: NativeSpec, weights: Record<string, Float32Array>, options: { threads?: number; isa?: string; precision?: 'fp32' | 'bf16' }) => NativeModelHandle;
+  NativeModel: new (spec: NativeSpec, weights: Record<string, Float32Array>, options: { threads?: number; isa?: string; precision?: Precision }) => NativeModelHandle;
   GradientEngine: new (spec: NativeSpec, weights: Record<string, Float32Array>, options: { threads?: number; isa?: string }) => NativeGradientEngineHandle;
   /** Absent from addons built before the CUDA backend existed. */
-  CudaModel?: new (spec: NativeSpec, weights: Record<string, Float32Array>, options: { precision?: 'fp32' | 'bf16'; deviceIndex?: number }) => CudaModelHandle;
+  CudaModel?: new (spec: NativeSpec, weights: Record<string, Float32Array>, options: { precision?: Precision; deviceIndex?: number }) => CudaModelHandle;
   cudaAvailable?: () => NativeCudaStatus;
   supportedIsas(): string[];
   defaultIsa(): string;

@@ -77,6 +77,22 @@ export class GraphBuilder {
     return name;
   }
 
+  initInt8(hint: string, dims: number[], data: Int8Array): string {
+    return this.initBytes(hint, dims, DataType.INT8, data);
+  }
+
+  initUint8(hint: string, dims: number[], data: Uint8Array): string {
+    return this.initBytes(hint, dims, DataType.UINT8, data);
+  }
+
+  private initBytes(hint: string, dims: number[], dataType: number, data: Int8Array | Uint8Array): string {
+    const size = dims.reduce((a, b) => a * b, 1);
+    if (size !== data.length) throw new Error(`onnx builder: initializer ${hint} has ${data.length} values for dims ${JSON.stringify(dims)}`);
+    const name = this.fresh(hint);
+    this.initializers.push({ name, dims, dataType, rawData: littleEndianBytes(data) });
+    return name;
+  }
+
   initInt64(hint: string, dims: number[], data: number[]): string {
     const name = this.fresh(hint);
     const values = BigInt64Array.from(data.map((v) => BigInt(v)));

@@ -8,6 +8,10 @@
  * which never halts early). `test/oracle/reference.ts` states the same semantics in plain
  * float64 code; the tests hold this graph to it and to the golden outputs.
  *
+ * `precision: 'int8'` writes every block Linear and lm_head as int8 MatMulInteger with the
+ * quantization in the graph (see `TrmGraph.linear`); q_head, norms, attention and the carry
+ * stay float32. Still standard-domain ops, opset 17.
+ *
  * The whole model is one protobuf message, which protobuf caps at 2 GiB, so weights over
  * 1.5 GiB are refused (ONNX external data is not written yet).
  */
@@ -16,6 +20,7 @@ import { onnx } from 'onnx-proto';
 import { ModelFormatError, OptionError } from '../errors';
 import { CONFIG_KEYS, TrmConfig, modelDimensions, ModelDimensions } from '../model/config';
 import { WeightMap, expectedTensors } from '../model/weights';
+import { INT8_MAX, quantizeRows } from '../model/quantize';
 import { DataType, GraphBuilder, attr } from './builder';
 
 export const ONNX_OPSET = 17;
@@ -24,11 +29,31 @@ export const ONNX_IR_VERSION = 8;
 /** Weights above this do not fit one protobuf message with room to spare. */
 export const MAX_EMBEDDED_WEIGHT_BYTES = 1.5 * 1024 ** 3;
 
+/** The exported graph's file name inside a model directory. */
+export const ONNX_FILE = 'model.onnx';
+/** The int8 graph's file name (`trm export-onnx --precision int8`), so both graphs can sit beside the weights. */
+export const ONNX_INT8_FILE = 'model.int8.onnx';
+
+/** Where `trm export-onnx` writes, and the onnx backend looks for, the graph of a precision. */
+export function onnxFileName(precision: OnnxPrecision): string {
+  return precision === 'int8' ? ONNX_INT8_FILE : ONNX_FILE;
+}
+
+/** The arithmetic of an exported graph's Linear layers. */
+export type OnnxPrecision = 'fp32' | 'int8';
+export const ONNX_PRECISIONS: readonly OnnxPrecision[] = ['fp32', 'int8'];
+
 export interface ExportOptions {
   /** `'step'` (default): one ACT step from a given carry. `'run'`: `steps` ACT steps from the initial carry. */
   graph?: 'step' | 'run';
   /** ACT steps the `run` graph unrolls; default `halt_max_steps`. Not allowed with `'step'`. */
   steps?: number;
+  /**
+   * `'fp32'` (default), or `'int8'`: every block Linear and lm_head as MatMulInteger on int8
+   * weights (per output channel, lib/model/quantize.ts) and int8 activations quantized per
+   * row in the graph, int32 accumulation, rescaled by s_x * s_w. The rest stays float32.
+   */
+  precision?: OnnxPrecision;
 }
 
 /** The official arch keys that determine the computation (and so enter the fingerprint). */
@@ -54,9 +79,15 @@ export function weightsFingerprint(config: TrmConfig, weights: WeightMap): strin
   return hash.digest('hex');
 }
 
-function checkOptions(config: TrmConfig, options: ExportOptions): { graph: 'step' | 'run'; steps: number } {
+function checkOptions(config: TrmConfig, options: ExportOptions): { graph: 'step' | 'run'; steps: number; precision: OnnxPrecision } {
   for (const key of Object.keys(options)) {
-    if (key !== 'graph' && key !== 'steps') throw new OptionError('unknown export option', { field: key, value: (options as Record<string, unknown>)[key], expected: 'graph or steps' });
+    if (key !== 'graph' && key !== 'steps' && key !== 'precision') {
+      throw new OptionError('unknown export option', { field: key, value: (options as Record<string, unknown>)[key], expected: 'graph, steps or precision' });
+    }
+  }
+  const precision = options.precision ?? 'fp32';
+  if (!ONNX_PRECISIONS.includes(precision)) {
+    throw new OptionError('unknown export precision', { field: 'precision', value: precision, expected: ONNX_PRECISIONS.map((p) => `"${p}"`).join(' or ') });
   }
   const graph = options.graph ?? 'step';
   if (graph !== 'step' && graph !== 'run') throw new OptionError('invalid export graph', { field: 'graph', value: graph, expected: '"step" or "run"' });
@@ -67,7 +98,7 @@ function checkOptions(config: TrmConfig, options: ExportOptions): { graph: 'step
   if (!Number.isSafeInteger(steps) || steps < 1 || steps > 1024) {
     throw new OptionError('invalid number of ACT steps', { field: 'steps', value: steps, expected: 'an integer in [1, 1024]' });
   }
-  return { graph, steps };
+  return { graph, steps, precision };
 }
 
 function checkWeights(config: TrmConfig, weights: WeightMap): void {
@@ -117,8 +148,17 @@ function ropeTables(T: number, headDim: number, theta: number): { cos: Float32Ar
   return { cos, sin };
 }
 
-interface SwiGluNames { gateUpT: string; downT: string; inter: number }
-interface LayerNames { qkvT?: string; oT?: string; mlpT?: SwiGluNames; mlp: SwiGluNames }
+/** A Linear's initializers: W^T in float32, or int8 W^T [in, out] with its per-output-channel scales [out]. */
+type LinearNames = { wT: string } | { qT: string; scale: string };
+interface SwiGluNames { gateUp: LinearNames; down: LinearNames; inter: number }
+interface LayerNames { qkv?: LinearNames; o?: LinearNames; mlpT?: SwiGluNames; mlp: SwiGluNames }
+
+/** Int8 [rows, cols] -> [cols, rows]. */
+function transposeInt8(w: Int8Array, rows: number, cols: number): Int8Array {
+  const out = new Int8Array(w.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = w[r * cols + c];
+  return out;
+}
 
 /** The TRM computation as ONNX nodes; weights become initializers once and are shared by every use. */
 class TrmGraph {
@@ -127,15 +167,16 @@ class TrmGraph {
   private readonly layers: LayerNames[] = [];
   private readonly rope: { cos: string; sin: string } | null = null;
   private readonly eps: string;
+  private zeroPoint: string | null = null;
 
-  constructor(private readonly b: GraphBuilder, private readonly config: TrmConfig, private readonly weights: WeightMap) {
+  constructor(private readonly b: GraphBuilder, private readonly config: TrmConfig, private readonly weights: WeightMap, private readonly precision: OnnxPrecision) {
     this.D = config.hidden_size;
     this.dims = modelDimensions(config);
     const { totalLen: T, headDim, mlpInter, mlpTInter } = this.dims;
     this.eps = b.scalar(config.rms_norm_eps);
     const swiglu = (prefix: string, width: number, inter: number): SwiGluNames => ({
-      gateUpT: b.initFloat(`${prefix}.gate_up_proj.weight_T`, [width, 2 * inter], transpose(weights[`${prefix}.gate_up_proj.weight`], 2 * inter, width)),
-      downT: b.initFloat(`${prefix}.down_proj.weight_T`, [inter, width], transpose(weights[`${prefix}.down_proj.weight`], width, inter)),
+      gateUp: this.linearWeights(`${prefix}.gate_up_proj.weight`, 2 * inter, width),
+      down: this.linearWeights(`${prefix}.down_proj.weight`, width, inter),
       inter,
     });
     for (let l = 0; l < config.L_layers; l++) {
@@ -144,8 +185,8 @@ class TrmGraph {
       if (config.mlp_t) {
         layer.mlpT = swiglu(`${p}.mlp_t`, T, mlpTInter);
       } else {
-        layer.qkvT = b.initFloat(`${p}.self_attn.qkv_proj.weight_T`, [this.D, 3 * this.D], transpose(weights[`${p}.self_attn.qkv_proj.weight`], 3 * this.D, this.D));
-        layer.oT = b.initFloat(`${p}.self_attn.o_proj.weight_T`, [this.D, this.D], transpose(weights[`${p}.self_attn.o_proj.weight`], this.D, this.D));
+        layer.qkv = this.linearWeights(`${p}.self_attn.qkv_proj.weight`, 3 * this.D, this.D);
+        layer.o = this.linearWeights(`${p}.self_attn.o_proj.weight`, this.D, this.D);
       }
       this.layers.push(layer);
     }
@@ -153,6 +194,43 @@ class TrmGraph {
       const { cos, sin } = ropeTables(T, headDim, config.rope_theta);
       this.rope = { cos: b.initFloat('rope_cos', [T, 1, headDim], cos), sin: b.initFloat('rope_sin', [T, 1, headDim], sin) };
     }
+  }
+
+  /** The initializers of Linear `name` (W [out, in] as PyTorch stores it), in the graph's precision. */
+  private linearWeights(name: string, out: number, inF: number): LinearNames {
+    const w = this.weights[name];
+    if (this.precision === 'fp32') return { wT: this.b.initFloat(`${name}_T`, [inF, out], transpose(w, out, inF)) };
+    const { q, scale } = quantizeRows(w, out, inF);
+    return { qT: this.b.initInt8(`${name}_int8_T`, [inF, out], transposeInt8(q, out, inF)), scale: this.b.initFloat(`${name}_scale`, [out], scale) };
+  }
+
+  /**
+   * x @ W^T over the last axis. In int8: each row of x (the last axis, the one the product
+   * sums over) is quantized symmetrically, inv = 127 / maxabs, q = clip(round(x * inv)), and
+   * s_x = maxabs / 127; an all-zero row divides by 1 instead of 0, so its q is 0 and not NaN.
+   * MatMulInteger sums the products in int32, and the result is float(acc) * (s_x * s_w),
+   * the order the native int8 epilogue uses.
+   */
+  private linear(x: string, w: LinearNames): string {
+    const b = this.b;
+    if ('wT' in w) return b.op('MatMul', [x, w.wT], [], 'linear');
+    const maxAbs = b.op('ReduceMax', [b.op('Abs', [x])], [attr.ints('axes', [-1]), attr.int('keepdims', 1)], 'row_maxabs');
+    const divisor = b.op('Where', [b.op('Equal', [maxAbs, b.scalar(0)], [], 'row_is_zero'), b.scalar(1), maxAbs], [], 'row_divisor');
+    const inv = b.op('Div', [b.scalar(INT8_MAX), divisor], [], 'row_inv');
+    const clipped = b.op('Clip', [b.op('Round', [b.op('Mul', [x, inv], [], 'x_scaled')]), b.scalar(-INT8_MAX), b.scalar(INT8_MAX)], [], 'x_clipped');
+    const sx = b.op('Div', [maxAbs, b.scalar(INT8_MAX)], [], 'row_scale');
+    // uint8 activations with zero point 128 (q + 128, exact in float32), not int8: MatMulInteger
+    // computes (a - 128) * b, the same integers, but onnxruntime's CPU provider runs uint8 x
+    // int8 on its VNNI / AVX2 kernels and int8 x int8 on a generic loop, 11x slower (1212 vs
+    // 105 ms for one Sudoku-size ACT step, Xeon model 207, 1 thread).
+    const qU8 = b.op('Cast', [b.op('Add', [clipped, b.scalar(128)], [], 'x_offset')], [attr.int('to', DataType.UINT8)], 'x_uint8');
+    const acc = b.op('MatMulInteger', [qU8, w.qT, this.activationZeroPoint()], [], 'acc_int32');
+    return b.op('Mul', [b.op('Cast', [acc], [attr.int('to', DataType.FLOAT)], 'acc'), b.op('Mul', [sx, w.scale], [], 'out_scale')], [], 'linear');
+  }
+
+  private activationZeroPoint(): string {
+    this.zeroPoint ??= this.b.initUint8('x_zero_point', [], new Uint8Array([128]));
+    return this.zeroPoint;
   }
 
   /** Weightless RMSNorm over the last axis: x / sqrt(mean(x^2) + eps). */
@@ -165,10 +243,10 @@ class TrmGraph {
   /** down(silu(gate) * up) over the last axis; gate and up are the halves of gate_up_proj. */
   private swiglu(x: string, w: SwiGluNames): string {
     const b = this.b;
-    const gateUp = b.op('MatMul', [x, w.gateUpT], [], 'gate_up');
+    const gateUp = this.linear(x, w.gateUp);
     const [gate, up] = b.opN('Split', [gateUp, b.ints('split', [w.inter, w.inter])], 2, [attr.int('axis', -1)], 'gate_up_half');
     const silu = b.op('Mul', [gate, b.op('Sigmoid', [gate])], [], 'silu');
-    return b.op('MatMul', [b.op('Mul', [silu, up]), w.downT], [], 'mlp_out');
+    return this.linear(b.op('Mul', [silu, up]), w.down);
   }
 
   /** x * cos + rotate_half(x) * sin on [B, T, heads, headDim]; rotate_half(x) = cat(-x2, x1). */
@@ -185,7 +263,7 @@ class TrmGraph {
     const b = this.b;
     const H = this.config.num_heads;
     const hd = this.dims.headDim;
-    const qkv = b.op('MatMul', [h, layer.qkvT!], [], 'qkv');
+    const qkv = this.linear(h, layer.qkv!);
     const qkv4 = b.op('Reshape', [qkv, b.ints('shape', [0, 0, 3 * H, hd])], [], 'qkv_heads');
     let [q, k, v] = b.opN('Split', [qkv4, b.ints('split', [H, H, H])], 3, [attr.int('axis', 2)], 'qkv_split');
     if (this.rope) {
@@ -199,7 +277,7 @@ class TrmGraph {
     const probs = b.op('Softmax', [scores], [attr.int('axis', -1)], 'probs');
     const ctx = b.op('Transpose', [b.op('MatMul', [probs, vT], [], 'ctx')], [attr.ints('perm', [0, 2, 1, 3])], 'ctx_t');
     const merged = b.op('Reshape', [ctx, b.ints('shape', [0, 0, this.D])], [], 'ctx_merged');
-    return b.op('MatMul', [merged, layer.oT!], [], 'attn_out');
+    return this.linear(merged, layer.o!);
   }
 
   /** Post-norm block: h = rms(h + mix(h)); h = rms(h + mlp(h)). */
@@ -259,7 +337,7 @@ class TrmGraph {
     return { zH, zL };
   }
 
-  private headWeights: { lmT: string; qW: string; qB: string; zero: string; one: string } | null = null;
+  private headWeights: { lm: LinearNames; qW: string; qB: string; zero: string; one: string } | null = null;
 
   /** lm_head on z_H without the prefix, q_head on z_H[:, 0]: logits [B, S, V], q_halt and q_continue [B]. */
   heads(zH: string): { logits: string; qHalt: string; qContinue: string } {
@@ -268,7 +346,7 @@ class TrmGraph {
     const { puzzleEmbLen: P, totalLen: T } = this.dims;
     if (this.headWeights === null) {
       this.headWeights = {
-        lmT: b.initFloat('inner.lm_head.weight_T', [D, config.vocab_size], transpose(weights['inner.lm_head.weight'], config.vocab_size, D)),
+        lm: this.linearWeights('inner.lm_head.weight', config.vocab_size, D),
         qW: b.initFloat('inner.q_head.weight', [2, D], weights['inner.q_head.weight']),
         qB: b.initFloat('inner.q_head.bias', [2], weights['inner.q_head.bias']),
         zero: b.initInt64('index0', [], [0]),
@@ -277,7 +355,7 @@ class TrmGraph {
     }
     const w = this.headWeights;
     const tokens = P > 0 ? b.op('Slice', [zH, b.ints('starts', [P]), b.ints('ends', [T]), b.ints('axes', [1])], [], 'z_H_tokens') : zH;
-    const logits = b.op('MatMul', [tokens, w.lmT], [], 'logits');
+    const logits = this.linear(tokens, w.lm);
     const first = b.op('Gather', [zH, w.zero], [attr.int('axis', 1)], 'z_H_first');
     const q = b.op('Gemm', [first, w.qW, w.qB], [attr.int('transB', 1)], 'q');
     return {
@@ -301,7 +379,7 @@ class TrmGraph {
 
 /** Serializes the TRM as an ONNX ModelProto (see the file comment for the two graphs). */
 export function exportOnnx(config: TrmConfig, weights: WeightMap, options: ExportOptions = {}): Uint8Array {
-  const { graph, steps } = checkOptions(config, options);
+  const { graph, steps, precision } = checkOptions(config, options);
   checkWeights(config, weights);
   const { totalLen: T } = modelDimensions(config);
   const D = config.hidden_size;
@@ -311,7 +389,7 @@ export function exportOnnx(config: TrmConfig, weights: WeightMap, options: Expor
   const b = new GraphBuilder();
   const inputs = b.input('inputs', DataType.INT32, ['batch', S]);
   const ids = b.input('puzzle_identifiers', DataType.INT32, ['batch']);
-  const trm = new TrmGraph(b, config, weights);
+  const trm = new TrmGraph(b, config, weights, precision);
   let zH: string;
   let zL: string;
   if (graph === 'step') {
@@ -342,6 +420,7 @@ export function exportOnnx(config: TrmConfig, weights: WeightMap, options: Expor
   const metadata: Record<string, string> = {
     'trm.fingerprint': weightsFingerprint(config, weights),
     'trm.graph': graph,
+    'trm.precision': precision,
     'trm.config': JSON.stringify(config),
   };
   if (graph === 'run') metadata['trm.steps'] = String(steps);
@@ -350,9 +429,10 @@ export function exportOnnx(config: TrmConfig, weights: WeightMap, options: Expor
     irVersion: ONNX_IR_VERSION,
     opsetImport: [{ domain: '', version: ONNX_OPSET }],
     producerName: 'trm-node',
-    docString: graph === 'step'
+    docString: (graph === 'step'
       ? 'One ACT step of a Tiny Recursive Model (official eval forward), all H/L cycles unrolled.'
-      : `${steps} ACT steps of a Tiny Recursive Model from the initial carry (official eval forward).`,
+      : `${steps} ACT steps of a Tiny Recursive Model from the initial carry (official eval forward).`)
+      + (precision === 'int8' ? ' Linear layers in int8 (MatMulInteger, per-channel weights, per-row activations).' : ''),
     graph: b.graph(`trm_${graph}`),
     metadataProps: Object.entries(metadata).map(([key, value]) => ({ key, value })),
   };

@@ -12,6 +12,7 @@
  * enter the oracle exactly as stored.
  */
 import { modelDimensions, type TrmConfig } from '../../lib/model/config';
+import { int8Linear } from './int8';
 
 export type OracleWeights = Record<string, Float32Array | Float64Array>;
 
@@ -75,6 +76,8 @@ interface BlockWeights {
 
 interface OracleModel {
   config: TrmConfig;
+  /** The int8 arithmetic (see `int8Linear`) in every block Linear and lm_head; q_head stays float. */
+  int8: boolean;
   B: number;
   T: number;
   D: number;
@@ -189,6 +192,11 @@ function linear(x: Float64Array, rows: number, inF: number, W: Float64Array, out
   return out;
 }
 
+/** A block Linear or lm_head: float64, or the int8 arithmetic. */
+function modelLinear(m: OracleModel, x: Float64Array, rows: number, inF: number, W: Float64Array, outF: number): Float64Array {
+  return m.int8 ? int8Linear(x, rows, inF, W, outF) : linear(x, rows, inF, W, outF);
+}
+
 function add(a: Float64Array, b: Float64Array): Float64Array {
   const out = new Float64Array(a.length);
   for (let i = 0; i < a.length; i++) out[i] = a[i] + b[i];
@@ -211,8 +219,8 @@ function silu(v: number): number {
 }
 
 /** Official `SwiGLU`: down(silu(gate) * up), gate and up the two halves of gate_up_proj(x). */
-function swiglu(x: Float64Array, rows: number, w: SwiGluWeights): Float64Array {
-  const gateUp = linear(x, rows, w.width, w.gateUp, 2 * w.inter);
+function swiglu(m: OracleModel, x: Float64Array, rows: number, w: SwiGluWeights): Float64Array {
+  const gateUp = modelLinear(m, x, rows, w.width, w.gateUp, 2 * w.inter);
   const act = new Float64Array(rows * w.inter);
   for (let r = 0; r < rows; r++) {
     for (let j = 0; j < w.inter; j++) {
@@ -221,7 +229,7 @@ function swiglu(x: Float64Array, rows: number, w: SwiGluWeights): Float64Array {
       act[r * w.inter + j] = silu(gate) * up;
     }
   }
-  return linear(act, rows, w.inter, w.down, w.width);
+  return modelLinear(m, act, rows, w.inter, w.down, w.width);
 }
 
 /** [B, R, C] -> [B, C, R]. */
@@ -244,7 +252,7 @@ function attention(m: OracleModel, h: Float64Array, qkvW: Float64Array, oW: Floa
   const { B, T, D, heads, headDim, cos, sin } = m;
   const kvHeads = heads;
   const qkvWidth = (heads + 2 * kvHeads) * headDim;
-  const qkv = linear(h, B * T, D, qkvW, qkvWidth);
+  const qkv = modelLinear(m, h, B * T, D, qkvW, qkvWidth);
   const half = headDim / 2;
 
   // Gather q, k, v as [B, heads, T, headDim], applying RoPE to q and k on the way.
@@ -308,7 +316,7 @@ function attention(m: OracleModel, h: Float64Array, qkvW: Float64Array, oW: Floa
       }
     }
   }
-  return linear(attnOut, B * T, heads * headDim, oW, D);
+  return modelLinear(m, attnOut, B * T, heads * headDim, oW, D);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -324,14 +332,14 @@ function block(m: OracleModel, w: BlockWeights, hIn: Float64Array): Float64Array
     // Token mixing: the SwiGLU runs over the token axis of [B, D, T], and so does the norm
     // that follows it (rms over T for each hidden channel, not over D for each token).
     const hT = transpose12(hIn, B, T, D);
-    const mixed = add(hT, swiglu(hT, B * D, w.mlpT));
+    const mixed = add(hT, swiglu(m, hT, B * D, w.mlpT));
     rmsNormRows(mixed, B * D, T, eps);
     h = transpose12(mixed, B, D, T);
   } else {
     h = add(hIn, attention(m, hIn, w.qkv!, w.o!));
     rmsNormRows(h, B * T, D, eps);
   }
-  const out = add(h, swiglu(h, B * T, w.mlp));
+  const out = add(h, swiglu(m, h, B * T, w.mlp));
   rmsNormRows(out, B * T, D, eps);
   return out;
 }
@@ -389,11 +397,12 @@ function inputEmbeddings(m: OracleModel, weights: OracleWeights, inputs: Int32Ar
   return emb;
 }
 
-function buildModel(config: TrmConfig, weights: OracleWeights, B: number): OracleModel {
+function buildModel(config: TrmConfig, weights: OracleWeights, B: number, int8: boolean): OracleModel {
   const dims = modelDimensions(config);
   const rope = config.pos_encodings === 'rope' ? ropeTables(dims.totalLen, dims.headDim, config.rope_theta) : null;
   return {
     config,
+    int8,
     B,
     T: dims.totalLen,
     D: config.hidden_size,
@@ -408,12 +417,13 @@ function buildModel(config: TrmConfig, weights: OracleWeights, B: number): Oracl
 
 /**
  * One official ACT step in eval mode (`TinyRecursiveReasoningModel_ACTV1_Inner.forward`)
- * from the given carry. The ACT wrapper's reset is not applied here: pass the initial carry
+ * from the given carry; `precision: 'int8'` computes every block Linear and lm_head with the
+ * int8 scheme (`int8Linear`), the rest as before. The ACT wrapper's reset is not applied here: pass the initial carry
  * (`referenceInitialCarry`) for a fresh sample, as the official wrapper does on step 0.
  */
-export function referenceStep(config: TrmConfig, weights: OracleWeights, batch: OracleBatch): OracleStepResult {
+export function referenceStep(config: TrmConfig, weights: OracleWeights, batch: OracleBatch, options: { precision?: 'fp32' | 'int8' } = {}): OracleStepResult {
   const B = batch.puzzleIdentifiers.length;
-  const m = buildModel(config, weights, B);
+  const m = buildModel(config, weights, B, options.precision === 'int8');
   const { T, D, puzzleEmbLen } = m;
   const seqLen = config.seq_len;
   const vocab = config.vocab_size;
@@ -437,7 +447,7 @@ export function referenceStep(config: TrmConfig, weights: OracleWeights, batch: 
 
   // lm_head over every position, then the puzzle prefix dropped.
   const lmHead = getWeight(weights, 'inner.lm_head.weight', vocab * D);
-  const allLogits = linear(zH, B * T, D, lmHead, vocab);
+  const allLogits = modelLinear(m, zH, B * T, D, lmHead, vocab);
   const logits = new Float64Array(B * seqLen * vocab);
   for (let b = 0; b < B; b++) {
     const src = (b * T + puzzleEmbLen) * vocab;

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ModelFormatError } from '../../errors';
 import type { TrmConfig } from '../config';
-import { WeightMap, loadWeights } from '../weights';
+import { WeightMap, WeightStorage, loadWeights, weightStorage } from '../weights';
 import { ConfigLayer, configFileLayer, resolveArchitecture, runConfigLayer } from './arch';
 import { BufferByteSource, ByteSource, FileByteSource } from './bytes';
 import { readTorchStateDict } from './state-dict';
@@ -44,6 +44,8 @@ export interface CheckpointModel {
   config: TrmConfig;
   weights: WeightMap;
   importedFrom: ImportedFrom;
+  /** How the checkpoint stores its tensors (never quantized: torch int8 tensors are refused). */
+  storage: WeightStorage;
 }
 
 /** The checkpoint a path means: the file itself, or a run folder's newest `step_<N>` (by N). */
@@ -102,10 +104,10 @@ function configLayers(file: string, options: CheckpointOptions): ConfigLayer[] {
   return layers;
 }
 
-function modelFromSource(source: ByteSource, layers: ConfigLayer[]): { config: TrmConfig; weights: WeightMap; origins: Record<string, string> } {
+function modelFromSource(source: ByteSource, layers: ConfigLayer[]): { config: TrmConfig; weights: WeightMap; origins: Record<string, string>; storage: WeightStorage } {
   const stateDict = readTorchStateDict(source);
   const { config, origins } = resolveArchitecture(stateDict, layers);
-  return { config, weights: loadWeights(stateDict, config), origins };
+  return { config, weights: loadWeights(stateDict, config), origins, storage: weightStorage(stateDict) };
 }
 
 /** Reads a checkpoint file (or a run folder's newest) into a checked config and weights. */
@@ -114,10 +116,10 @@ export function readCheckpointModel(p: string, options: CheckpointOptions = {}):
   const layers = configLayers(file, options);
   const source = new FileByteSource(file);
   try {
-    const { config, weights, origins } = modelFromSource(source, layers);
+    const { config, weights, origins, storage } = modelFromSource(source, layers);
     const importedFrom: ImportedFrom = { format: 'pytorch', path: file, step: stepOf(file), read_from: origins };
     if (options.hash !== false) importedFrom.sha256 = sha256(source);
-    return { config: { ...config, [IMPORTED_FROM_KEY]: importedFrom }, weights, importedFrom };
+    return { config: { ...config, [IMPORTED_FROM_KEY]: importedFrom }, weights, importedFrom, storage };
   } finally {
     source.close();
   }
