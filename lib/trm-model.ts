@@ -14,7 +14,7 @@ import { modelDimensions, type ModelDimensions, type TrmConfig } from './model/c
 import { readModelDirectory } from './model/directory';
 import type { WeightMap } from './model/weights';
 import { normalizeInput, normalizeOptions, type InferRequest } from './request';
-import type { InferInput, InferOptions, InferResult, LoadOptions, ModelInfo } from './types';
+import { PRECISIONS, type InferInput, type InferOptions, type InferResult, type LoadOptions, type ModelInfo } from './types';
 
 const LOAD_KEYS = new Set(['backend', 'threads', 'isa', 'precision', 'device']);
 
@@ -60,7 +60,10 @@ export class TrmModel {
 
   get info(): ModelInfo {
     const b = this.live();
-    return { backend: b.name, device: b.device ?? 'cpu', isa: b.isa, threads: b.threads, precision: b.precision, bf16Compute: b.bf16Compute };
+    return {
+      backend: b.name, device: b.device ?? 'cpu', isa: b.isa, threads: b.threads, precision: b.precision, bf16Compute: b.bf16Compute,
+      int8Compute: b.int8Compute ?? null, linearKernel: b.linearKernel ?? null, amxUnavailable: b.amxUnavailable ?? null,
+    };
   }
 
   /** Runs the whole ACT loop off the event loop. Concurrent calls on one model are safe. */
@@ -122,11 +125,17 @@ function checkLoadOptions(options: LoadOptions | undefined): LoadOptions {
     throw new OptionError('unknown backend', { field: 'backend', value: o.backend, expected: "'native' or 'onnx'" });
   }
   if (o.isa !== undefined && typeof o.isa !== 'string') throw new OptionError('invalid option', { field: 'isa', value: o.isa, expected: 'a string' });
-  if (o.precision !== undefined && o.precision !== 'fp32' && o.precision !== 'bf16') {
-    throw new OptionError('unknown precision', { field: 'precision', value: o.precision, expected: "'fp32' or 'bf16'" });
+  if (o.precision !== undefined && !(PRECISIONS as readonly unknown[]).includes(o.precision)) {
+    throw new OptionError('unknown precision', { field: 'precision', value: o.precision, expected: PRECISIONS.map((p) => `'${p}'`).join(', ') });
   }
   if (o.backend === 'onnx' && o.precision === 'bf16') {
     throw new OptionError('bf16 runs on the native backend only', { field: 'precision', value: o.precision, expected: "'fp32' (or undefined) with backend 'onnx'" });
+  }
+  if (o.backend === 'onnx' && o.precision === 'int8') {
+    throw new OptionError('int8 runs on the native backend only', { field: 'precision', value: o.precision, expected: "'fp32' (or undefined) with backend 'onnx'" });
+  }
+  if (o.device === 'cuda' && o.precision === 'int8') {
+    throw new OptionError("int8 runs on device 'cpu' only", { field: 'precision', value: o.precision, expected: "'fp32' or 'bf16' with device 'cuda'" });
   }
   if (o.backend === 'onnx' && o.isa !== undefined && o.isa !== 'auto') {
     throw new OptionError('isa applies to the native backend only', { field: 'isa', value: o.isa, expected: "undefined or 'auto' with backend 'onnx'" });

@@ -51,7 +51,7 @@ export class CudaBackend implements Backend {
   constructor(config: TrmConfig, weights: WeightMap, options: CudaBackendOptions = {}) {
     const precision = options.precision ?? 'fp32';
     if (precision !== 'fp32' && precision !== 'bf16') {
-      throw new OptionError('unknown precision', { field: 'precision', value: precision, expected: "'fp32' or 'bf16'" });
+      throw new OptionError(precision === 'int8' ? "int8 runs on device 'cpu' only" : 'unknown precision', { field: 'precision', value: precision, expected: "'fp32' or 'bf16' with device 'cuda'" });
     }
     const status = cudaAvailable();
     if (!status.built) {

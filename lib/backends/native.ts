@@ -95,6 +95,18 @@ export class NativeBackend implements Backend {
     return this.handle.bf16Compute;
   }
 
+  get int8Compute(): string | null {
+    return this.handle.int8Compute;
+  }
+
+  get linearKernel(): string {
+    return this.handle.linearKernel;
+  }
+
+  get amxUnavailable(): string | null {
+    return this.handle.amxStatus;
+  }
+
   async run(request: InferRequest): Promise<BackendResult> {
     let result: NativeResult;
     try {

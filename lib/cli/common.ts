@@ -29,8 +29,8 @@ export const LOAD_FLAGS: FlagSpec = {
 export const LOAD_USAGE = `  model options of info, run, eval and solve:
     --backend NAME   native (default) | onnx
     --threads N      worker threads (default: all cores)
-    --isa NAME       auto | scalar | avx2 | avx512 (native backend)
-    --precision P    fp32 (default) | bf16 (native backend)`;
+    --isa NAME       auto | amx | avx512 | avx2 | scalar (native backend)
+    --precision P    fp32 (default) | bf16 (native backend) | int8 (native CPU backend)`;
 
 export function stringFlag(values: FlagValues, name: string): string | undefined {
   const v = values[name];

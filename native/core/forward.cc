@@ -364,11 +364,7 @@ void Forward::heads(int n) {
 }
 
 void Forward::gemm(const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) const {
-  if (w.is_bf16()) {
-    k_.gemm_bf16(w.bf16.data(), w.n, w.k, a, lda, c, ldc, m, accumulate);
-  } else {
-    k_.gemm(w.data.data(), w.n, w.k, a, lda, c, ldc, m, accumulate);
-  }
+  cpu::run_linear(w, a, lda, c, ldc, m, accumulate);
 }
 
 }  // namespace trm

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/errors.h"
+#include "cpu/dispatch.h"
 
 namespace trm {
 namespace {
@@ -30,19 +31,9 @@ std::vector<float> copy(const WeightViews& weights, const std::string& name, siz
   return std::vector<float>(v.data, v.data + size);
 }
 
-PackedLinear pack(const WeightViews& weights, const std::string& name, int n, int k, int nr, Precision precision) {
+PackedLinear pack(const WeightViews& weights, const std::string& name, int n, int k, const cpu::LinearKernel& kernel) {
   const WeightView& v = require(weights, name, static_cast<size_t>(n) * k);
-  PackedLinear out;
-  out.n = n;
-  out.k = k;
-  if (precision == Precision::kBf16) {
-    out.bf16.resize(cpu::packed_linear_bf16_size(n, k, nr));
-    cpu::pack_linear_bf16(v.data, n, k, nr, out.bf16.data());
-  } else {
-    out.data.resize(cpu::packed_linear_size(n, k, nr));
-    cpu::pack_linear(v.data, n, k, nr, out.data.data());
-  }
-  return out;
+  return cpu::pack_linear_weight(*kernel.impl, v.data, n, k);
 }
 
 }  // namespace
@@ -50,6 +41,22 @@ PackedLinear pack(const WeightViews& weights, const std::string& name, int n, in
 // The official RotaryEmbedding computes its tables in float32; we follow its order of
 // float32 operations (exponent, power, reciprocal, angle) so positions far from 0 see the
 // same angle rounding.
+const char* precision_name(Precision precision) {
+  switch (precision) {
+    case Precision::kBf16: return "bf16";
+    case Precision::kInt8: return "int8";
+    default: return "fp32";
+  }
+}
+
+cpu::LinearDtype linear_dtype(Precision precision) {
+  switch (precision) {
+    case Precision::kBf16: return cpu::LinearDtype::kBf16;
+    case Precision::kInt8: return cpu::LinearDtype::kInt8;
+    default: return cpu::LinearDtype::kF32;
+  }
+}
+
 void rope_tables(const ModelSpec& spec, std::vector<float>* cos_out, std::vector<float>* sin_out) {
   const int dim = spec.head_dim(), half = dim / 2, len = spec.total_len();
   std::vector<float> inv_freq(half);
@@ -100,9 +107,13 @@ void validate_spec(const ModelSpec& s) {
 
 Model::Model(const ModelSpec& spec, const WeightViews& w, const cpu::KernelTable& kernels, int threads,
              Precision precision)
-    : spec_(spec), kernels_(kernels), precision_(precision), pool_(threads) {
+    : spec_(spec),
+      kernels_(kernels),
+      precision_(precision),
+      linear_(cpu::linear_kernel(kernels, linear_dtype(precision))),
+      pool_(threads) {
   validate_spec(spec_);
-  const int D = spec_.hidden_size, V = spec_.vocab_size, T = spec_.total_len(), nr = kernels_.nr;
+  const int D = spec_.hidden_size, V = spec_.vocab_size, T = spec_.total_len();
   const size_t d = static_cast<size_t>(D);
   weights_.embed_tokens = copy(w, "inner.embed_tokens.embedding_weight", static_cast<size_t>(V) * d);
   if (spec_.puzzle_emb_ndim > 0) {
@@ -119,17 +130,17 @@ Model::Model(const ModelSpec& spec, const WeightViews& w, const cpu::KernelTable
     const std::string p = "inner.L_level.layers." + std::to_string(i) + ".";
     LayerWeights layer;
     if (spec_.mlp_t) {
-      layer.t_gate_up = pack(w, p + "mlp_t.gate_up_proj.weight", 2 * spec_.mlp_t_inter, T, nr, precision_);
-      layer.t_down = pack(w, p + "mlp_t.down_proj.weight", T, spec_.mlp_t_inter, nr, precision_);
+      layer.t_gate_up = pack(w, p + "mlp_t.gate_up_proj.weight", 2 * spec_.mlp_t_inter, T, linear_);
+      layer.t_down = pack(w, p + "mlp_t.down_proj.weight", T, spec_.mlp_t_inter, linear_);
     } else {
-      layer.qkv = pack(w, p + "self_attn.qkv_proj.weight", 3 * D, D, nr, precision_);
-      layer.o = pack(w, p + "self_attn.o_proj.weight", D, D, nr, precision_);
+      layer.qkv = pack(w, p + "self_attn.qkv_proj.weight", 3 * D, D, linear_);
+      layer.o = pack(w, p + "self_attn.o_proj.weight", D, D, linear_);
     }
-    layer.gate_up = pack(w, p + "mlp.gate_up_proj.weight", 2 * spec_.mlp_inter, D, nr, precision_);
-    layer.down = pack(w, p + "mlp.down_proj.weight", D, spec_.mlp_inter, nr, precision_);
+    layer.gate_up = pack(w, p + "mlp.gate_up_proj.weight", 2 * spec_.mlp_inter, D, linear_);
+    layer.down = pack(w, p + "mlp.down_proj.weight", D, spec_.mlp_inter, linear_);
     weights_.layers.push_back(std::move(layer));
   }
-  weights_.lm_head = pack(w, "inner.lm_head.weight", V, D, nr, precision_);
+  weights_.lm_head = pack(w, "inner.lm_head.weight", V, D, linear_);
   weights_.q_head_weight = copy(w, "inner.q_head.weight", 2 * d);
   weights_.q_head_bias = copy(w, "inner.q_head.bias", 2);
 }

@@ -29,6 +29,7 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { KernelProbe } from '../../lib/native/addon';
+import { tileEdges } from '../helpers/kernels';
 
 const ADDON_PATH = path.resolve(__dirname, '../../build/Release/trm_node.node');
 
@@ -90,9 +91,12 @@ function relNormError(got: Float32Array, ref: ArrayLike<number>): number {
   return den > 0 ? Math.sqrt(num / den) : Math.sqrt(num);
 }
 
-// Sizes at the edges of both tables: vector width 8/16, nr 16/32, MR 6/8.
-const GEMM_M = [1, 5, 6, 7, 8, 12, 13, 31, 97];
-const GEMM_N = [1, 15, 16, 17, 31, 32, 33, 64, 100];
+// Sizes at the tile edges of every f32/bf16 GEMM in native/cpu/kernel_list.inc (mr, nr and
+// the vector width, from the list itself): one below, at, one above and twice each, plus a
+// size that spans several tiles with a remainder.
+const TILES = tileEdges(probe.linearKernels().filter((k) => k.dtype !== 'int8'));
+const GEMM_M = TILES.m;
+const GEMM_N = TILES.n;
 const GEMM_K = [1, 3, 15, 16, 17, 64, 97, 130];
 const LENGTHS = [1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100];
 
@@ -353,9 +357,17 @@ describe.each(SIMD_ISAS.length > 0 ? SIMD_ISAS : ['(none)'])('%s softmaxRows aga
   });
 });
 
-const BF16_VARIANTS = ['scalar', ...SIMD_ISAS, ...(SIMD_ISAS.includes('avx512') ? ['avx512-emulated'] : [])];
+// Every bf16 GEMM of native/cpu/kernel_list.inc that runs here, by name (whichever a table
+// picks); the ones this CPU cannot run are listed as skipped.
+const BF16_KERNELS = probe.linearKernels().filter((k) => k.dtype === 'bf16');
+const BF16_RUNNING = [...new Set(BF16_KERNELS.filter((k) => k.runs).map((k) => k.name))];
+const BF16_ABSENT = [...new Set(BF16_KERNELS.filter((k) => !k.runs).map((k) => k.name))].filter((n) => !BF16_RUNNING.includes(n));
 
-describe.each(BF16_VARIANTS)('gemmBf16 (%s) against float64 on bf16-rounded operands', (variant) => {
+describe.each(BF16_ABSENT.length > 0 ? BF16_ABSENT : ['(none)'])('gemm %s (bf16)', (name) => {
+  it.skip(name === '(none)' ? 'every bf16 kernel runs here' : `${name} does not run on this CPU: not verified here`, () => {});
+});
+
+describe.each(BF16_RUNNING)('%s against float64 on bf16-rounded operands', (variant) => {
   it('at every tile edge, overwrite and accumulate', () => {
     const next = rng(6);
     let worst = 0;
@@ -371,7 +383,7 @@ describe.each(BF16_VARIANTS)('gemmBf16 (%s) against float64 on bf16-rounded oper
           for (const accumulate of [false, true]) {
             const label = `gemmBf16 m=${m} n=${n} k=${k} accumulate=${accumulate}`;
             const c = guarded(c0);
-            probe.gemmBf16(variant, m, n, k, a, w, c.view, accumulate);
+            probe.gemmLinear(variant, m, n, k, a, w, c.view, accumulate);
             expect(c.intact(), `${label} wrote outside c`).toBe(true);
             let num = 0;
             let den = 0;
@@ -406,7 +418,7 @@ describe.each(BF16_VARIANTS)('gemmBf16 (%s) against float64 on bf16-rounded oper
     const a = Float32Array.from({ length: m * k }, (_, i) => (i % 7) - 3);
     const w = Float32Array.from({ length: n * k }, (_, i) => (i % 5) - 2);
     const c = new Float32Array(m * n);
-    probe.gemmBf16(variant, m, n, k, a, w, c, false);
+    probe.gemmLinear(variant, m, n, k, a, w, c, false);
     for (let i = 0; i < m; i++) {
       for (let j = 0; j < n; j++) {
         let s = 0;

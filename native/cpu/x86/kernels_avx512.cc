@@ -12,9 +12,8 @@
 #include <cmath>
 #include <vector>
 
-#include "../dispatch.h"
 #include "../kernels.h"
-#include "kernels_avx512_bf16.h"
+#include "../linear.h"
 
 namespace trm::cpu {
 namespace {
@@ -125,88 +124,6 @@ void gemm_f32_avx512_8x32(const float* packed, int n, int k, const float* a, int
     gemm_block_f32_avx512(packed, n, k, a + static_cast<size_t>(i0) * lda, lda, c + static_cast<size_t>(i0) * ldc,
                           ldc, rows, accumulate);
     i0 += rows;
-  }
-}
-
-// bf16 weights on an AVX-512 CPU without vdpbf16ps: each k pair of a panel is widened to two
-// fp32 vectors (even and odd k) and `a` arrives rounded to bf16 values, so the products are
-// the exact bf16 products and only the accumulation rounds, as in the scalar reference.
-template <int MR>
-inline void gemm_tile_bf16_avx512_emulated(const uint16_t* panel, int kp, const float* a, int lda, float* c,
-                                           int ldc, __mmask16 m0, __mmask16 m1, bool accumulate) {
-  __m512 acc0[MR];
-  __m512 acc1[MR];
-  for (int i = 0; i < MR; ++i) {
-    acc0[i] = _mm512_setzero_ps();
-    acc1[i] = _mm512_setzero_ps();
-  }
-  const __m512i high = _mm512_set1_epi32(static_cast<int>(0xffff0000u));
-  for (int q = 0; q < kp; ++q) {
-    const uint16_t* b = panel + static_cast<size_t>(q) * kNr * 2;
-    const __m512i w0 = _mm512_loadu_si512(b);
-    const __m512i w1 = _mm512_loadu_si512(b + kNr);
-    const __m512 even0 = _mm512_castsi512_ps(_mm512_slli_epi32(w0, 16));
-    const __m512 odd0 = _mm512_castsi512_ps(_mm512_and_si512(w0, high));
-    const __m512 even1 = _mm512_castsi512_ps(_mm512_slli_epi32(w1, 16));
-    const __m512 odd1 = _mm512_castsi512_ps(_mm512_and_si512(w1, high));
-    for (int i = 0; i < MR; ++i) {
-      const float* ai = a + static_cast<size_t>(i) * lda + 2 * q;
-      const __m512 ae = _mm512_set1_ps(ai[0]);
-      acc0[i] = _mm512_fmadd_ps(ae, even0, acc0[i]);
-      acc1[i] = _mm512_fmadd_ps(ae, even1, acc1[i]);
-      const __m512 ao = _mm512_set1_ps(ai[1]);
-      acc0[i] = _mm512_fmadd_ps(ao, odd0, acc0[i]);
-      acc1[i] = _mm512_fmadd_ps(ao, odd1, acc1[i]);
-    }
-  }
-  for (int i = 0; i < MR; ++i) {
-    float* ci = c + static_cast<size_t>(i) * ldc;
-    __m512 r0 = acc0[i];
-    __m512 r1 = acc1[i];
-    if (accumulate) {
-      r0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, ci), r0);
-      r1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, ci + kLanes), r1);
-    }
-    _mm512_mask_storeu_ps(ci, m0, r0);
-    _mm512_mask_storeu_ps(ci + kLanes, m1, r1);
-  }
-}
-
-void gemm_bf16_avx512_emulated_6x32(const uint16_t* packed, int n, int k, const float* a, int lda, float* c,
-                                    int ldc, int m, bool accumulate) {
-  if (m <= 0 || n <= 0) return;
-  constexpr int kMrEmu = 6;
-  const int kp = (k + 1) / 2, k_even = 2 * kp;
-  const int block = row_block_avx512(k);
-  thread_local std::vector<float> rounded;  // grows once per thread, then is reused
-  if (rounded.size() < static_cast<size_t>(block) * k_even) rounded.resize(static_cast<size_t>(block) * k_even);
-  const int panels = (n + kNr - 1) / kNr;
-  for (int i0 = 0; i0 < m; i0 += block) {
-    const int rows = m - i0 < block ? m - i0 : block;
-    round_rows_to_bf16_values(a + static_cast<size_t>(i0) * lda, lda, rows, k, rounded.data(), k_even);
-    for (int p = 0; p < panels; ++p) {
-      const uint16_t* panel = packed + static_cast<size_t>(p) * kp * kNr * 2;
-      const int col = p * kNr;
-      const int valid = n - col < kNr ? n - col : kNr;
-      const __mmask16 m0 = mask_first_f32_avx512(valid);
-      const __mmask16 m1 = mask_first_f32_avx512(valid - kLanes);
-      float* cp = c + static_cast<size_t>(i0) * ldc + col;
-      int i = 0;
-      for (; i + kMrEmu <= rows; i += kMrEmu) {
-        gemm_tile_bf16_avx512_emulated<kMrEmu>(panel, kp, rounded.data() + static_cast<size_t>(i) * k_even, k_even,
-                                               cp + static_cast<size_t>(i) * ldc, ldc, m0, m1, accumulate);
-      }
-      const float* ar = rounded.data() + static_cast<size_t>(i) * k_even;
-      float* cr = cp + static_cast<size_t>(i) * ldc;
-      switch (rows - i) {
-        case 5: gemm_tile_bf16_avx512_emulated<5>(panel, kp, ar, k_even, cr, ldc, m0, m1, accumulate); break;
-        case 4: gemm_tile_bf16_avx512_emulated<4>(panel, kp, ar, k_even, cr, ldc, m0, m1, accumulate); break;
-        case 3: gemm_tile_bf16_avx512_emulated<3>(panel, kp, ar, k_even, cr, ldc, m0, m1, accumulate); break;
-        case 2: gemm_tile_bf16_avx512_emulated<2>(panel, kp, ar, k_even, cr, ldc, m0, m1, accumulate); break;
-        case 1: gemm_tile_bf16_avx512_emulated<1>(panel, kp, ar, k_even, cr, ldc, m0, m1, accumulate); break;
-        default: break;
-      }
-    }
   }
 }
 
@@ -375,20 +292,25 @@ void softmax_rows_f32_avx512(float* x, int rows, int cols, int ld, float scale) 
 
 }  // namespace
 
-GemmBf16Fn gemm_bf16_avx512_emulated() { return gemm_bf16_avx512_emulated_6x32; }
+extern const LinearImpl gemm_f32_avx512_8x32_impl{f32_panels_layout(kNr), run_linear_f32_panels,
+                                                  gemm_f32_avx512_8x32};
+extern const LinearImpl gemm_bf16_f32_avx512_8x32_impl{bf16_values_layout(kNr), run_linear_bf16_values,
+                                                       gemm_f32_avx512_8x32};
 
 const KernelTable* kernels_avx512() {
-  static const KernelTable table{"avx512",
-                                 kNr,
-                                 gemm_f32_avx512_8x32,
-                                 rmsnorm_rows_f32_avx512,
-                                 silu_mul_f32_avx512,
-                                 add_f32_avx512,
-                                 dot_f32_avx512,
-                                 axpy_f32_avx512,
-                                 softmax_rows_f32_avx512,
-                                 cpu_has_avx512_bf16() ? gemm_bf16_avx512bf16_8x32 : gemm_bf16_avx512_emulated_6x32,
-                                 cpu_has_avx512_bf16() ? "vdpbf16ps" : "fp32 fma"};
+  static const KernelTable table = [] {
+    KernelTable t;
+    t.isa = "avx512";
+    t.nr = kNr;
+    t.gemm = gemm_f32_avx512_8x32;
+    t.rmsnorm_rows = rmsnorm_rows_f32_avx512;
+    t.silu_mul = silu_mul_f32_avx512;
+    t.add = add_f32_avx512;
+    t.dot = dot_f32_avx512;
+    t.axpy = axpy_f32_avx512;
+    t.softmax_rows = softmax_rows_f32_avx512;
+    return t;
+  }();
   return &table;
 }
 

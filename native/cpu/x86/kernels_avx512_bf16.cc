@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "../kernels.h"
-#include "kernels_avx512_bf16.h"
+#include "../linear.h"
 
 namespace trm::cpu {
 namespace {
@@ -81,8 +81,6 @@ inline int row_block(int k) {
   return rows > kMr ? rows : kMr;
 }
 
-}  // namespace
-
 void gemm_bf16_avx512bf16_8x32(const uint16_t* packed, int n, int k, const float* a, int lda, float* c,
                                int ldc, int m, bool accumulate) {
   if (m <= 0 || n <= 0) return;
@@ -126,5 +124,13 @@ void gemm_bf16_avx512bf16_8x32(const uint16_t* packed, int n, int k, const float
     i0 += rows;
   }
 }
+
+}  // namespace
+
+extern const LinearImpl gemm_bf16_avx512bf16_8x32_impl{
+    bf16_pairs_layout(kNr, 1),
+    [](const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) {
+      gemm_bf16_avx512bf16_8x32(w.bf16.data(), w.n, w.k, a, lda, c, ldc, m, accumulate);
+    }};
 
 }  // namespace trm::cpu

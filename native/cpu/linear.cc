@@ -1,0 +1,52 @@
+// Packing a Linear weight for its microkernel (linear.h), and the generic entry points of
+// the fp32-microkernel formats.
+#include "cpu/linear.h"
+
+#include <vector>
+
+namespace trm::cpu {
+
+PackedLinear pack_linear_weight(const LinearImpl& impl, const float* w, int n, int k) {
+  PackedLinear out;
+  out.n = n;
+  out.k = k;
+  out.impl = &impl;
+  const WeightLayout& layout = impl.layout;
+  switch (layout.format) {
+    case WeightFormat::kF32Panels:
+      out.data.resize(packed_linear_size(n, k, layout.nr));
+      pack_linear(w, n, k, layout.nr, out.data.data());
+      break;
+    case WeightFormat::kBf16ValuePanels: {
+      std::vector<float> rounded(static_cast<size_t>(n) * k);
+      for (size_t i = 0; i < rounded.size(); ++i) rounded[i] = f32_from_bf16(bf16_from_f32(w[i]));
+      out.data.resize(packed_linear_size(n, k, layout.nr));
+      pack_linear(rounded.data(), n, k, layout.nr, out.data.data());
+      break;
+    }
+    case WeightFormat::kBf16Pairs:
+      out.kp = ((k + 1) / 2 + layout.kp_multiple - 1) / layout.kp_multiple * layout.kp_multiple;
+      out.bf16.resize(packed_linear_bf16_size(n, 2 * out.kp, layout.nr));
+      pack_linear_bf16_padded(w, n, k, 2 * out.kp, layout.nr, out.bf16.data());
+      break;
+    case WeightFormat::kInt8Groups:
+      out.int8 = pack_linear_int8(w, n, k, layout.int8);
+      break;
+  }
+  return out;
+}
+
+void run_linear_f32_panels(const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) {
+  w.impl->f32_gemm(w.data.data(), w.n, w.k, a, lda, c, ldc, m, accumulate);
+}
+
+void run_linear_bf16_values(const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) {
+  if (m <= 0) return;
+  const int k_even = (w.k + 1) / 2 * 2;
+  thread_local std::vector<float> rounded;  // grows once per thread, then is reused
+  if (rounded.size() < static_cast<size_t>(m) * k_even) rounded.resize(static_cast<size_t>(m) * k_even);
+  round_rows_to_bf16_values(a, lda, m, w.k, rounded.data(), k_even);
+  w.impl->f32_gemm(w.data.data(), w.n, w.k, rounded.data(), k_even, c, ldc, m, accumulate);
+}
+
+}  // namespace trm::cpu
