@@ -36,6 +36,14 @@ PackedLinear pack_linear_weight(const LinearImpl& impl, const float* w, int n, i
   return out;
 }
 
+void* thread_scratch(int slot, size_t bytes) {
+  thread_local AlignedBuffer buffers[4];
+  AlignedBuffer& b = buffers[slot];
+  const size_t floats = (bytes + sizeof(float) - 1) / sizeof(float);
+  if (b.size() < floats) b.resize(floats);
+  return b.data();
+}
+
 void run_linear_f32_panels(const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) {
   w.impl->f32_gemm(w.data.data(), w.n, w.k, a, lda, c, ldc, m, accumulate);
 }
@@ -43,10 +51,9 @@ void run_linear_f32_panels(const PackedLinear& w, const float* a, int lda, float
 void run_linear_bf16_values(const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) {
   if (m <= 0) return;
   const int k_even = (w.k + 1) / 2 * 2;
-  thread_local std::vector<float> rounded;  // grows once per thread, then is reused
-  if (rounded.size() < static_cast<size_t>(m) * k_even) rounded.resize(static_cast<size_t>(m) * k_even);
-  round_rows_to_bf16_values(a, lda, m, w.k, rounded.data(), k_even);
-  w.impl->f32_gemm(w.data.data(), w.n, w.k, rounded.data(), k_even, c, ldc, m, accumulate);
+  float* rounded = static_cast<float*>(thread_scratch(3, static_cast<size_t>(m) * k_even * sizeof(float)));
+  round_rows_to_bf16_values(a, lda, m, w.k, rounded, k_even);
+  w.impl->f32_gemm(w.data.data(), w.n, w.k, rounded, k_even, c, ldc, m, accumulate);
 }
 
 }  // namespace trm::cpu

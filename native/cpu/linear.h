@@ -82,4 +82,10 @@ inline void run_linear(const PackedLinear& w, const float* a, int lda, float* c,
 void run_linear_f32_panels(const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate);
 void run_linear_bf16_values(const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate);
 
+// A per-thread scratch buffer (slot 0..3) of at least `bytes`, 64-byte aligned; it grows once
+// per thread and is then reused (contents are not kept across growth). The SIMD kernels take
+// their scratch from here rather than own a std::vector: a template instantiated in a unit
+// built with AVX-512 flags is a weak symbol the linker may hand to generic code too.
+void* thread_scratch(int slot, size_t bytes);
+
 }  // namespace trm::cpu

@@ -19,6 +19,8 @@ Loop pick_loop(const std::string& kind) {
   }
   if (kind == "bf16" && cpu_has_avx512_bf16()) return dot_loop_bf16_avx512;
   if (kind == "int8" && cpu_has_avx512_vnni()) return dot_loop_int8_avx512vnni;
+  if (kind == "amx-bf16" && cpu_runs_amx(false)) return dot_loop_bf16_amx;
+  if (kind == "amx-int8" && cpu_runs_amx(true)) return dot_loop_int8_amx;
   return nullptr;
 }
 

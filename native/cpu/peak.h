@@ -10,9 +10,9 @@
 namespace trm::cpu {
 
 // GFLOP/s (GOP/s for int8) of `threads` threads running the `kind` loop ("fp32", "bf16",
-// "int8") together for about `seconds`, counting a multiply-add as 2 operations. Returns a
-// negative value when this build or CPU has no such loop (bf16 needs AVX512_BF16, int8
-// AVX512_VNNI; fp32 needs AVX2+FMA or AVX-512).
+// "int8", "amx-bf16", "amx-int8") together for about `seconds`, counting a multiply-add as 2
+// operations. Returns a negative value when this build or CPU has no such loop (bf16 needs
+// AVX512_BF16, int8 AVX512_VNNI, amx-* the amx table; fp32 needs AVX2+FMA or AVX-512).
 double measure_peak_gflops(const std::string& kind, int threads, double seconds);
 
 // Per-thread loops, one per ISA translation unit; each returns the FLOPs it performed.
@@ -20,5 +20,7 @@ double fma_loop_f32_avx512(double seconds);
 double dot_loop_bf16_avx512(double seconds);
 double fma_loop_f32_avx2(double seconds);
 double dot_loop_int8_avx512vnni(double seconds);
+double dot_loop_bf16_amx(double seconds);
+double dot_loop_int8_amx(double seconds);
 
 }  // namespace trm::cpu

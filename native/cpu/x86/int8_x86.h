@@ -5,25 +5,24 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <vector>
+
+#include "../linear.h"
 
 namespace trm::cpu {
 namespace {
 
 // Quantized activations of one row block: `words` holds each row's k groups (pairs or
-// quads) as int32 words, `sx` the rows' scales. Grows once per thread, then is reused.
+// quads) as int32 words, `sx` the rows' scales; both in thread_scratch (linear.h).
 struct Int8Scratch {
-  std::vector<int32_t> words;
-  std::vector<float> sx;
-  void reserve(size_t word_count, int rows) {
-    if (words.size() < word_count) words.resize(word_count);
-    if (sx.size() < static_cast<size_t>(rows)) sx.resize(rows);
-  }
+  int32_t* words = nullptr;
+  float* sx = nullptr;
 };
 
-Int8Scratch& int8_scratch() {
-  thread_local Int8Scratch scratch;
-  return scratch;
+Int8Scratch int8_scratch(size_t word_count, int rows) {
+  Int8Scratch s;
+  s.words = static_cast<int32_t*>(thread_scratch(0, word_count * sizeof(int32_t)));
+  s.sx = static_cast<float*>(thread_scratch(1, static_cast<size_t>(rows) * sizeof(float)));
+  return s;
 }
 
 // Rows per block: the block's quantized rows (`row_bytes` each) kept to ~96 KB so they stay

@@ -12,7 +12,6 @@
 
 #include <cmath>
 #include <cstdint>
-#include <vector>
 
 #include "../kernels.h"
 #include "../linear.h"

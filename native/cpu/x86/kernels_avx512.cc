@@ -10,7 +10,6 @@
 #include "avx512_intrinsics.h"
 
 #include <cmath>
-#include <vector>
 
 #include "../kernels.h"
 #include "../linear.h"

@@ -4,7 +4,6 @@
 // tile: 16 fp32 accumulators, each vdpbf16ps adding two products per lane (64 FLOPs).
 #include "avx512_intrinsics.h"
 
-#include <vector>
 
 #include "../kernels.h"
 #include "../linear.h"
@@ -86,14 +85,13 @@ void gemm_bf16_avx512bf16_8x32(const uint16_t* packed, int n, int k, const float
   if (m <= 0 || n <= 0) return;
   const int kp = (k + 1) / 2;
   const int block = row_block(k);
-  thread_local std::vector<uint32_t> pairs;  // grows once per thread, then is reused
-  if (pairs.size() < static_cast<size_t>(block) * kp) pairs.resize(static_cast<size_t>(block) * kp);
+  uint32_t* pairs = static_cast<uint32_t*>(thread_scratch(0, static_cast<size_t>(block) * kp * sizeof(uint32_t)));
   const int panels = (n + kNr - 1) / kNr;
   // Even row blocks, and rows spread evenly over the tiles (see gemm_f32_avx512_8x32).
   const int blocks = (m + block - 1) / block;
   for (int b = 0, i0 = 0; b < blocks; ++b) {
     const int rows = m / blocks + (b < m % blocks ? 1 : 0);
-    round_rows_bf16_pairs_avx512bf16(a + static_cast<size_t>(i0) * lda, lda, rows, k, pairs.data());
+    round_rows_bf16_pairs_avx512bf16(a + static_cast<size_t>(i0) * lda, lda, rows, k, pairs);
     const int tiles = (rows + kMr - 1) / kMr;
     const int base = rows / tiles, extra = rows % tiles;
     for (int p = 0; p < panels; ++p) {
@@ -105,7 +103,7 @@ void gemm_bf16_avx512bf16_8x32(const uint16_t* packed, int n, int k, const float
       float* cp = c + static_cast<size_t>(i0) * ldc + col;
       for (int t = 0, i = 0; t < tiles; ++t) {
         const int mr = base + (t < extra ? 1 : 0);
-        const uint32_t* ar = pairs.data() + static_cast<size_t>(i) * kp;
+        const uint32_t* ar = pairs + static_cast<size_t>(i) * kp;
         float* cr = cp + static_cast<size_t>(i) * ldc;
         i += mr;
         switch (mr) {

@@ -16,7 +16,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <vector>
 
 #include "../int8.h"
 #include "../linear.h"
@@ -96,20 +95,19 @@ void gemm_int8_avx2_6x16(const Int8Weights& w, const float* a, int lda, float* c
   const int n = w.n, kg = w.kg;
   if (m <= 0 || n <= 0) return;
   const int block = int8_row_block(kg * 4, kMr);
-  Int8Scratch& scratch = int8_scratch();
-  scratch.reserve(static_cast<size_t>(block) * kg, block);
+  const Int8Scratch scratch = int8_scratch(static_cast<size_t>(block) * kg, block);
   const int panels = (n + kNr - 1) / kNr;
   for_int8_row_blocks(m, block, [&](int i0, int rows) {
     for (int i = 0; i < rows; ++i) {
-      scratch.sx[i] = quantize_row_pairs_avx2(a + static_cast<size_t>(i0 + i) * lda, w.k, kg, scratch.words.data() + static_cast<size_t>(i) * kg);
+      scratch.sx[i] = quantize_row_pairs_avx2(a + static_cast<size_t>(i0 + i) * lda, w.k, kg, scratch.words + static_cast<size_t>(i) * kg);
     }
     for (int p = 0; p < panels; ++p) {
       const int8_t* panel = w.data.data() + static_cast<size_t>(p) * kg * kNr * 2;
       const int col = p * kNr, valid = std::min(kNr, n - col);
       for_int8_tiles(rows, kMr, [&](int r, int mr) {
-        const int32_t* ar = scratch.words.data() + static_cast<size_t>(r) * kg;
+        const int32_t* ar = scratch.words + static_cast<size_t>(r) * kg;
         float* cr = c + static_cast<size_t>(i0 + r) * ldc + col;
-        const float* sx = scratch.sx.data() + r;
+        const float* sx = scratch.sx + r;
         const float* sw = w.scales.data() + col;
         switch (mr) {
           case 6: gemm_tile_int8_avx2_mrx16<6>(panel, kg, ar, kg, sx, sw, cr, ldc, valid, accumulate); break;

@@ -93,13 +93,12 @@ void gemm_int8_avx512vnni_8x32(const Int8Weights& w, const float* a, int lda, fl
   const int n = w.n, kg = w.kg;
   if (m <= 0 || n <= 0) return;
   const int block = int8_row_block(kg * 4, kMr);
-  Int8Scratch& scratch = int8_scratch();
-  scratch.reserve(static_cast<size_t>(block) * kg, block);
+  const Int8Scratch scratch = int8_scratch(static_cast<size_t>(block) * kg, block);
   const int panels = (n + kNr - 1) / kNr;
   for_int8_row_blocks(m, block, [&](int i0, int rows) {
     for (int i = 0; i < rows; ++i) {
       scratch.sx[i] = quantize_row_u8_avx512(a + static_cast<size_t>(i0 + i) * lda, w.k, kg,
-                                             scratch.words.data() + static_cast<size_t>(i) * kg);
+                                             scratch.words + static_cast<size_t>(i) * kg);
     }
     for (int p = 0; p < panels; ++p) {
       const int8_t* panel = w.data.data() + static_cast<size_t>(p) * kg * kNr * 4;
@@ -107,9 +106,9 @@ void gemm_int8_avx512vnni_8x32(const Int8Weights& w, const float* a, int lda, fl
       const float* sw = w.scales.data() + col;
       const int32_t* sums = w.col_sums.data() + col;
       for_int8_tiles(rows, kMr, [&](int r, int mr) {
-        const int32_t* ar = scratch.words.data() + static_cast<size_t>(r) * kg;
+        const int32_t* ar = scratch.words + static_cast<size_t>(r) * kg;
         float* cr = c + static_cast<size_t>(i0 + r) * ldc + col;
-        const float* sx = scratch.sx.data() + r;
+        const float* sx = scratch.sx + r;
         switch (mr) {
           case 8: gemm_tile_int8_avx512vnni_mrx32<8>(panel, kg, ar, kg, sx, sw, sums, cr, ldc, valid, accumulate); break;
           case 7: gemm_tile_int8_avx512vnni_mrx32<7>(panel, kg, ar, kg, sx, sw, sums, cr, ldc, valid, accumulate); break;
