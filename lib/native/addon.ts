@@ -152,6 +152,8 @@ export interface KernelProbe {
   /** One kernel_list.inc GEMM by name (w in fp32: rounded or quantized and packed for it). */
   gemmLinear(kernel: string, m: number, n: number, k: number, a: Float32Array, w: Float32Array, c: Float32Array, accumulate: boolean): void;
   linearKernels(): LinearKernelInfo[];
+  /** Seconds per call (median of reps) of one GEMM, weight packed once: for bench/ only. */
+  timeLinear(kernel: string, m: number, n: number, k: number, reps: number): number;
   /** The weight side of the int8 scheme: q[n*k] and one scale per output row. */
   quantizeInt8(w: Float32Array, n: number, k: number, q: Int8Array, scales: Float32Array): void;
   /**

@@ -4,6 +4,8 @@
 // wrong length) instead of letting a kernel read or write out of bounds.
 #include "binding/kernel_probe.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -271,6 +273,38 @@ Napi::Value QuantizeInt8(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// timeLinear(kernel, m, n, k, reps): seconds per call (the median of `reps`) of one
+// kernel_list.inc GEMM on random operands, the weight packed once beforehand: for the
+// benchmarks' per-kernel figures only (it blocks the caller).
+Napi::Value TimeLinear(const Napi::CallbackInfo& info) {
+  const char* fn = "timeLinear";
+  expect_args(info, fn, 5);
+  if (!info[0].IsString()) throw_type(info.Env(), fn, "kernel must be a string");
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  const cpu::LinearKernel* kernel = cpu::find_linear_kernel(name);
+  if (!kernel) throw_range(info.Env(), fn, "kernel '" + name + "' is unknown or does not run on this CPU");
+  const int m = dim_arg(info, fn, 1, "m", 1), n = dim_arg(info, fn, 2, "n", 1), k = dim_arg(info, fn, 3, "k", 1);
+  const int reps = dim_arg(info, fn, 4, "reps", 1);
+  if (static_cast<double>(m) * k > 1e8 || static_cast<double>(n) * k > 1e8 || static_cast<double>(m) * n > 1e8) {
+    throw_range(info.Env(), fn, "m * k, n * k and m * n must each be <= 1e8");
+  }
+  std::vector<float> a(static_cast<size_t>(m) * k), w(static_cast<size_t>(n) * k), c(static_cast<size_t>(m) * n);
+  uint32_t state = 12345;
+  auto next = [&] { state = state * 1664525u + 1013904223u; return static_cast<float>(state >> 8) / 16777216.f - 0.5f; };
+  for (float& v : a) v = next();
+  for (float& v : w) v = next();
+  const cpu::PackedLinear packed = cpu::pack_linear_weight(*kernel->impl, w.data(), n, k);
+  cpu::run_linear(packed, a.data(), k, c.data(), n, m, false);  // warm-up (scratch, caches)
+  std::vector<double> times;
+  for (int r = 0; r < reps; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    cpu::run_linear(packed, a.data(), k, c.data(), n, m, false);
+    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(times.begin(), times.end());
+  return Napi::Number::New(info.Env(), times[times.size() / 2]);
+}
+
 // bf16Compute(isa): how that table's bf16 Linear kernel multiplies.
 Napi::Value Bf16ComputeOf(const Napi::CallbackInfo& info) {
   const char* fn = "bf16Compute";
@@ -320,6 +354,7 @@ void RegisterKernelProbe(Napi::Env env, Napi::Object exports) {
   probe.Set("int8Compute", Napi::Function::New(env, Int8ComputeOf, "int8Compute"));
   probe.Set("gemmLinear", Napi::Function::New(env, GemmLinear, "gemmLinear"));
   probe.Set("linearKernels", Napi::Function::New(env, LinearKernels, "linearKernels"));
+  probe.Set("timeLinear", Napi::Function::New(env, TimeLinear, "timeLinear"));
   probe.Set("quantizeInt8", Napi::Function::New(env, QuantizeInt8, "quantizeInt8"));
   probe.Set("measurePeak", Napi::Function::New(env, MeasurePeak, "measurePeak"));
   exports.Set("kernelProbe", probe);

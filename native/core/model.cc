@@ -33,6 +33,10 @@ std::vector<float> copy(const WeightViews& weights, const std::string& name, siz
 
 PackedLinear pack(const WeightViews& weights, const std::string& name, int n, int k, const cpu::LinearKernel& kernel) {
   const WeightView& v = require(weights, name, static_cast<size_t>(n) * k);
+  if (kernel.dtype == cpu::LinearDtype::kInt8 && k > cpu::kInt8MaxK) {
+    model_error("tensor " + name + " has " + std::to_string(k) + " inputs; precision int8 takes at most " +
+                std::to_string(cpu::kInt8MaxK));
+  }
   return cpu::pack_linear_weight(*kernel.impl, v.data, n, k);
 }
 

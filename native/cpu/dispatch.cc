@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 
 #if defined(__linux__) && defined(TRM_HAVE_X86_KERNELS)
 #include <sys/syscall.h>
@@ -168,9 +169,12 @@ const LinearKernel* find_linear_kernel(const std::string& name) {
 }
 
 const LinearKernel& linear_kernel(const KernelTable& table, LinearDtype dtype) {
-  if (dtype == LinearDtype::kBf16) return *table.linear_bf16;
-  if (dtype == LinearDtype::kInt8) return *table.linear_int8;
-  return *table.linear_f32;
+  const LinearKernel* k = dtype == LinearDtype::kBf16   ? table.linear_bf16
+                          : dtype == LinearDtype::kInt8 ? table.linear_int8
+                                                        : table.linear_f32;
+  // Only find_kernels / default_kernels hand out tables with their Linear kernels chosen.
+  if (k == nullptr) throw std::invalid_argument(std::string("kernel table ") + table.isa + " has no Linear kernels: use find_kernels");
+  return *k;
 }
 
 std::vector<std::string> supported_isas() {

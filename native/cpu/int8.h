@@ -34,6 +34,10 @@ struct Int8Layout {
   bool col_sums = false;
 };
 
+// The longest k an int8 GEMM takes: 255 * 127 * k (vpdpbusd's shifted sums) must stay below
+// 2^31 so no kernel's int32 accumulator can wrap.
+constexpr int kInt8MaxK = 65536;
+
 // A Linear weight W[n][k] quantized and packed for one int8 GEMM.
 struct Int8Weights {
   int n = 0;

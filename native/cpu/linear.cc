@@ -52,7 +52,7 @@ void run_linear_bf16_values(const PackedLinear& w, const float* a, int lda, floa
   if (m <= 0) return;
   const int k_even = (w.k + 1) / 2 * 2;
   float* rounded = static_cast<float*>(thread_scratch(3, static_cast<size_t>(m) * k_even * sizeof(float)));
-  round_rows_to_bf16_values(a, lda, m, w.k, rounded, k_even);
+  (w.impl->round_rows ? w.impl->round_rows : round_rows_to_bf16_values)(a, lda, m, w.k, rounded, k_even);
   w.impl->f32_gemm(w.data.data(), w.n, w.k, rounded, k_even, c, ldc, m, accumulate);
 }
 

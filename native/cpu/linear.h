@@ -52,10 +52,14 @@ using LinearFn = void (*)(const PackedLinear& w, const float* a, int lda, float*
 
 // What a microkernel's own translation unit provides: its layout, its entry point, and for
 // the kernels that are an fp32 microkernel on prepared operands, that microkernel.
+// round_rows_to_bf16_values's signature (kernels.h): an ISA's own, bit for bit the same.
+using RoundRowsFn = void (*)(const float* a, int lda, int m, int k, float* out, int ld_out);
+
 struct LinearImpl {
   WeightLayout layout;
   LinearFn run;
   GemmFn f32_gemm = nullptr;
+  RoundRowsFn round_rows = nullptr;  // kBf16ValuePanels: the rounding pass (default: the generic one)
 };
 
 // One TRM_GEMM entry of kernel_list.inc, resolved by dispatch.

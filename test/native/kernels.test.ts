@@ -413,6 +413,25 @@ describe.each(BF16_RUNNING)('%s against float64 on bf16-rounded operands', (vari
     console.log(`[${variant}] gemmBf16 vs float64 of rounded operands: max ${worst.toExponential(2)} (${worstAt}); bound ${GEMM_BOUND}`);
   });
 
+  it('rounds activations as bf16_from_f32 does: ties to even, subnormals to zero (exact sums)', () => {
+    // 2 + 2^-7 lies halfway between bf16 neighbours 2 and 2 + 2^-6 (rounds to 2), 2 + 3 2^-7
+    // halfway between 2 + 2^-6 and 2 + 2^-5 (rounds to the even 2 + 2^-5); 1e-39 is subnormal
+    // (flushed to 0). After rounding, every product and sum below is exact in fp32.
+    const m = 5, n = 19, k = 37;
+    const specials = [2 + 2 ** -7, -(2 + 3 * 2 ** -7), 1e-39, -1e-39, 3];
+    const a = Float32Array.from({ length: m * k }, (_, i) => specials[(i * 7) % specials.length]);
+    const w = Float32Array.from({ length: n * k }, (_, i) => (i % 5) - 2);
+    const c = new Float32Array(m * n);
+    probe.gemmLinear(variant, m, n, k, a, w, c, false);
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let kk = 0; kk < k; kk++) s += bf16Round(a[i * k + kk]) * w[j * k + kk];
+        expect(c[i * n + j], `i=${i} j=${j}`).toBe(s);
+      }
+    }
+  });
+
   it('exact on operands bf16 holds exactly (small integers)', () => {
     const m = 9, n = 33, k = 17;
     const a = Float32Array.from({ length: m * k }, (_, i) => (i % 7) - 3);

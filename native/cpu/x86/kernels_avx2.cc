@@ -331,9 +331,34 @@ void softmax_rows_f32_avx2(float* x, int rows, int cols, int ld, float scale) {
 
 }  // namespace
 
+// round_rows_to_bf16_values (kernels.h, bf16_from_f32) 8 lanes at a time, bit for bit:
+// round to nearest even, subnormals to signed zero, NaN quieted; the tail in scalar.
+inline __m256 bf16_values_avx2(__m256 x) {
+  const __m256i b = _mm256_castps_si256(x);
+  const __m256i mag = _mm256_and_si256(b, _mm256_set1_epi32(0x7fffffff));
+  const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(b, 16), _mm256_set1_epi32(1));
+  __m256i r = _mm256_add_epi32(b, _mm256_add_epi32(_mm256_set1_epi32(0x7fff), odd));
+  const __m256i nan = _mm256_cmpgt_epi32(mag, _mm256_set1_epi32(0x7f800000));
+  r = _mm256_blendv_epi8(r, _mm256_or_si256(b, _mm256_set1_epi32(0x400000)), nan);
+  const __m256i tiny = _mm256_cmpeq_epi32(_mm256_and_si256(b, _mm256_set1_epi32(0x7f800000)), _mm256_setzero_si256());
+  r = _mm256_blendv_epi8(r, _mm256_and_si256(b, _mm256_set1_epi32(static_cast<int>(0x80000000u))), tiny);
+  return _mm256_castsi256_ps(_mm256_and_si256(r, _mm256_set1_epi32(static_cast<int>(0xffff0000u))));
+}
+
+void round_rows_to_bf16_values_avx2(const float* a, int lda, int m, int k, float* out, int ld_out) {
+  for (int i = 0; i < m; ++i) {
+    const float* src = a + static_cast<size_t>(i) * lda;
+    float* dst = out + static_cast<size_t>(i) * ld_out;
+    int kk = 0;
+    for (; kk + kLanes <= k; kk += kLanes) _mm256_storeu_ps(dst + kk, bf16_values_avx2(_mm256_loadu_ps(src + kk)));
+    for (; kk < k; ++kk) dst[kk] = f32_from_bf16(bf16_from_f32(src[kk]));
+    if (k % 2 != 0) dst[k] = 0.f;
+  }
+}
+
 extern const LinearImpl gemm_f32_avx2_6x16_impl{f32_panels_layout(kNr), run_linear_f32_panels, gemm_f32_avx2_6x16};
 extern const LinearImpl gemm_bf16_f32_avx2_6x16_impl{bf16_values_layout(kNr), run_linear_bf16_values,
-                                                     gemm_f32_avx2_6x16};
+                                                     gemm_f32_avx2_6x16, round_rows_to_bf16_values_avx2};
 const KernelTable* kernels_avx2() {
   static const KernelTable table = [] {
     KernelTable t;
