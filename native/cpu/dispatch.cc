@@ -4,9 +4,10 @@
 #include <cstring>
 #include <stdexcept>
 
+#include <unistd.h>
+
 #if defined(__linux__) && defined(TRM_HAVE_X86_KERNELS)
 #include <sys/syscall.h>
-#include <unistd.h>
 #endif
 
 namespace trm::cpu {
@@ -129,6 +130,7 @@ const std::vector<Resolved>& resolved_tables() {
       r.table.linear_bf16 = first_running(e.name, bf16);
       r.table.linear_int8 = first_running(e.name, int8);
       if (!r.table.linear_f32 || !r.table.linear_bf16 || !r.table.linear_int8) continue;
+      r.table.gemm = r.table.linear_f32->impl->f32_gemm;
       out.push_back(std::move(r));
     }
     return out;
@@ -141,6 +143,18 @@ const std::vector<Resolved>& resolved_tables() {
 bool cpu_has_avx512_bf16() { return isa_runs("avx512") && TRM_CPU("avx512bf16"); }
 bool cpu_has_avx512_vnni() { return isa_runs("avx512") && TRM_CPU("avx512vnni"); }
 bool cpu_runs_amx(bool int8_too) { return isa_runs("amx") && (!int8_too || TRM_CPU("amx-int8")); }
+
+long chain_chunk_bytes() {
+  static const long bytes = [] {
+#if defined(_SC_LEVEL2_CACHE_SIZE)
+    const long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+#else
+    const long l2 = 0;
+#endif
+    return l2 >= 2 * 1024 * 1024 ? 4L * 1024 * 1024 : 512L * 1024;
+  }();
+  return bytes;
+}
 
 const std::string& why_not_amx() {
   static const std::string why = [] {

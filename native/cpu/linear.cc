@@ -2,6 +2,7 @@
 // the fp32-microkernel formats.
 #include "cpu/linear.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace trm::cpu {
@@ -51,9 +52,16 @@ void run_linear_f32_panels(const PackedLinear& w, const float* a, int lda, float
 void run_linear_bf16_values(const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) {
   if (m <= 0) return;
   const int k_even = (w.k + 1) / 2 * 2;
-  float* rounded = static_cast<float*>(thread_scratch(3, static_cast<size_t>(m) * k_even * sizeof(float)));
-  (w.impl->round_rows ? w.impl->round_rows : round_rows_to_bf16_values)(a, lda, m, w.k, rounded, k_even);
-  w.impl->f32_gemm(w.data.data(), w.n, w.k, rounded, k_even, c, ldc, m, accumulate);
+  // Rounded a block of rows at a time, ~192 KB (the fp32 microkernels' own row block), so
+  // the rounded copy stays in L2 next to the rows the microkernel is reading.
+  const int block = std::max(1, 49152 / k_even);
+  float* rounded = static_cast<float*>(thread_scratch(3, static_cast<size_t>(std::min(block, m)) * k_even * sizeof(float)));
+  const RoundRowsFn round = w.impl->round_rows ? w.impl->round_rows : round_rows_to_bf16_values;
+  for (int i0 = 0; i0 < m; i0 += block) {
+    const int rows = std::min(block, m - i0);
+    round(a + static_cast<size_t>(i0) * lda, lda, rows, w.k, rounded, k_even);
+    w.impl->f32_gemm(w.data.data(), w.n, w.k, rounded, k_even, c + static_cast<size_t>(i0) * ldc, ldc, rows, accumulate);
+  }
 }
 
 }  // namespace trm::cpu

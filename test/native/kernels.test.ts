@@ -357,6 +357,58 @@ describe.each(SIMD_ISAS.length > 0 ? SIMD_ISAS : ['(none)'])('%s softmaxRows aga
   });
 });
 
+// The fp32 GEMMs of kernel_list.inc by name, whichever its table picks on this CPU: each
+// against float64 within GEMM_BOUND at every tile edge, and the tile shapes of one ISA (the
+// avx512 8x32 and 12x32) bit for bit alike, since they sum every output in the same k order.
+const F32_RUNNING = [...new Set(probe.linearKernels().filter((k) => k.dtype === 'f32' && k.runs && k.table !== 'scalar').map((k) => k.name))];
+
+describe.each(F32_RUNNING.length > 0 ? F32_RUNNING : ['(none)'])('%s (fp32) at every tile edge', (kernel) => {
+  if (kernel === '(none)') {
+    it.skip('no SIMD fp32 kernel runs on this CPU', () => {});
+    return;
+  }
+  it('matches float64 within the fp32 bound, and its ISA siblings bit for bit', () => {
+    const next = rng(21);
+    const isaOf = (name: string) => /^gemm_f32_([a-z0-9]+)_/.exec(name)![1];
+    const siblings = F32_RUNNING.filter((other) => other !== kernel && isaOf(other) === isaOf(kernel));
+    let worst = 0;
+    for (const m of GEMM_M) {
+      for (const n of GEMM_N) {
+        for (const k of [1, 17, 130]) {
+          const a = randomArray(m * k, next);
+          const w = randomArray(n * k, next);
+          const c0 = randomArray(m * n, next);
+          const c = guarded(c0);
+          probe.gemmLinear(kernel, m, n, k, a, w, c.view, true);
+          expect(c.intact(), `${kernel} m=${m} n=${n} k=${k} wrote outside c`).toBe(true);
+          let num = 0;
+          let den = 0;
+          for (let i = 0; i < m; i++) {
+            for (let j = 0; j < n; j++) {
+              let s = c0[i * n + j];
+              let mag = Math.abs(s);
+              for (let kk = 0; kk < k; kk++) {
+                s += a[i * k + kk] * w[j * k + kk];
+                mag += Math.abs(a[i * k + kk] * w[j * k + kk]);
+              }
+              num += (c.view[i * n + j] - s) ** 2;
+              den += mag * mag;
+            }
+          }
+          worst = Math.max(worst, Math.sqrt(num / den));
+          for (const other of siblings) {
+            const d = Float32Array.from(c0);
+            probe.gemmLinear(other, m, n, k, a, w, d, true);
+            expect(Array.from(d), `${other} vs ${kernel} m=${m} n=${n} k=${k}`).toEqual(Array.from(c.view));
+          }
+        }
+      }
+    }
+    expect(worst).toBeLessThanOrEqual(GEMM_BOUND);
+    console.log(`[${kernel}] fp32 vs float64: max ${worst.toExponential(2)}; bit-identical to ${siblings.join(', ') || '(no sibling)'}`);
+  });
+});
+
 // Every bf16 GEMM of native/cpu/kernel_list.inc that runs here, by name (whichever a table
 // picks); the ones this CPU cannot run are listed as skipped.
 const BF16_KERNELS = probe.linearKernels().filter((k) => k.dtype === 'bf16');

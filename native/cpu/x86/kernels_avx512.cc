@@ -18,7 +18,6 @@ namespace trm::cpu {
 namespace {
 
 constexpr int kNr = 32;     // panel width: two zmm of output features
-constexpr int kMr = 8;      // rows per register tile: 2*8 accumulators + 2 panel loads
 constexpr int kLanes = 16;  // floats per zmm
 
 // Lanes [0, count) set, count clamped to [0, 16].
@@ -71,20 +70,32 @@ inline void gemm_tile_f32_avx512_mrx32(const float* panel, int k, const float* a
 
 // Rows per cache block: a block of `a` (rows x k floats) is kept to ~192 KB so it stays in L2
 // while every panel of the weight streams past it; a multiple of the tile height.
-inline int row_block_avx512(int k) {
-  const int rows = (49152 / (k > 0 ? k : 1)) / kMr * kMr;
-  return rows > kMr ? rows : kMr;
+inline int row_block_avx512(int k, int mr) {
+  const int rows = (49152 / (k > 0 ? k : 1)) / mr * mr;
+  return rows > mr ? rows : mr;
+}
+
+// The MR x 32 tile for a run-time row count mr <= MR.
+template <int MR>
+inline void gemm_tile_f32_avx512_upto(int mr, const float* panel, int k, const float* a, int lda, float* c, int ldc,
+                                      __mmask16 m0, __mmask16 m1, bool accumulate) {
+  if (mr == MR) {
+    gemm_tile_f32_avx512_mrx32<MR>(panel, k, a, lda, c, ldc, m0, m1, accumulate);
+  } else if constexpr (MR > 1) {
+    gemm_tile_f32_avx512_upto<MR - 1>(mr, panel, k, a, lda, c, ldc, m0, m1, accumulate);
+  }
 }
 
 // One block of rows [0, m) against every panel: panel outer, row tiles inner, so one panel
 // (k*32 floats) stays in L1/L2 while the block's rows stream past it.
+template <int MaxMr>
 void gemm_block_f32_avx512(const float* packed, int n, int k, const float* a, int lda, float* c, int ldc,
                            int m, bool accumulate) {
   const int panels = (n + kNr - 1) / kNr;
-  // Rows spread evenly over ceil(m/8) tiles (97 rows: 6 of 8 and 7 of 7, not 12 of 8 and one
-  // of 1): a short tile does fewer FMAs per panel load, and a 1-row tile costs almost as
-  // much time as a full one.
-  const int tiles = (m + kMr - 1) / kMr;
+  // Rows spread evenly over ceil(m/MaxMr) tiles (97 rows at 8: 6 of 8 and 7 of 7, not 12 of 8
+  // and one of 1): a short tile does fewer FMAs per panel load, and a 1-row tile costs almost
+  // as much time as a full one.
+  const int tiles = (m + MaxMr - 1) / MaxMr;
   const int base = m / tiles, extra = m % tiles;
   for (int p = 0; p < panels; ++p) {
     const float* panel = packed + static_cast<size_t>(p) * k * kNr;
@@ -95,35 +106,41 @@ void gemm_block_f32_avx512(const float* packed, int n, int k, const float* a, in
     int i = 0;
     for (int t = 0; t < tiles; ++t) {
       const int mr = base + (t < extra ? 1 : 0);
-      const float* ar = a + static_cast<size_t>(i) * lda;
-      float* cr = c + static_cast<size_t>(i) * ldc + col;
-      switch (mr) {
-        case 8: gemm_tile_f32_avx512_mrx32<8>(panel, k, ar, lda, cr, ldc, m0, m1, accumulate); break;
-        case 7: gemm_tile_f32_avx512_mrx32<7>(panel, k, ar, lda, cr, ldc, m0, m1, accumulate); break;
-        case 6: gemm_tile_f32_avx512_mrx32<6>(panel, k, ar, lda, cr, ldc, m0, m1, accumulate); break;
-        case 5: gemm_tile_f32_avx512_mrx32<5>(panel, k, ar, lda, cr, ldc, m0, m1, accumulate); break;
-        case 4: gemm_tile_f32_avx512_mrx32<4>(panel, k, ar, lda, cr, ldc, m0, m1, accumulate); break;
-        case 3: gemm_tile_f32_avx512_mrx32<3>(panel, k, ar, lda, cr, ldc, m0, m1, accumulate); break;
-        case 2: gemm_tile_f32_avx512_mrx32<2>(panel, k, ar, lda, cr, ldc, m0, m1, accumulate); break;
-        case 1: gemm_tile_f32_avx512_mrx32<1>(panel, k, ar, lda, cr, ldc, m0, m1, accumulate); break;
-        default: break;
-      }
+      gemm_tile_f32_avx512_upto<MaxMr>(mr, panel, k, a + static_cast<size_t>(i) * lda, lda,
+                                       c + static_cast<size_t>(i) * ldc + col, ldc, m0, m1, accumulate);
       i += mr;
     }
   }
 }
 
-void gemm_f32_avx512_8x32(const float* packed, int n, int k, const float* a, int lda, float* c,
-                          int ldc, int m, bool accumulate) {
+// Row blocks of even size too (388 rows in blocks of at most 96: 4 of 97, not a 4-row tail).
+template <int MaxMr>
+void gemm_f32_avx512_rows(const float* packed, int n, int k, const float* a, int lda, float* c, int ldc, int m,
+                          bool accumulate) {
   if (m <= 0 || n <= 0) return;
-  // Row blocks of even size too (388 rows in blocks of at most 96: 4 of 97, not a 4-row tail).
-  const int blocks = (m + row_block_avx512(k) - 1) / row_block_avx512(k);
+  const int block = row_block_avx512(k, MaxMr);
+  const int blocks = (m + block - 1) / block;
   for (int b = 0, i0 = 0; b < blocks; ++b) {
     const int rows = m / blocks + (b < m % blocks ? 1 : 0);
-    gemm_block_f32_avx512(packed, n, k, a + static_cast<size_t>(i0) * lda, lda, c + static_cast<size_t>(i0) * ldc,
-                          ldc, rows, accumulate);
+    gemm_block_f32_avx512<MaxMr>(packed, n, k, a + static_cast<size_t>(i0) * lda, lda,
+                                 c + static_cast<size_t>(i0) * ldc, ldc, rows, accumulate);
     i0 += rows;
   }
+}
+
+// 8 x 32: 16 accumulators. 12 x 32: 24 accumulators + 2 panel vectors + 1 broadcast of the
+// 32 zmm, a third fewer panel loads per FMA, meant for cores with two 512-bit FMA ports
+// (Intel); on Emerald Rapids it measured no faster (kernel_list.inc), so 8 x 32 stays the
+// choice there as on Zen 4 (80-89% of peak, bench/results/). Both sum every output in the
+// same k order with the same FMAs: the same bits.
+void gemm_f32_avx512_8x32(const float* packed, int n, int k, const float* a, int lda, float* c, int ldc, int m,
+                          bool accumulate) {
+  gemm_f32_avx512_rows<8>(packed, n, k, a, lda, c, ldc, m, accumulate);
+}
+
+void gemm_f32_avx512_12x32(const float* packed, int n, int k, const float* a, int lda, float* c, int ldc, int m,
+                           bool accumulate) {
+  gemm_f32_avx512_rows<12>(packed, n, k, a, lda, c, ldc, m, accumulate);
 }
 
 // exp(x) to ~1 ulp: x = n*ln2 + r with |r| <= ln2/2 (Cody-Waite, ln2 split in two so n*ln2_hi
@@ -319,6 +336,8 @@ void round_rows_to_bf16_values_avx512(const float* a, int lda, int m, int k, flo
 
 extern const LinearImpl gemm_f32_avx512_8x32_impl{f32_panels_layout(kNr), run_linear_f32_panels,
                                                   gemm_f32_avx512_8x32};
+extern const LinearImpl gemm_f32_avx512_12x32_impl{f32_panels_layout(kNr), run_linear_f32_panels,
+                                                   gemm_f32_avx512_12x32};
 extern const LinearImpl gemm_bf16_f32_avx512_8x32_impl{bf16_values_layout(kNr), run_linear_bf16_values,
                                                        gemm_f32_avx512_8x32, round_rows_to_bf16_values_avx512};
 
