@@ -49,7 +49,7 @@ bool amx_tiles_granted() {
 
 // vdpbf16ps is used only where it runs at twice the fp32 FMA rate (AMD Zen 4 and 5, measured:
 // bench/results/); Intel cores without AMX run it at about half the fp32 FLOP rate
-// (issue 11's bench), where fp32 FMAs on bf16-rounded values are faster for the same bits.
+// (issue 11's bench), where fp32 FMAs on bf16-rounded values compute the same products faster.
 bool vdpbf16ps_full_rate() {
 #if defined(TRM_HAVE_X86_KERNELS)
   __builtin_cpu_init();

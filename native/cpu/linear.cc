@@ -54,13 +54,17 @@ void run_linear_bf16_values(const PackedLinear& w, const float* a, int lda, floa
   const int k_even = (w.k + 1) / 2 * 2;
   // Rounded a block of rows at a time, ~192 KB (the fp32 microkernels' own row block), so
   // the rounded copy stays in L2 next to the rows the microkernel is reading.
-  const int block = std::max(1, 49152 / k_even);
-  float* rounded = static_cast<float*>(thread_scratch(3, static_cast<size_t>(std::min(block, m)) * k_even * sizeof(float)));
+  // Blocks of even size (97 rows at most 32 a block: 4 of 24-25, not 32, 32, 32 and 1, whose
+  // 1-row tile would cost a whole pass over the weight).
+  const int max_rows = std::max(1, 49152 / k_even);
+  const int blocks = (m + max_rows - 1) / max_rows;
+  float* rounded = static_cast<float*>(thread_scratch(3, static_cast<size_t>(m / blocks + 1) * k_even * sizeof(float)));
   const RoundRowsFn round = w.impl->round_rows ? w.impl->round_rows : round_rows_to_bf16_values;
-  for (int i0 = 0; i0 < m; i0 += block) {
-    const int rows = std::min(block, m - i0);
+  for (int b = 0, i0 = 0; b < blocks; ++b) {
+    const int rows = m / blocks + (b < m % blocks ? 1 : 0);
     round(a + static_cast<size_t>(i0) * lda, lda, rows, w.k, rounded, k_even);
     w.impl->f32_gemm(w.data.data(), w.n, w.k, rounded, k_even, c + static_cast<size_t>(i0) * ldc, ldc, rows, accumulate);
+    i0 += rows;
   }
 }
 

@@ -10,38 +10,16 @@
  * Also: the u8 x s8 worst case (q = +-127 everywhere, k large enough that a saturating or
  * wrapping kernel would show), and the weight quantizer's round-trip bound |W - q s| <= s/2.
  */
-import { createRequire } from 'node:module';
-import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { KernelProbe } from '../../lib/native/addon';
-import { tileEdges } from '../helpers/kernels';
+import { guarded, loadProbe, randomArray, rng, tileEdges } from '../helpers/kernels';
 
-const req = createRequire(__filename);
-const probe = (req(path.resolve(__dirname, '../../build/Release/trm_node.node')) as { kernelProbe: KernelProbe }).kernelProbe;
-
+const probe = loadProbe();
 const INT8_KERNELS = probe.linearKernels().filter((k) => k.dtype === 'int8');
 const RUNNING = [...new Set(INT8_KERNELS.filter((k) => k.runs).map((k) => k.name))];
 const ABSENT = [...new Set(INT8_KERNELS.filter((k) => !k.runs).map((k) => k.name))].filter((n) => !RUNNING.includes(n));
 const TILES = tileEdges(INT8_KERNELS);
 const K_EDGES = [1, 2, 3, 4, 5, 7, 8, 9, 31, 32, 33, 63, 64, 65, 130];
 const FLT_MAX = 3.4028234663852886e38;
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomArray(n: number, next: () => number, scale = 1): Float32Array {
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = (2 * next() - 1) * scale;
-  return out;
-}
 
 /** Round half to even, as vcvtps2dq and nearbyintf do in the default rounding mode. */
 function rne(v: number): number {
@@ -94,19 +72,6 @@ function referenceGemm(m: number, n: number, k: number, a: Float32Array, w: Floa
     }
   }
   return out;
-}
-
-const GUARD = 16;
-const SENTINEL = Math.fround(-12345.678);
-function guarded(values: Float32Array): { view: Float32Array; intact: () => boolean } {
-  const all = new Float32Array(values.length + 2 * GUARD).fill(SENTINEL);
-  const view = new Float32Array(all.buffer, GUARD * 4, values.length);
-  view.set(values);
-  const intact = () => {
-    for (let i = 0; i < GUARD; i++) if (all[i] !== SENTINEL || all[GUARD + values.length + i] !== SENTINEL) return false;
-    return true;
-  };
-  return { view, intact };
 }
 
 function firstDifference(got: Float32Array, ref: Float32Array): number {
