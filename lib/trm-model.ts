@@ -60,7 +60,10 @@ export class TrmModel {
 
   get info(): ModelInfo {
     const b = this.live();
-    return { backend: b.name, device: b.device ?? 'cpu', isa: b.isa, threads: b.threads, precision: b.precision, bf16Compute: b.bf16Compute };
+    return {
+      backend: b.name, device: b.device ?? 'cpu', isa: b.isa, threads: b.threads, precision: b.precision, bf16Compute: b.bf16Compute,
+      int8Compute: b.int8Compute ?? null, linearKernel: b.linearKernel ?? null, amxUnavailable: b.amxUnavailable ?? null,
+    };
   }
 
   /** Runs the whole ACT loop off the event loop. Concurrent calls on one model are safe. */

@@ -5,7 +5,8 @@ import type { TrmConfig, ModelDimensions } from './model/config';
 export type BackendName = 'native' | 'onnx' | (string & {});
 /** Where the native operator runs: 'cpu' (default) or 'cuda' (an NVIDIA GPU; build with TRM_CUDA=ON). */
 export type Device = 'cpu' | 'cuda';
-export type IsaName = 'auto' | 'scalar' | 'avx2' | 'avx512';
+/** 'auto' or a TRM_ISA of native/cpu/kernel_list.inc (test/native/kernel-list.test.ts checks the two agree). */
+export type IsaName = 'auto' | 'amx' | 'avx512' | 'avx2' | 'scalar';
 
 export interface LoadOptions {
   /**
@@ -18,13 +19,14 @@ export interface LoadOptions {
   /** Kernel instruction set of the native backend; default 'auto' (the best this CPU runs), or the TRM_ISA variable. */
   isa?: IsaName;
   /**
-   * Arithmetic of the Linear layers: 'fp32' (default), 'bf16' (native backend: weights
+   * Arithmetic of the Linear layers: 'fp32' (default); 'bf16' (native backend: weights
    * stored in bf16, activations rounded to bf16 at each matrix product, fp32 accumulation;
-   * about twice as fast on CPUs with AVX512_BF16, and computed exactly alike, only slower,
-   * elsewhere) or 'int8' (weights int8 per output channel, activations int8 per row, int32
-   * accumulation; lib/model/quantize.ts; the onnx backend runs it as MatMulInteger). Norms,
-   * softmax, residuals, the carry and q_head stay fp32. A quantized directory (`trm
-   * quantize`) defaults to 'int8' when no precision is given.
+   * on AMX tiles, vdpbf16ps where it runs at full rate, or fp32 FMAs on bf16 values, the
+   * same products: see info.bf16Compute); or 'int8' (native CPU and onnx backends: weights
+   * symmetric int8 per output channel, activations int8 per row before each product, int32
+   * accumulation; lib/model/quantize.ts; see info.int8Compute). Embeddings, norms, softmax,
+   * residuals, the carry and q_head stay fp32. A quantized directory (`trm quantize`)
+   * defaults to 'int8' when no precision is given.
    */
   precision?: Precision;
   /**
@@ -42,7 +44,9 @@ export interface LoadOptions {
   gradients?: boolean;
 }
 
-export type Precision = 'fp32' | 'bf16' | 'int8';
+/** Every precision, in one place: the option checks and the CLI read this list. */
+export const PRECISIONS = ['fp32', 'bf16', 'int8'] as const;
+export type Precision = (typeof PRECISIONS)[number];
 
 export interface Carry {
   /** [batch, seq_len + puzzle prefix, hidden] */
@@ -149,8 +153,14 @@ export interface ModelInfo {
   isa: string;
   threads: number;
   precision: Precision;
-  /** How bf16 products are computed on this CPU ('vdpbf16ps' or 'fp32 fma'); null for fp32 models. */
+  /** How bf16 products are computed here ('amx-bf16', 'vdpbf16ps', 'fp32 fma on bf16 values', ...); null unless bf16. */
   bf16Compute: string | null;
+  /** Which int8 GEMM runs ('amx-int8', 'vpdpbusd', 'avx-vnni', 'avx2', 'scalar'); null unless int8. */
+  int8Compute: string | null;
+  /** The native CPU GEMM microkernel of every Linear layer (native/cpu/kernel_list.inc); null on other backends. */
+  linearKernel: string | null;
+  /** Why the AMX kernels do not run here (CPUID, the OS, the build); null where they do, or off the native CPU backend. */
+  amxUnavailable: string | null;
 }
 
 export type { TrmConfig, ModelDimensions };

@@ -38,6 +38,10 @@ export interface Backend {
   readonly threads: number;
   readonly precision: Precision;
   readonly bf16Compute: string | null;
+  /** Native CPU only (absent elsewhere): ModelInfo's int8Compute, linearKernel, amxUnavailable. */
+  readonly int8Compute?: string | null;
+  readonly linearKernel?: string;
+  readonly amxUnavailable?: string | null;
   run(request: InferRequest): Promise<BackendResult>;
   /** Blocking variant; a backend that can only run asynchronously throws BackendError. */
   runSync(request: InferRequest): BackendResult;

@@ -5,13 +5,13 @@
  * PRECISIONS and in the entries that run it.
  */
 import { OptionError } from '../errors';
-import type { Device, Precision } from '../types';
+import { PRECISIONS, type Device, type Precision } from '../types';
 import type { LoadOptionName, ResolvedLoadOptions } from './backend';
 import { backendFactory, registeredBackends } from './registry';
 import { resolveThreads, threadsExpected } from './threads';
 
 export const DEVICES: readonly Device[] = ['cpu', 'cuda'];
-export const PRECISIONS: readonly Precision[] = ['fp32', 'bf16', 'int8'];
+export { PRECISIONS };
 
 interface Rule {
   /** What a wrong value is called in the error. */

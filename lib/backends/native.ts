@@ -133,6 +133,19 @@ export class NativeBackend implements Backend {
     return this.handle.precision === 'bf16' ? 'mma.sync bf16' : null;
   }
 
+  get int8Compute(): string | null {
+    return 'int8Compute' in this.handle ? this.handle.int8Compute : null;
+  }
+
+  get linearKernel(): string {
+    return 'linearKernel' in this.handle ? this.handle.linearKernel : `cuda ${this.handle.precision}`;
+  }
+
+  /** Why the AMX table is not in use (null when it is, or on CUDA, where it does not apply). */
+  get amxUnavailable(): string | null {
+    return 'amxStatus' in this.handle ? this.handle.amxStatus : null;
+  }
+
   async run(request: InferRequest): Promise<BackendResult> {
     let result: NativeResult;
     try {

@@ -72,7 +72,7 @@ const native = (config: TrmConfig, weights: WeightMap, o: ResolvedLoadOptions): 
 
 registerBackend('native', {
   devices: {
-    cpu: { options: ['threads', 'isa', 'precision'], precisions: ['fp32', 'bf16'] },
+    cpu: { options: ['threads', 'isa', 'precision'], precisions: ['fp32', 'bf16', 'int8'] },
     cuda: { options: ['precision'], precisions: ['fp32', 'bf16'] },
   },
   createSync: native,

@@ -31,7 +31,7 @@ export const LOAD_FLAGS: FlagSpec = {
 export const LOAD_USAGE = `  model options of info, run, eval and solve:
     --backend NAME   native (default) | onnx
     --threads N      worker threads (default: all cores)
-    --isa NAME       auto | scalar | avx2 | avx512 (native backend)
+    --isa NAME       auto | amx | avx512 | avx2 | scalar (native backend)
     --precision P    fp32 (default; int8 for a \`trm quantize\` directory) | bf16 (native backend) | int8`;
 
 export function stringFlag(values: FlagValues, name: string): string | undefined {

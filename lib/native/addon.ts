@@ -69,8 +69,12 @@ export interface NativeModelHandle {
   dispose(): void;
   readonly isa: string;
   readonly threads: number;
-  readonly precision: 'fp32' | 'bf16';
+  readonly precision: Precision;
   readonly bf16Compute: string | null;
+  readonly int8Compute: string | null;
+  readonly linearKernel: string;
+  /** null where the amx table runs, else why not. */
+  readonly amxStatus: string | null;
 }
 
 /** A tensor of the core's table: its state_dict name, shape, and whether the ACT loss trains it. */
@@ -124,6 +128,21 @@ export interface NativeGradientEngineHandle {
   readonly tapeBytes: number;
 }
 
+/** A GEMM entry of native/cpu/kernel_list.inc. */
+export interface LinearKernelInfo {
+  name: string;
+  table: string;
+  dtype: 'f32' | 'bf16' | 'int8';
+  mr: number;
+  nr: number;
+  lanes: number;
+  label: string;
+  /** Whether this CPU (and OS) runs it. */
+  runs: boolean;
+}
+
+export type PeakKind = 'fp32' | 'bf16' | 'int8' | 'amx-bf16' | 'amx-int8';
+
 export interface KernelProbe {
   isas(): string[];
   gemm(isa: string, m: number, n: number, k: number, a: Float32Array, w: Float32Array, c: Float32Array, accumulate: boolean): void;
@@ -135,8 +154,19 @@ export interface KernelProbe {
   softmaxRows(isa: string, x: Float32Array, rows: number, cols: number, scale: number): void;
   gemmBf16(isa: string, m: number, n: number, k: number, a: Float32Array, w: Float32Array, c: Float32Array, accumulate: boolean): void;
   bf16Compute(isa: string): string;
-  /** GFLOP/s of an FMA (fp32) or vdpbf16ps (bf16) loop on `threads` threads; null where the CPU has none. */
-  measurePeak(kind: 'fp32' | 'bf16', threads: number, seconds: number): number | null;
+  int8Compute(isa: string): string;
+  /** One kernel_list.inc GEMM by name (w in fp32: rounded or quantized and packed for it). */
+  gemmLinear(kernel: string, m: number, n: number, k: number, a: Float32Array, w: Float32Array, c: Float32Array, accumulate: boolean): void;
+  linearKernels(): LinearKernelInfo[];
+  /** Seconds per call (median of reps) of one GEMM, weight packed once: for bench/ only. */
+  timeLinear(kernel: string, m: number, n: number, k: number, reps: number): number;
+  /** The weight side of the int8 scheme: q[n*k] and one scale per output row. */
+  quantizeInt8(w: Float32Array, n: number, k: number, q: Int8Array, scales: Float32Array): void;
+  /**
+   * GFLOP/s (GOP/s for int8) of a peak loop on `threads` threads: FMA (fp32), vdpbf16ps (bf16),
+   * vpdpbusd (int8), AMX tdpbf16ps / tdpbssd (amx-*); null where the CPU has none.
+   */
+  measurePeak(kind: PeakKind, threads: number, seconds: number): number | null;
 }
 
 /** What cudaAvailable() reports: whether the build has CUDA, usable GPUs (compute capability >= 8.0), why none. */

@@ -52,16 +52,7 @@ CudaModelWrap::CudaModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   }
   const ModelSpec spec = read_spec(info[0].As<Napi::Object>());
   const Napi::Object options = info[2].As<Napi::Object>();
-  Precision precision = Precision::kFp32;
-  Napi::Value precision_value = options.Get("precision");
-  if (!precision_value.IsUndefined() && !precision_value.IsNull()) {
-    const std::string name = precision_value.ToString().Utf8Value();
-    if (name == "bf16") {
-      precision = Precision::kBf16;
-    } else if (name != "fp32") {
-      throw make_error(env, "precision must be 'fp32' or 'bf16'", "TRM_OPTION");
-    }
-  }
+  const Precision precision = read_precision(options, true, false, "the CUDA backend");
   int device = 0;
   if (!options.Get("deviceIndex").IsUndefined()) device = get_int(options, "deviceIndex");
   const WeightViews weights = read_weights(info[1].As<Napi::Object>());
@@ -95,7 +86,7 @@ Napi::Value CudaModelWrap::Dispose(const Napi::CallbackInfo& info) {
 
 Napi::Value CudaModelWrap::PrecisionName(const Napi::CallbackInfo& info) {
 #ifdef TRM_HAVE_CUDA
-  return Napi::String::New(info.Env(), handle(info.Env())->model->precision() == Precision::kBf16 ? "bf16" : "fp32");
+  return Napi::String::New(info.Env(), precision_name(handle(info.Env())->model->precision()));
 #else
   return info.Env().Null();
 #endif

@@ -136,6 +136,7 @@ NativeGradientEngine::NativeGradientEngine(const Napi::CallbackInfo& info) : Nap
   const Napi::Object options = info[2].As<Napi::Object>();
   const cpu::KernelTable& kernels = read_kernels(options);
   const int threads = read_threads(options);
+  read_precision(options, false, false, "the gradient engine (it trains in fp32)");
   const WeightViews weights = read_weights(info[1].As<Napi::Object>());
   try {
     engine_ = std::make_shared<train::GradientEngine>(spec, weights, kernels, threads);

@@ -4,12 +4,16 @@
 // wrong length) instead of letting a kernel read or write out of bounds.
 #include "binding/kernel_probe.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <string>
 #include <vector>
 
 #include "cpu/dispatch.h"
+#include "cpu/int8.h"
 #include "cpu/kernels.h"
+#include "cpu/linear.h"
 #include "cpu/peak.h"
 
 namespace trm::binding {
@@ -200,28 +204,119 @@ Napi::Value SoftmaxRows(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// gemmBf16(isa, m, n, k, a[m*k], w[n*k] (fp32, rounded and packed here), c[m*n], accumulate)
+// Packs w with the Linear kernel and runs it on the probe's operands.
+void run_linear_probe(const cpu::LinearKernel& kernel, GemmArgs g) {
+  const cpu::PackedLinear packed = cpu::pack_linear_weight(*kernel.impl, g.w.Data(), g.n, g.k);
+  cpu::run_linear(packed, g.a.Data(), g.k, g.c.Data(), g.n, g.m, g.accumulate);
+}
+
+// gemmBf16(isa, m, n, k, a[m*k], w[n*k] (fp32, rounded and packed here), c[m*n], accumulate):
+// the bf16 Linear kernel that table uses.
 Napi::Value GemmBf16(const Napi::CallbackInfo& info) {
   const char* fn = "gemmBf16";
   expect_args(info, fn, 8);
-  if (!info[0].IsString()) throw_type(info.Env(), fn, "isa must be a string");
-  const std::string isa = info[0].As<Napi::String>().Utf8Value();
-  const cpu::GemmBf16Fn gemm = cpu::find_gemm_bf16(isa);
-  if (!gemm) throw_range(info.Env(), fn, "isa '" + isa + "' is unknown or not supported here");
-  // The emulated avx512 variant packs like the avx512 table.
-  const int nr = isa == "avx512-emulated" ? cpu::find_kernels("avx512")->nr : cpu::find_kernels(isa)->nr;
-  GemmArgs g = gemm_args(info, fn);
-  std::vector<uint16_t> packed(cpu::packed_linear_bf16_size(g.n, g.k, nr));
-  cpu::pack_linear_bf16(g.w.Data(), g.n, g.k, nr, packed.data());
-  gemm(packed.data(), g.n, g.k, g.a.Data(), g.k, g.c.Data(), g.n, g.m, g.accumulate);
+  const cpu::KernelTable& t = table_arg(info, fn, 0);
+  run_linear_probe(*t.linear_bf16, gemm_args(info, fn));
   return info.Env().Undefined();
 }
 
-// bf16Compute(isa): how that table's gemm_bf16 multiplies.
+// gemmLinear(kernel, m, n, k, a, w, c, accumulate): one kernel_list.inc GEMM by name, on its
+// own layout and dtype (w in fp32, rounded or quantized and packed here).
+Napi::Value GemmLinear(const Napi::CallbackInfo& info) {
+  const char* fn = "gemmLinear";
+  expect_args(info, fn, 8);
+  if (!info[0].IsString()) throw_type(info.Env(), fn, "kernel must be a string");
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  const cpu::LinearKernel* kernel = cpu::find_linear_kernel(name);
+  if (!kernel) throw_range(info.Env(), fn, "kernel '" + name + "' is unknown or does not run on this CPU");
+  run_linear_probe(*kernel, gemm_args(info, fn));
+  return info.Env().Undefined();
+}
+
+// linearKernels(): every kernel_list.inc GEMM of this build, with whether it runs here.
+Napi::Value LinearKernels(const Napi::CallbackInfo& info) {
+  expect_args(info, "linearKernels", 0);
+  Napi::Env env = info.Env();
+  const auto& entries = cpu::linear_kernels();
+  Napi::Array out = Napi::Array::New(env, entries.size());
+  const char* dtypes[] = {"f32", "bf16", "int8"};
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const cpu::LinearKernel& k = entries[i].kernel;
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", k.name);
+    o.Set("table", k.table);
+    o.Set("dtype", dtypes[static_cast<int>(k.dtype)]);
+    o.Set("mr", k.mr);
+    o.Set("nr", k.nr);
+    o.Set("lanes", k.lanes);
+    o.Set("label", k.label);
+    o.Set("runs", entries[i].runs);
+    out.Set(static_cast<uint32_t>(i), o);
+  }
+  return out;
+}
+
+// quantizeInt8(w[n*k], n, k, q: Int8Array[n*k], scales[n]): the weight side of int8.h's scheme.
+Napi::Value QuantizeInt8(const Napi::CallbackInfo& info) {
+  const char* fn = "quantizeInt8";
+  expect_args(info, fn, 5);
+  const int n = dim_arg(info, fn, 1, "n", 1);
+  const int k = dim_arg(info, fn, 2, "k", 1);
+  Napi::Float32Array w = f32_arg(info, fn, 0, "w", static_cast<double>(n) * k);
+  if (!info[3].IsTypedArray() || info[3].As<Napi::TypedArray>().TypedArrayType() != napi_int8_array) {
+    throw_type(info.Env(), fn, "q must be an Int8Array");
+  }
+  Napi::Int8Array q = info[3].As<Napi::Int8Array>();
+  if (static_cast<double>(q.ElementLength()) != static_cast<double>(n) * k) throw_range(info.Env(), fn, "q must hold n * k values");
+  Napi::Float32Array scales = f32_arg(info, fn, 4, "scales", n);
+  cpu::quantize_weight_int8(w.Data(), n, k, q.Data(), scales.Data());
+  return info.Env().Undefined();
+}
+
+// timeLinear(kernel, m, n, k, reps): seconds per call (the median of `reps`) of one
+// kernel_list.inc GEMM on random operands, the weight packed once beforehand: for the
+// benchmarks' per-kernel figures only (it blocks the caller).
+Napi::Value TimeLinear(const Napi::CallbackInfo& info) {
+  const char* fn = "timeLinear";
+  expect_args(info, fn, 5);
+  if (!info[0].IsString()) throw_type(info.Env(), fn, "kernel must be a string");
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  const cpu::LinearKernel* kernel = cpu::find_linear_kernel(name);
+  if (!kernel) throw_range(info.Env(), fn, "kernel '" + name + "' is unknown or does not run on this CPU");
+  const int m = dim_arg(info, fn, 1, "m", 1), n = dim_arg(info, fn, 2, "n", 1), k = dim_arg(info, fn, 3, "k", 1);
+  const int reps = dim_arg(info, fn, 4, "reps", 1);
+  if (static_cast<double>(m) * k > 1e8 || static_cast<double>(n) * k > 1e8 || static_cast<double>(m) * n > 1e8) {
+    throw_range(info.Env(), fn, "m * k, n * k and m * n must each be <= 1e8");
+  }
+  std::vector<float> a(static_cast<size_t>(m) * k), w(static_cast<size_t>(n) * k), c(static_cast<size_t>(m) * n);
+  uint32_t state = 12345;
+  auto next = [&] { state = state * 1664525u + 1013904223u; return static_cast<float>(state >> 8) / 16777216.f - 0.5f; };
+  for (float& v : a) v = next();
+  for (float& v : w) v = next();
+  const cpu::PackedLinear packed = cpu::pack_linear_weight(*kernel->impl, w.data(), n, k);
+  cpu::run_linear(packed, a.data(), k, c.data(), n, m, false);  // warm-up (scratch, caches)
+  std::vector<double> times;
+  for (int r = 0; r < reps; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    cpu::run_linear(packed, a.data(), k, c.data(), n, m, false);
+    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(times.begin(), times.end());
+  return Napi::Number::New(info.Env(), times[times.size() / 2]);
+}
+
+// bf16Compute(isa): how that table's bf16 Linear kernel multiplies.
 Napi::Value Bf16ComputeOf(const Napi::CallbackInfo& info) {
   const char* fn = "bf16Compute";
   expect_args(info, fn, 1);
-  return Napi::String::New(info.Env(), table_arg(info, fn, 0).bf16_compute);
+  return Napi::String::New(info.Env(), table_arg(info, fn, 0).linear_bf16->label);
+}
+
+// int8Compute(isa): which int8 kernel that table uses.
+Napi::Value Int8ComputeOf(const Napi::CallbackInfo& info) {
+  const char* fn = "int8Compute";
+  expect_args(info, fn, 1);
+  return Napi::String::New(info.Env(), table_arg(info, fn, 0).linear_int8->label);
 }
 
 // measurePeak(kind 'fp32' | 'bf16', threads, seconds): GFLOP/s, or null where there is no
@@ -231,7 +326,9 @@ Napi::Value MeasurePeak(const Napi::CallbackInfo& info) {
   expect_args(info, fn, 3);
   if (!info[0].IsString()) throw_type(info.Env(), fn, "kind must be a string");
   const std::string kind = info[0].As<Napi::String>().Utf8Value();
-  if (kind != "fp32" && kind != "bf16") throw_range(info.Env(), fn, "kind must be 'fp32' or 'bf16'");
+  if (kind != "fp32" && kind != "bf16" && kind != "int8" && kind != "amx-bf16" && kind != "amx-int8") {
+    throw_range(info.Env(), fn, "kind must be 'fp32', 'bf16', 'int8', 'amx-bf16' or 'amx-int8'");
+  }
   const int threads = dim_arg(info, fn, 1, "threads", 1);
   if (threads > 1024) throw_range(info.Env(), fn, "threads must be <= 1024");
   const double seconds = number_arg(info, fn, 2, "seconds");
@@ -254,6 +351,11 @@ void RegisterKernelProbe(Napi::Env env, Napi::Object exports) {
   probe.Set("softmaxRows", Napi::Function::New(env, SoftmaxRows, "softmaxRows"));
   probe.Set("gemmBf16", Napi::Function::New(env, GemmBf16, "gemmBf16"));
   probe.Set("bf16Compute", Napi::Function::New(env, Bf16ComputeOf, "bf16Compute"));
+  probe.Set("int8Compute", Napi::Function::New(env, Int8ComputeOf, "int8Compute"));
+  probe.Set("gemmLinear", Napi::Function::New(env, GemmLinear, "gemmLinear"));
+  probe.Set("linearKernels", Napi::Function::New(env, LinearKernels, "linearKernels"));
+  probe.Set("timeLinear", Napi::Function::New(env, TimeLinear, "timeLinear"));
+  probe.Set("quantizeInt8", Napi::Function::New(env, QuantizeInt8, "quantizeInt8"));
   probe.Set("measurePeak", Napi::Function::New(env, MeasurePeak, "measurePeak"));
   exports.Set("kernelProbe", probe);
 }

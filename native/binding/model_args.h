@@ -63,6 +63,24 @@ inline int read_threads(const Napi::Object& options) {
   return threads;
 }
 
+// options.precision: 'fp32' (default), 'bf16' or 'int8', where `runs_int8` says whether
+// this engine has the int8 kernels (the native CPU model does; CUDA and the gradient
+// engine refuse it with TRM_OPTION, naming what they run).
+inline Precision read_precision(const Napi::Object& options, bool runs_bf16, bool runs_int8, const char* engine) {
+  Napi::Value value = options.Get("precision");
+  if (value.IsUndefined() || value.IsNull()) return Precision::kFp32;
+  const std::string name = value.ToString().Utf8Value();
+  const std::string allowed = std::string("'fp32'") + (runs_bf16 ? ", 'bf16'" : "") + (runs_int8 ? ", 'int8'" : "");
+  if (name == "fp32") return Precision::kFp32;
+  if (name == "bf16" && runs_bf16) return Precision::kBf16;
+  if (name == "int8" && runs_int8) return Precision::kInt8;
+  if (name == "bf16" || name == "int8") {
+    throw make_error(options.Env(), "precision " + name + " does not run on " + engine + " (it runs " + allowed + ")",
+                     "TRM_OPTION");
+  }
+  throw make_error(options.Env(), "precision must be one of " + allowed + ", got '" + name + "'", "TRM_OPTION");
+}
+
 // Views into the JS arrays: valid only while the caller holds the object.
 inline WeightViews read_weights(const Napi::Object& js_weights) {
   WeightViews weights;

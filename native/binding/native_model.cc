@@ -16,7 +16,10 @@ Napi::Function NativeModel::Define(Napi::Env env) {
                       InstanceMethod<&NativeModel::Dispose>("dispose"), InstanceAccessor<&NativeModel::Isa>("isa"),
                       InstanceAccessor<&NativeModel::Threads>("threads"),
                       InstanceAccessor<&NativeModel::PrecisionName>("precision"),
-                      InstanceAccessor<&NativeModel::Bf16Compute>("bf16Compute")});
+                      InstanceAccessor<&NativeModel::Bf16Compute>("bf16Compute"),
+                      InstanceAccessor<&NativeModel::Int8Compute>("int8Compute"),
+                      InstanceAccessor<&NativeModel::LinearKernelName>("linearKernel"),
+                      InstanceAccessor<&NativeModel::AmxStatus>("amxStatus")});
 }
 
 // new NativeModel(spec, weights: { [name]: Float32Array }, options: { threads, isa, precision })
@@ -30,16 +33,7 @@ NativeModel::NativeModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Nati
   const cpu::KernelTable& kernels = read_kernels(options);
   const int threads = read_threads(options);
 
-  Precision precision = Precision::kFp32;
-  Napi::Value precision_value = options.Get("precision");
-  if (!precision_value.IsUndefined() && !precision_value.IsNull()) {
-    const std::string name = precision_value.ToString().Utf8Value();
-    if (name == "bf16") {
-      precision = Precision::kBf16;
-    } else if (name != "fp32") {
-      throw make_error(env, "precision must be 'fp32' or 'bf16'", "TRM_OPTION");
-    }
-  }
+  const Precision precision = read_precision(options, true, true, "the native CPU backend");
 
   // Views into the JS arrays; Model copies and packs them before this constructor returns.
   const WeightViews weights = read_weights(info[1].As<Napi::Object>());
@@ -67,14 +61,35 @@ Napi::Value NativeModel::Dispose(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NativeModel::PrecisionName(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), model(info.Env())->precision() == Precision::kBf16 ? "bf16" : "fp32");
+  return Napi::String::New(info.Env(), precision_name(model(info.Env())->precision()));
 }
 
-// How this model's bf16 GEMM multiplies ("vdpbf16ps" or "fp32 fma"); null for fp32 models.
+// How this model's bf16 GEMM multiplies (the label of its kernel_list.inc entry, e.g.
+// "vdpbf16ps", "fp32 fma on bf16 values", "amx-bf16"); null for other precisions.
 Napi::Value NativeModel::Bf16Compute(const Napi::CallbackInfo& info) {
   const auto m = model(info.Env());
   if (m->precision() != Precision::kBf16) return info.Env().Null();
-  return Napi::String::New(info.Env(), m->kernels().bf16_compute);
+  return Napi::String::New(info.Env(), m->linear_kernel().label);
+}
+
+// Which int8 GEMM runs ("amx-int8", "vpdpbusd", "avx-vnni", "avx2", "scalar"); null unless int8.
+Napi::Value NativeModel::Int8Compute(const Napi::CallbackInfo& info) {
+  const auto m = model(info.Env());
+  if (m->precision() != Precision::kInt8) return info.Env().Null();
+  return Napi::String::New(info.Env(), m->linear_kernel().label);
+}
+
+// The microkernel of every Linear layer, by its kernel_list.inc name.
+Napi::Value NativeModel::LinearKernelName(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), model(info.Env())->linear_kernel().name);
+}
+
+// null where the amx table runs; otherwise why not (CPUID, the OS, or the build).
+Napi::Value NativeModel::AmxStatus(const Napi::CallbackInfo& info) {
+  model(info.Env());
+  const std::string& why = cpu::why_not_amx();
+  if (why.empty()) return info.Env().Null();
+  return Napi::String::New(info.Env(), why);
 }
 
 Napi::Value NativeModel::Isa(const Napi::CallbackInfo& info) {

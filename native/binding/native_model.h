@@ -21,6 +21,9 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   Napi::Value Isa(const Napi::CallbackInfo& info);
   Napi::Value PrecisionName(const Napi::CallbackInfo& info);
   Napi::Value Bf16Compute(const Napi::CallbackInfo& info);
+  Napi::Value Int8Compute(const Napi::CallbackInfo& info);
+  Napi::Value LinearKernelName(const Napi::CallbackInfo& info);
+  Napi::Value AmxStatus(const Napi::CallbackInfo& info);
   Napi::Value Threads(const Napi::CallbackInfo& info);
   std::shared_ptr<const Model> model(Napi::Env env) const;
 

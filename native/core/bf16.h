@@ -13,9 +13,11 @@
 
 namespace trm {
 
+// static: each ISA translation unit keeps its own copy, so the linker can never hand a
+// scalar unit the AVX-512 build of it (an inline function is one definition program-wide).
 // Round to nearest even; NaN stays NaN; subnormals flush to signed zero, as vcvtne2ps2bf16
 // does (CUDA's __float2bfloat16_rn keeps them, so it would not match the CPU tables).
-TRM_HOST_DEVICE inline uint16_t bf16_from_f32(float x) {
+TRM_HOST_DEVICE static inline uint16_t bf16_from_f32(float x) {
   uint32_t bits;
   memcpy(&bits, &x, 4);
   if ((bits & 0x7f800000u) == 0) return static_cast<uint16_t>((bits >> 16) & 0x8000u);
@@ -24,7 +26,7 @@ TRM_HOST_DEVICE inline uint16_t bf16_from_f32(float x) {
   return static_cast<uint16_t>(bits >> 16);
 }
 
-TRM_HOST_DEVICE inline float f32_from_bf16(uint16_t h) {
+TRM_HOST_DEVICE static inline float f32_from_bf16(uint16_t h) {
   const uint32_t bits = static_cast<uint32_t>(h) << 16;
   float x;
   memcpy(&x, &bits, 4);
@@ -32,6 +34,6 @@ TRM_HOST_DEVICE inline float f32_from_bf16(uint16_t h) {
 }
 
 // The value a bf16 operand carries, as fp32.
-TRM_HOST_DEVICE inline float round_to_bf16(float x) { return f32_from_bf16(bf16_from_f32(x)); }
+TRM_HOST_DEVICE static inline float round_to_bf16(float x) { return f32_from_bf16(bf16_from_f32(x)); }
 
 }  // namespace trm

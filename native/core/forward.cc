@@ -5,19 +5,20 @@
 
 #include "core/embed_heads.h"
 #include "cpu/attention.h"
+#include "cpu/dispatch.h"
 
 namespace trm {
 
 namespace {
 
 // A thread carries its rows through a chain of operations in chunks whose intermediates
-// (`floats_per_row` floats a row) fit in about half of a 1 MB L2, so what one operation writes
-// the next reads from cache, not from L3 or memory. A chunk is a multiple of 8 rows (one
-// register tile) at most; for_chunks spreads a range evenly over as few chunks as fit.
-constexpr int64_t kChainBytes = 512 * 1024;
-
+// (`floats_per_row` floats a row) fit in its cache, so what one operation writes the next
+// reads from cache, not from L3 or memory; but every chunk streams each weight once more, so
+// bigger chunks reuse the weights better. cpu::chain_chunk_bytes() picks the size per CPU
+// (its L2). A chunk is a multiple of 8 rows (one register tile) at most; for_chunks spreads
+// a range evenly over as few chunks as fit.
 int chain_chunk_rows(int64_t floats_per_row) {
-  const int64_t rows = kChainBytes / (4 * std::max<int64_t>(1, floats_per_row));
+  const int64_t rows = cpu::chain_chunk_bytes() / (4 * std::max<int64_t>(1, floats_per_row));
   return static_cast<int>(std::max<int64_t>(8, rows / 8 * 8));
 }
 
@@ -332,11 +333,7 @@ void Forward::heads(int n) {
 }
 
 void Forward::gemm(const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) const {
-  if (w.is_bf16()) {
-    k_.gemm_bf16(w.bf16.data(), w.n, w.k, a, lda, c, ldc, m, accumulate);
-  } else {
-    k_.gemm(w.data.data(), w.n, w.k, a, lda, c, ldc, m, accumulate);
-  }
+  cpu::run_linear(w, a, lda, c, ldc, m, accumulate);
 }
 
 }  // namespace trm

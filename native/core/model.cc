@@ -6,27 +6,41 @@
 #include <string>
 
 #include "core/errors.h"
+#include "cpu/dispatch.h"
 
 namespace trm {
 namespace {
 
 [[noreturn]] void model_error(const std::string& message) { throw Error(ErrorKind::kModel, message); }
 
-PackedLinear pack(const float* w, int n, int k, int nr, Precision precision) {
-  PackedLinear out;
-  out.n = n;
-  out.k = k;
-  if (precision == Precision::kBf16) {
-    out.bf16.resize(cpu::packed_linear_bf16_size(n, k, nr));
-    cpu::pack_linear_bf16(w, n, k, nr, out.bf16.data());
-  } else {
-    out.data.resize(cpu::packed_linear_size(n, k, nr));
-    cpu::pack_linear(w, n, k, nr, out.data.data());
+// Every Linear goes through the model's one LinearKernel (cpu/linear.h): it packs for the
+// precision and ISA chosen at load.
+PackedLinear pack(const TensorEntry& t, const float* w, const cpu::LinearKernel& kernel) {
+  const int n = t.shape[0], k = t.shape[1];
+  if (kernel.dtype == cpu::LinearDtype::kInt8 && k > cpu::kInt8MaxK) {
+    model_error("tensor " + t.name + " has " + std::to_string(k) + " inputs; precision int8 takes at most " +
+                std::to_string(cpu::kInt8MaxK));
   }
-  return out;
+  return cpu::pack_linear_weight(*kernel.impl, w, n, k);
 }
 
 }  // namespace
+
+const char* precision_name(Precision precision) {
+  switch (precision) {
+    case Precision::kBf16: return "bf16";
+    case Precision::kInt8: return "int8";
+    default: return "fp32";
+  }
+}
+
+cpu::LinearDtype linear_dtype(Precision precision) {
+  switch (precision) {
+    case Precision::kBf16: return cpu::LinearDtype::kBf16;
+    case Precision::kInt8: return cpu::LinearDtype::kInt8;
+    default: return cpu::LinearDtype::kF32;
+  }
+}
 
 // The official RotaryEmbedding computes its tables in float32; we follow its order of
 // float32 operations (exponent, power, reciprocal, angle) so positions far from 0 see the
@@ -81,7 +95,11 @@ void validate_spec(const ModelSpec& s) {
 
 Model::Model(const ModelSpec& spec, const WeightViews& w, const cpu::KernelTable& kernels, int threads,
              Precision precision)
-    : spec_(spec), kernels_(kernels), precision_(precision), pool_(threads) {
+    : spec_(spec),
+      kernels_(kernels),
+      precision_(precision),
+      linear_(cpu::linear_kernel(kernels, linear_dtype(precision))),
+      pool_(threads) {
   validate_spec(spec_);
   weights_.layers.resize(static_cast<size_t>(spec_.L_layers));
   for (const TensorEntry& t : tensor_table(spec_)) {
@@ -95,10 +113,8 @@ Model::Model(const ModelSpec& spec, const WeightViews& w, const cpu::KernelTable
       case TensorRole::kLInit: copy(weights_.L_init); break;
       case TensorRole::kQHeadWeight: copy(weights_.q_head_weight); break;
       case TensorRole::kQHeadBias: copy(weights_.q_head_bias); break;
-      case TensorRole::kLmHead: weights_.lm_head = pack(data, t.shape[0], t.shape[1], kernels_.nr, precision_); break;
-      default:
-        layer_slot(weights_.layers[static_cast<size_t>(t.layer)], t.role) =
-            pack(data, t.shape[0], t.shape[1], kernels_.nr, precision_);
+      case TensorRole::kLmHead: weights_.lm_head = pack(t, data, linear_); break;
+      default: layer_slot(weights_.layers[static_cast<size_t>(t.layer)], t.role) = pack(t, data, linear_);
     }
   }
   if (spec_.pos_encoding == PosEncoding::kRope) rope_tables(spec_, &weights_.rope_cos, &weights_.rope_sin);

@@ -14,23 +14,20 @@
 #include "core/tensor_table.h"
 #include "core/thread_pool.h"
 #include "cpu/kernels.h"
+#include "cpu/linear.h"
 
 namespace trm {
 
-// How a model stores its Linear weights and multiplies by them: fp32 throughout, or bf16
-// weights with bf16-rounded activations and fp32 accumulation (kernels.h, gemm_bf16).
-// Everything else (norms, softmax, residuals, the carry, the heads' q) stays fp32.
-enum class Precision { kFp32, kBf16 };
+// How a model stores its Linear weights and multiplies by them: fp32 throughout; bf16
+// weights with bf16-rounded activations and fp32 accumulation; or int8 weights and
+// activations with int32 accumulation (cpu/int8.h). Everything else (embeddings, norms,
+// softmax, residuals, the carry, RoPE, q_head) stays fp32.
+enum class Precision { kFp32, kBf16, kInt8 };
 
-// A Linear weight W[n][k] packed for the model's GEMM microkernel: in `data` (fp32) or in
-// `bf16` (bf16 pairs), by the model's precision.
-struct PackedLinear {
-  int n = 0;
-  int k = 0;
-  AlignedBuffer data;
-  std::vector<uint16_t> bf16;
-  bool is_bf16() const { return !bf16.empty(); }
-};
+const char* precision_name(Precision precision);
+cpu::LinearDtype linear_dtype(Precision precision);
+
+using cpu::PackedLinear;
 
 struct LayerWeights {
   PackedLinear qkv, o;          // attention (absent with mlp_t)
@@ -73,6 +70,8 @@ class Model {
   const cpu::KernelTable& kernels() const { return kernels_; }
   int threads() const { return pool_.size(); }
   Precision precision() const { return precision_; }
+  // The GEMM microkernel every Linear layer of this model runs (kernel_list.inc).
+  const cpu::LinearKernel& linear_kernel() const { return linear_; }
 
   // Runs every ACT step for the batch as one call (recursion.cc). Safe to call from several
   // threads: calls on one model run one after another, each on the whole pool.
@@ -84,6 +83,7 @@ class Model {
   ModelSpec spec_;
   const cpu::KernelTable& kernels_;
   Precision precision_;
+  const cpu::LinearKernel& linear_;
   ModelWeights weights_;
   mutable ThreadPool pool_;
   mutable std::mutex run_mutex_;

@@ -22,32 +22,42 @@ namespace trm::cpu {
 using GemmFn = void (*)(const float* packed, int n, int k, const float* a, int lda,
                         float* c, int ldc, int m, bool accumulate);
 
-// The same product with the weight in bf16 (packed by pack_linear_bf16) and fp32
-// accumulation: each row of `a` is rounded to bf16 (round to nearest even) once, then every
-// bf16 x bf16 product (exact in fp32) is summed into fp32 accumulators. Tables whose CPU has
-// AVX512_BF16 use vdpbf16ps; the others compute the same sums with fp32 FMAs.
+// The same product with the weight in bf16 pairs (pack_linear_bf16, k padded to `k_padded`)
+// and fp32 accumulation: each row of `a` is rounded to bf16 (round to nearest even) once,
+// then every bf16 x bf16 product (exact in fp32) is summed into fp32 accumulators.
 using GemmBf16Fn = void (*)(const uint16_t* packed, int n, int k, const float* a, int lda,
                             float* c, int ldc, int m, bool accumulate);
 
+struct LinearKernel;
+
+// Filled by field name in each ISA's translation unit (kernels_*.cc); dispatch adds the
+// Linear kernels.
 struct KernelTable {
-  const char* isa;  // "scalar", "avx2", "avx512"
-  int nr;           // panel width gemm expects from pack_linear
-  GemmFn gemm;
+  const char* isa = nullptr;  // a TRM_ISA name of kernel_list.inc
+  int nr = 1;                 // panel width gemm expects from pack_linear
+  GemmFn gemm = nullptr;
   // x[r*ld + j] /= sqrt(mean_j x[r*ld + j]^2 + eps), for r < rows, j < cols (weightless RMSNorm).
-  void (*rmsnorm_rows)(float* x, int rows, int cols, int ld, float eps);
+  void (*rmsnorm_rows)(float* x, int rows, int cols, int ld, float eps) = nullptr;
   // out[r*inter + i] = silu(gu[r*2*inter + i]) * gu[r*2*inter + inter + i]  (SwiGLU's gate/up halves).
-  void (*silu_mul)(const float* gate_up, int rows, int inter, float* out);
+  void (*silu_mul)(const float* gate_up, int rows, int inter, float* out) = nullptr;
   // x[i] += y[i]
-  void (*add)(float* x, const float* y, size_t n);
-  float (*dot)(const float* a, const float* b, int n);
+  void (*add)(float* x, const float* y, size_t n) = nullptr;
+  float (*dot)(const float* a, const float* b, int n) = nullptr;
   // y[i] += alpha * x[i]
-  void (*axpy)(float alpha, const float* x, float* y, int n);
+  void (*axpy)(float alpha, const float* x, float* y, int n) = nullptr;
   // x[r*ld + j] = softmax over j of (scale * x[r*ld + j]), for r < rows, j < cols.
-  void (*softmax_rows)(float* x, int rows, int cols, int ld, float scale);
-  GemmBf16Fn gemm_bf16;
-  const char* bf16_compute;  // how gemm_bf16 multiplies: "vdpbf16ps" or "fp32 fma"
+  void (*softmax_rows)(float* x, int rows, int cols, int ld, float scale) = nullptr;
+  // The Linear-layer GEMM of each dtype this table runs (cpu/linear.h), chosen by dispatch
+  // from kernel_list.inc: the first entry for this table whose CPU check passes.
+  const LinearKernel* linear_f32 = nullptr;
+  const LinearKernel* linear_bf16 = nullptr;
+  const LinearKernel* linear_int8 = nullptr;
+  // Why a better table (amx) is not the default here, for model.info; empty when it is.
+  const char* why_not_best = "";
 };
 
+// The elementwise kernels and fp32 gemm of each table, as its translation unit fills them
+// (no Linear kernels yet: dispatch.h's find_kernels returns the complete tables).
 const KernelTable& kernels_scalar();
 // nullptr when the variant was not compiled into this binary (e.g. on non-x86 builds).
 const KernelTable* kernels_avx2();
@@ -66,6 +76,8 @@ void pack_linear_strided(const float* src, int n, int k, size_t stride_n, size_t
 // kp = ceil(k/2); the odd k tail and the last panel's missing rows are zero.
 size_t packed_linear_bf16_size(int n, int k, int nr);
 void pack_linear_bf16(const float* w, int n, int k, int nr, uint16_t* packed);
+// The same with k padded with zeros to k_padded (even, >= k): the AMX tiles take k in 32s.
+void pack_linear_bf16_padded(const float* w, int n, int k, int k_padded, int nr, uint16_t* packed);
 
 // bf16 rounding (core/bf16.h), shared with the CUDA kernels.
 using trm::bf16_from_f32;

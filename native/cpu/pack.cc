@@ -62,9 +62,9 @@ size_t packed_linear_bf16_size(int n, int k, int nr) {
   return panels * static_cast<size_t>((k + 1) / 2) * nr * 2;
 }
 
-void pack_linear_bf16(const float* w, int n, int k, int nr, uint16_t* packed) {
+void pack_linear_bf16_padded(const float* w, int n, int k, int k_padded, int nr, uint16_t* packed) {
   const size_t panels = (static_cast<size_t>(n) + nr - 1) / nr;
-  const int kp = (k + 1) / 2;
+  const int kp = (k_padded + 1) / 2;
   for (size_t p = 0; p < panels; ++p) {
     for (int q = 0; q < kp; ++q) {
       uint16_t* dst = packed + ((p * kp + q) * nr) * 2;
@@ -77,6 +77,10 @@ void pack_linear_bf16(const float* w, int n, int k, int nr, uint16_t* packed) {
       }
     }
   }
+}
+
+void pack_linear_bf16(const float* w, int n, int k, int nr, uint16_t* packed) {
+  pack_linear_bf16_padded(w, n, k, k, nr, packed);
 }
 
 void round_rows_to_bf16_values(const float* a, int lda, int m, int k, float* out, int ld_out) {

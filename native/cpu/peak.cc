@@ -18,6 +18,9 @@ Loop pick_loop(const std::string& kind) {
     if (find_kernels("avx2")) return fma_loop_f32_avx2;
   }
   if (kind == "bf16" && cpu_has_avx512_bf16()) return dot_loop_bf16_avx512;
+  if (kind == "int8" && cpu_has_avx512_vnni()) return dot_loop_int8_avx512vnni;
+  if (kind == "amx-bf16" && cpu_runs_amx(false)) return dot_loop_bf16_amx;
+  if (kind == "amx-int8" && cpu_runs_amx(true)) return dot_loop_int8_amx;
   return nullptr;
 }
 

@@ -19,65 +19,15 @@
  *                the formula g / (1 + exp(-g)) * u adds ~3 ulp on either side).
  *   softmaxRows  per element |d| <= 2e-6 * |ref| + 1e-30: expf within 1 ulp, and the row sum
  *                is added in a different order (a few ulp on 1/sum).
- *   gemmBf16     every variant (the scalar reference included) against a float64 product of
- *                the bf16-rounded operands (rounded here in JS, round to nearest even):
- *                ||d|| <= 1e-6 * || |c0| + |a_r||w_r|^T ||, the same fp32-accumulation bound
- *                as gemm, since bf16 x bf16 products are exact in fp32; so the kernels'
- *                rounding of a and w is checked too, not only their sums.
+ *   gemmBf16     each table's bf16 Linear kernel across row blocks against a float64 product
+ *                of the bf16-rounded operands, the same fp32-accumulation bound as gemm;
+ *                every bf16 kernel by name at every tile edge: linear-kernels.test.ts.
  */
-import { createRequire } from 'node:module';
-import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { KernelProbe } from '../../lib/native/addon';
-
-const ADDON_PATH = path.resolve(__dirname, '../../build/Release/trm_node.node');
-
-function loadProbe(): KernelProbe {
-  const req = createRequire(__filename);
-  try {
-    return (req(ADDON_PATH) as { kernelProbe: KernelProbe }).kernelProbe;
-  } catch (e) {
-    throw new Error(`cannot load ${ADDON_PATH} (build it with \`npm run build:native\`): ${(e as Error).message}`);
-  }
-}
+import { GEMM_BOUND, GEMM_K, bf16Round, guarded, loadProbe, randomArray, rng, tileEdges } from '../helpers/kernels';
 
 const probe = loadProbe();
 const SIMD_ISAS = probe.isas().filter((isa) => isa !== 'scalar');
-
-// Deterministic data: mulberry32.
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomArray(n: number, next: () => number, scale = 1): Float32Array {
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = (2 * next() - 1) * scale;
-  return out;
-}
-
-// A Float32Array view of `values` with GUARD sentinel floats on each side in the same buffer.
-const GUARD = 16;
-const SENTINEL = -12345.678;
-function guarded(values: Float32Array): { view: Float32Array; intact: () => boolean } {
-  const all = new Float32Array(values.length + 2 * GUARD).fill(SENTINEL);
-  const view = new Float32Array(all.buffer, GUARD * 4, values.length);
-  view.set(values);
-  const sentinel = Math.fround(SENTINEL);
-  const intact = () => {
-    for (let i = 0; i < GUARD; i++) {
-      if (all[i] !== sentinel || all[GUARD + values.length + i] !== sentinel) return false;
-    }
-    return true;
-  };
-  return { view, intact };
-}
 
 function relNormError(got: Float32Array, ref: ArrayLike<number>): number {
   let num = 0;
@@ -90,13 +40,13 @@ function relNormError(got: Float32Array, ref: ArrayLike<number>): number {
   return den > 0 ? Math.sqrt(num / den) : Math.sqrt(num);
 }
 
-// Sizes at the edges of both tables: vector width 8/16, nr 16/32, MR 6/8.
-const GEMM_M = [1, 5, 6, 7, 8, 12, 13, 31, 97];
-const GEMM_N = [1, 15, 16, 17, 31, 32, 33, 64, 100];
-const GEMM_K = [1, 3, 15, 16, 17, 64, 97, 130];
+// Sizes at the tile edges of every f32/bf16 GEMM in native/cpu/kernel_list.inc (mr, nr and
+// the vector width, from the list itself): one below, at, one above and twice each, plus a
+// size that spans several tiles with a remainder.
+const TILES = tileEdges(probe.linearKernels().filter((k) => k.dtype !== 'int8'));
+const GEMM_M = TILES.m;
+const GEMM_N = TILES.n;
 const LENGTHS = [1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100];
-
-const GEMM_BOUND = 1e-6;
 
 describe('kernelProbe', () => {
   it('lists the supported ISAs, scalar last', () => {
@@ -303,18 +253,6 @@ describe.each(SIMD_ISAS.length > 0 ? SIMD_ISAS : ['(none)'])('%s kernels against
 });
 
 /** float -> bf16 -> float, round to nearest even, subnormals to signed zero (as the kernels). */
-function bf16Round(x: number): number {
-  const f = new Float32Array([x]);
-  const u = new Uint32Array(f.buffer);
-  const bits = u[0];
-  if ((bits & 0x7f800000) === 0) {
-    u[0] = bits & 0x80000000;
-    return f[0];
-  }
-  u[0] = ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) << 16;
-  return f[0];
-}
-
 describe.each(SIMD_ISAS.length > 0 ? SIMD_ISAS : ['(none)'])('%s softmaxRows against scalar', (isa) => {
   it.skipIf(isa === '(none)')('at lengths around the vector width, large and small scores', () => {
     const next = rng(5);
@@ -350,70 +288,6 @@ describe.each(SIMD_ISAS.length > 0 ? SIMD_ISAS : ['(none)'])('%s softmaxRows aga
     const e = Array.from(x, (v) => Math.exp(0.5 * v - 4.5));
     const s = e.reduce((a, b) => a + b, 0);
     for (let i = 0; i < x.length; i++) expect(Math.abs(got[i] - e[i] / s)).toBeLessThan(1e-6 * (e[i] / s) + 1e-9);
-  });
-});
-
-const BF16_VARIANTS = ['scalar', ...SIMD_ISAS, ...(SIMD_ISAS.includes('avx512') ? ['avx512-emulated'] : [])];
-
-describe.each(BF16_VARIANTS)('gemmBf16 (%s) against float64 on bf16-rounded operands', (variant) => {
-  it('at every tile edge, overwrite and accumulate', () => {
-    const next = rng(6);
-    let worst = 0;
-    let worstAt = '';
-    for (const m of GEMM_M) {
-      for (const n of GEMM_N) {
-        for (const k of GEMM_K) {
-          const a = randomArray(m * k, next);
-          const w = randomArray(n * k, next);
-          const c0 = randomArray(m * n, next);
-          const ar = a.map(bf16Round);
-          const wr = w.map(bf16Round);
-          for (const accumulate of [false, true]) {
-            const label = `gemmBf16 m=${m} n=${n} k=${k} accumulate=${accumulate}`;
-            const c = guarded(c0);
-            probe.gemmBf16(variant, m, n, k, a, w, c.view, accumulate);
-            expect(c.intact(), `${label} wrote outside c`).toBe(true);
-            let num = 0;
-            let den = 0;
-            for (let i = 0; i < m; i++) {
-              for (let j = 0; j < n; j++) {
-                let s = accumulate ? c0[i * n + j] : 0;
-                let mag = Math.abs(s);
-                for (let kk = 0; kk < k; kk++) {
-                  const p = ar[i * k + kk] * wr[j * k + kk];
-                  s += p;
-                  mag += Math.abs(p);
-                }
-                num += (c.view[i * n + j] - s) ** 2;
-                den += mag * mag;
-              }
-            }
-            const err = Math.sqrt(num / den);
-            expect(err, label).toBeLessThanOrEqual(GEMM_BOUND);
-            if (err > worst) {
-              worst = err;
-              worstAt = label;
-            }
-          }
-        }
-      }
-    }
-    console.log(`[${variant}] gemmBf16 vs float64 of rounded operands: max ${worst.toExponential(2)} (${worstAt}); bound ${GEMM_BOUND}`);
-  });
-
-  it('exact on operands bf16 holds exactly (small integers)', () => {
-    const m = 9, n = 33, k = 17;
-    const a = Float32Array.from({ length: m * k }, (_, i) => (i % 7) - 3);
-    const w = Float32Array.from({ length: n * k }, (_, i) => (i % 5) - 2);
-    const c = new Float32Array(m * n);
-    probe.gemmBf16(variant, m, n, k, a, w, c, false);
-    for (let i = 0; i < m; i++) {
-      for (let j = 0; j < n; j++) {
-        let s = 0;
-        for (let kk = 0; kk < k; kk++) s += a[i * k + kk] * w[j * k + kk];
-        expect(c[i * n + j]).toBe(s);
-      }
-    }
   });
 });
 

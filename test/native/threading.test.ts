@@ -24,6 +24,7 @@ describe.each(Object.entries(CONFIGS))('%s', (_name, config) => {
   it.each([
     ...supportedIsas().map((isa) => [isa, 'fp32'] as const),
     [supportedIsas()[0], 'bf16'] as const,
+    ...supportedIsas().map((isa) => [isa, 'int8'] as const),
   ])('every batch size and thread count gives each sample its single-thread result bit for bit (%s, %s)', (isa, precision) => {
     const options = { maxSteps: 3, haltThreshold: null, returnCarry: true } as const;
     const alone = createModel(config, weights, { threads: 1, isa, precision });

@@ -2,7 +2,11 @@
 // compiled, and the table every SIMD variant is checked against.
 #include <cmath>
 
+#include <vector>
+
+#include "../int8.h"
 #include "../kernels.h"
+#include "../linear.h"
 
 namespace trm::cpu {
 namespace {
@@ -74,16 +78,15 @@ void softmax_rows_scalar(float* x, int rows, int cols, int ld, float scale) {
   }
 }
 
-// nr = 1: weight row j holds its k values as kp pairs. Each product of two bf16 values is
+// nr = 1: weight row j holds its k values as w.kp pairs. Each product of two bf16 values is
 // exact in fp32, so the only roundings are the accumulator's, in k order.
-void gemm_bf16_scalar(const uint16_t* packed, int n, int k, const float* a, int lda, float* c, int ldc,
-                      int m, bool accumulate) {
-  const int kp = (k + 1) / 2;
+void gemm_bf16_scalar(const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) {
+  const int n = w.n, k = w.k, kp = w.kp;
   for (int i = 0; i < m; ++i) {
     const float* ai = a + static_cast<size_t>(i) * lda;
     float* ci = c + static_cast<size_t>(i) * ldc;
     for (int j = 0; j < n; ++j) {
-      const uint16_t* wj = packed + static_cast<size_t>(j) * kp * 2;
+      const uint16_t* wj = w.bf16.data() + static_cast<size_t>(j) * kp * 2;
       float acc = 0.f;
       for (int kk = 0; kk < k; ++kk) acc += round_to_bf16(ai[kk]) * f32_from_bf16(wj[kk]);
       ci[j] = accumulate ? ci[j] + acc : acc;
@@ -91,12 +94,44 @@ void gemm_bf16_scalar(const uint16_t* packed, int n, int k, const float* a, int 
   }
 }
 
+// nr = 1, k groups of 1: the int8 weight is q row-major. The reference of int8.h's scheme.
+void gemm_int8_scalar(const PackedLinear& packed, const float* a, int lda, float* c, int ldc, int m, bool accumulate) {
+  const Int8Weights& w = packed.int8;
+  thread_local std::vector<int8_t> qx;  // grows once per thread, then is reused
+  if (qx.size() < static_cast<size_t>(w.k)) qx.resize(w.k);
+  for (int i = 0; i < m; ++i) {
+    const float sx = quantize_row_int8(a + static_cast<size_t>(i) * lda, w.k, qx.data());
+    float* ci = c + static_cast<size_t>(i) * ldc;
+    for (int j = 0; j < w.n; ++j) {
+      const int8_t* qw = w.data.data() + static_cast<size_t>(j) * w.kg;
+      int32_t acc = 0;
+      for (int kk = 0; kk < w.k; ++kk) acc += static_cast<int32_t>(qx[kk]) * qw[kk];
+      const float y = static_cast<float>(acc) * (sx * w.scales[j]);
+      ci[j] = accumulate ? ci[j] + y : y;
+    }
+  }
+}
+
 }  // namespace
 
+extern const LinearImpl gemm_f32_scalar_impl{f32_panels_layout(1), run_linear_f32_panels, gemm_f32_scalar};
+extern const LinearImpl gemm_bf16_scalar_impl{bf16_pairs_layout(1, 1), gemm_bf16_scalar};
+extern const LinearImpl gemm_int8_scalar_impl{int8_layout({1, 1, 1, false}), gemm_int8_scalar};
+
 const KernelTable& kernels_scalar() {
-  static const KernelTable table{"scalar",         1,          gemm_f32_scalar, rmsnorm_rows_scalar,
-                                 silu_mul_scalar,  add_scalar, dot_scalar,      axpy_scalar,
-                                 softmax_rows_scalar, gemm_bf16_scalar, "fp32 fma"};
+  static const KernelTable table = [] {
+    KernelTable t;
+    t.isa = "scalar";
+    t.nr = 1;
+    t.gemm = gemm_f32_scalar;
+    t.rmsnorm_rows = rmsnorm_rows_scalar;
+    t.silu_mul = silu_mul_scalar;
+    t.add = add_scalar;
+    t.dot = dot_scalar;
+    t.axpy = axpy_scalar;
+    t.softmax_rows = softmax_rows_scalar;
+    return t;
+  }();
   return table;
 }
 

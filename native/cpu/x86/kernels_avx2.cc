@@ -1,6 +1,9 @@
 // The AVX2 kernel table (isa "avx2", nr = 16). Built only with -mavx2 -mfma (see
 // CMakeLists.txt) and called only after dispatch has checked the CPU.
 //
+// The int8 GEMMs this table may use live in kernels_int8_avx2.cc / kernels_int8_avxvnni.cc;
+// bf16 runs as gemm_f32_avx2_6x16 on bf16-rounded values (cpu/linear.h).
+//
 // GEMM: a 6x16 register tile (two ymm per row: 12 accumulators + 2 panel loads + 1
 // broadcast = 15 of the 16 ymm registers), templated on the row count for the m remainder.
 // The last, partial panel goes through vmaskmov loads/stores so nothing past column n of c
@@ -9,9 +12,9 @@
 
 #include <cmath>
 #include <cstdint>
-#include <vector>
 
 #include "../kernels.h"
+#include "../linear.h"
 
 namespace trm::cpu {
 namespace {
@@ -128,87 +131,6 @@ void gemm_f32_avx2_6x16(const float* packed, int n, int k, const float* a, int l
     const int rows = m - i0 < block ? m - i0 : block;
     gemm_block_f32_avx2(packed, n, k, a + static_cast<size_t>(i0) * lda, lda, c + static_cast<size_t>(i0) * ldc,
                         ldc, rows, accumulate);
-  }
-}
-
-// bf16 weights on a CPU without vdpbf16ps: each k pair of a panel is widened to two fp32
-// vectors (the even and the odd k), and `a` arrives already rounded to bf16 values, so every
-// product is the exact bf16 x bf16 product and only the accumulation rounds.
-template <int MR>
-inline void gemm_tile_bf16_avx2_mrx16(const uint16_t* panel, int kp, const float* a, int lda, float* c,
-                                      int ldc, int valid, bool accumulate) {
-  __m256 acc0[MR];
-  __m256 acc1[MR];
-  for (int i = 0; i < MR; ++i) {
-    acc0[i] = _mm256_setzero_ps();
-    acc1[i] = _mm256_setzero_ps();
-  }
-  const __m256i high = _mm256_set1_epi32(static_cast<int>(0xffff0000u));
-  for (int q = 0; q < kp; ++q) {
-    const __m256i* b = reinterpret_cast<const __m256i*>(panel + static_cast<size_t>(q) * kNr * 2);
-    const __m256i w0 = _mm256_loadu_si256(b);
-    const __m256i w1 = _mm256_loadu_si256(b + 1);
-    const __m256 even0 = _mm256_castsi256_ps(_mm256_slli_epi32(w0, 16));
-    const __m256 odd0 = _mm256_castsi256_ps(_mm256_and_si256(w0, high));
-    const __m256 even1 = _mm256_castsi256_ps(_mm256_slli_epi32(w1, 16));
-    const __m256 odd1 = _mm256_castsi256_ps(_mm256_and_si256(w1, high));
-    for (int i = 0; i < MR; ++i) {
-      const float* ai = a + static_cast<size_t>(i) * lda + 2 * q;
-      const __m256 ae = _mm256_broadcast_ss(ai);
-      acc0[i] = _mm256_fmadd_ps(ae, even0, acc0[i]);
-      acc1[i] = _mm256_fmadd_ps(ae, even1, acc1[i]);
-      const __m256 ao = _mm256_broadcast_ss(ai + 1);
-      acc0[i] = _mm256_fmadd_ps(ao, odd0, acc0[i]);
-      acc1[i] = _mm256_fmadd_ps(ao, odd1, acc1[i]);
-    }
-  }
-  const __m256i m0 = mask_first_f32_avx2(valid);
-  const __m256i m1 = mask_first_f32_avx2(valid - kLanes);
-  for (int i = 0; i < MR; ++i) {
-    float* ci = c + static_cast<size_t>(i) * ldc;
-    __m256 r0 = acc0[i];
-    __m256 r1 = acc1[i];
-    if (accumulate) {
-      r0 = _mm256_add_ps(_mm256_maskload_ps(ci, m0), r0);
-      r1 = _mm256_add_ps(_mm256_maskload_ps(ci + kLanes, m1), r1);
-    }
-    _mm256_maskstore_ps(ci, m0, r0);
-    _mm256_maskstore_ps(ci + kLanes, m1, r1);
-  }
-}
-
-void gemm_bf16_avx2_4x16(const uint16_t* packed, int n, int k, const float* a, int lda, float* c, int ldc,
-                         int m, bool accumulate) {
-  if (m <= 0 || n <= 0) return;
-  constexpr int kMrBf16 = 4;
-  const int kp = (k + 1) / 2, k_even = 2 * kp;
-  const int block = row_block_avx2(k, kMrBf16);
-  // Rounded copy of one row block; grows once per thread, then is reused.
-  thread_local std::vector<float> rounded;
-  if (rounded.size() < static_cast<size_t>(block) * k_even) rounded.resize(static_cast<size_t>(block) * k_even);
-  const int panels = (n + kNr - 1) / kNr;
-  for (int i0 = 0; i0 < m; i0 += block) {
-    const int rows = m - i0 < block ? m - i0 : block;
-    round_rows_to_bf16_values(a + static_cast<size_t>(i0) * lda, lda, rows, k, rounded.data(), k_even);
-    for (int p = 0; p < panels; ++p) {
-      const uint16_t* panel = packed + static_cast<size_t>(p) * kp * kNr * 2;
-      const int col = p * kNr;
-      const int valid = n - col < kNr ? n - col : kNr;
-      float* cp = c + static_cast<size_t>(i0) * ldc + col;
-      int i = 0;
-      for (; i + kMrBf16 <= rows; i += kMrBf16) {
-        gemm_tile_bf16_avx2_mrx16<kMrBf16>(panel, kp, rounded.data() + static_cast<size_t>(i) * k_even, k_even,
-                                           cp + static_cast<size_t>(i) * ldc, ldc, valid, accumulate);
-      }
-      const float* ar = rounded.data() + static_cast<size_t>(i) * k_even;
-      float* cr = cp + static_cast<size_t>(i) * ldc;
-      switch (rows - i) {
-        case 3: gemm_tile_bf16_avx2_mrx16<3>(panel, kp, ar, k_even, cr, ldc, valid, accumulate); break;
-        case 2: gemm_tile_bf16_avx2_mrx16<2>(panel, kp, ar, k_even, cr, ldc, valid, accumulate); break;
-        case 1: gemm_tile_bf16_avx2_mrx16<1>(panel, kp, ar, k_even, cr, ldc, valid, accumulate); break;
-        default: break;
-      }
-    }
   }
 }
 
@@ -409,18 +331,48 @@ void softmax_rows_f32_avx2(float* x, int rows, int cols, int ld, float scale) {
 
 }  // namespace
 
+// round_rows_to_bf16_values (kernels.h, bf16_from_f32) 8 lanes at a time, bit for bit:
+// round to nearest even, subnormals to signed zero, NaN quieted; the tail in scalar.
+inline __m256 bf16_values_avx2(__m256 x) {
+  const __m256i b = _mm256_castps_si256(x);
+  const __m256i mag = _mm256_and_si256(b, _mm256_set1_epi32(0x7fffffff));
+  const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(b, 16), _mm256_set1_epi32(1));
+  __m256i r = _mm256_add_epi32(b, _mm256_add_epi32(_mm256_set1_epi32(0x7fff), odd));
+  const __m256i nan = _mm256_cmpgt_epi32(mag, _mm256_set1_epi32(0x7f800000));
+  r = _mm256_blendv_epi8(r, _mm256_or_si256(b, _mm256_set1_epi32(0x400000)), nan);
+  const __m256i tiny = _mm256_cmpeq_epi32(_mm256_and_si256(b, _mm256_set1_epi32(0x7f800000)), _mm256_setzero_si256());
+  r = _mm256_blendv_epi8(r, _mm256_and_si256(b, _mm256_set1_epi32(static_cast<int>(0x80000000u))), tiny);
+  return _mm256_castsi256_ps(_mm256_and_si256(r, _mm256_set1_epi32(static_cast<int>(0xffff0000u))));
+}
+
+void round_rows_to_bf16_values_avx2(const float* a, int lda, int m, int k, float* out, int ld_out) {
+  for (int i = 0; i < m; ++i) {
+    const float* src = a + static_cast<size_t>(i) * lda;
+    float* dst = out + static_cast<size_t>(i) * ld_out;
+    int kk = 0;
+    for (; kk + kLanes <= k; kk += kLanes) _mm256_storeu_ps(dst + kk, bf16_values_avx2(_mm256_loadu_ps(src + kk)));
+    for (; kk < k; ++kk) dst[kk] = f32_from_bf16(bf16_from_f32(src[kk]));
+    if (k % 2 != 0) dst[k] = 0.f;
+  }
+}
+
+extern const LinearImpl gemm_f32_avx2_6x16_impl{f32_panels_layout(kNr), run_linear_f32_panels, gemm_f32_avx2_6x16};
+extern const LinearImpl gemm_bf16_f32_avx2_6x16_impl{bf16_values_layout(kNr), run_linear_bf16_values,
+                                                     gemm_f32_avx2_6x16, round_rows_to_bf16_values_avx2};
 const KernelTable* kernels_avx2() {
-  static const KernelTable table{"avx2",
-                                 kNr,
-                                 gemm_f32_avx2_6x16,
-                                 rmsnorm_rows_f32_avx2,
-                                 silu_mul_f32_avx2,
-                                 add_f32_avx2,
-                                 dot_f32_avx2,
-                                 axpy_f32_avx2,
-                                 softmax_rows_f32_avx2,
-                                 gemm_bf16_avx2_4x16,
-                                 "fp32 fma"};
+  static const KernelTable table = [] {
+    KernelTable t;
+    t.isa = "avx2";
+    t.nr = kNr;
+    t.gemm = gemm_f32_avx2_6x16;
+    t.rmsnorm_rows = rmsnorm_rows_f32_avx2;
+    t.silu_mul = silu_mul_f32_avx2;
+    t.add = add_f32_avx2;
+    t.dot = dot_f32_avx2;
+    t.axpy = axpy_f32_avx2;
+    t.softmax_rows = softmax_rows_f32_avx2;
+    return t;
+  }();
   return &table;
 }
 

@@ -10,17 +10,14 @@
 #include "avx512_intrinsics.h"
 
 #include <cmath>
-#include <vector>
 
-#include "../dispatch.h"
 #include "../kernels.h"
-#include "kernels_avx512_bf16.h"
+#include "../linear.h"
 
 namespace trm::cpu {
 namespace {
 
 constexpr int kNr = 32;     // panel width: two zmm of output features
-constexpr int kMr = 8;      // rows per register tile: 2*8 accumulators + 2 panel loads
 constexpr int kLanes = 16;  // floats per zmm
 
 // Lanes [0, count) set, count clamped to [0, 16].
@@ -73,20 +70,32 @@ inline void gemm_tile_f32_avx512_mrx32(const float* panel, int k, const float* a
 
 // Rows per cache block: a block of `a` (rows x k floats) is kept to ~192 KB so it stays in L2
 // while every panel of the weight streams past it; a multiple of the tile height.
-inline int row_block_avx512(int k) {
-  const int rows = (49152 / (k > 0 ? k : 1)) / kMr * kMr;
-  return rows > kMr ? rows : kMr;
+inline int row_block_avx512(int k, int mr) {
+  const int rows = (49152 / (k > 0 ? k : 1)) / mr * mr;
+  return rows > mr ? rows : mr;
+}
+
+// The MR x 32 tile for a run-time row count mr <= MR.
+template <int MR>
+inline void gemm_tile_f32_avx512_upto(int mr, const float* panel, int k, const float* a, int lda, float* c, int ldc,
+                                      __mmask16 m0, __mmask16 m1, bool accumulate) {
+  if (mr == MR) {
+    gemm_tile_f32_avx512_mrx32<MR>(panel, k, a, lda, c, ldc, m0, m1, accumulate);
+  } else if constexpr (MR > 1) {
+    gemm_tile_f32_avx512_upto<MR - 1>(mr, panel, k, a, lda, c, ldc, m0, m1, accumulate);
+  }
 }
 
 // One block of rows [0, m) against every panel: panel outer, row tiles inner, so one panel
 // (k*32 floats) stays in L1/L2 while the block's rows stream past it.
+template <int MaxMr>
 void gemm_block_f32_avx512(const float* packed, int n, int k, const float* a, int lda, float* c, int ldc,
                            int m, bool accumulate) {
   const int panels = (n + kNr - 1) / kNr;
-  // Rows spread evenly over ceil(m/8) tiles (97 rows: 6 of 8 and 7 of 7, not 12 of 8 and one
-  // of 1): a short tile does fewer FMAs per panel load, and a 1-row tile costs almost as
-  // much time as a full one.
-  const int tiles = (m + kMr - 1) / kMr;
+  // Rows spread evenly over ceil(m/MaxMr) tiles (97 rows at 8: 6 of 8 and 7 of 7, not 12 of 8
+  // and one of 1): a short tile does fewer FMAs per panel load, and a 1-row tile costs almost
+  // as much time as a full one.
+  const int tiles = (m + MaxMr - 1) / MaxMr;
   const int base = m / tiles, extra = m % tiles;
   for (int p = 0; p < panels; ++p) {
     const float* panel = packed + static_cast<size_t>(p) * k * kNr;
@@ -97,117 +106,41 @@ void gemm_block_f32_avx512(const float* packed, int n, int k, const float* a, in
     int i = 0;
     for (int t = 0; t < tiles; ++t) {
       const int mr = base + (t < extra ? 1 : 0);
-      const float* ar = a + static_cast<size_t>(i) * lda;
-      float* cr = c + static_cast<size_t>(i) * ldc + col;
-      switch (mr) {
-        case 8: gemm_tile_f32_avx512_mrx32<8>(panel, k, ar, lda, cr, ldc, m0, m1, accumulate); break;
-        case 7: gemm_tile_f32_avx512_mrx32<7>(panel, k, ar, lda, cr, ldc, m0, m1, accumulate); break;
-        case 6: gemm_tile_f32_avx512_mrx32<6>(panel, k, ar, lda, cr, ldc, m0, m1, accumulate); break;
-        case 5: gemm_tile_f32_avx512_mrx32<5>(panel, k, ar, lda, cr, ldc, m0, m1, accumulate); break;
-        case 4: gemm_tile_f32_avx512_mrx32<4>(panel, k, ar, lda, cr, ldc, m0, m1, accumulate); break;
-        case 3: gemm_tile_f32_avx512_mrx32<3>(panel, k, ar, lda, cr, ldc, m0, m1, accumulate); break;
-        case 2: gemm_tile_f32_avx512_mrx32<2>(panel, k, ar, lda, cr, ldc, m0, m1, accumulate); break;
-        case 1: gemm_tile_f32_avx512_mrx32<1>(panel, k, ar, lda, cr, ldc, m0, m1, accumulate); break;
-        default: break;
-      }
+      gemm_tile_f32_avx512_upto<MaxMr>(mr, panel, k, a + static_cast<size_t>(i) * lda, lda,
+                                       c + static_cast<size_t>(i) * ldc + col, ldc, m0, m1, accumulate);
       i += mr;
     }
   }
 }
 
-void gemm_f32_avx512_8x32(const float* packed, int n, int k, const float* a, int lda, float* c,
-                          int ldc, int m, bool accumulate) {
+// Row blocks of even size too (388 rows in blocks of at most 96: 4 of 97, not a 4-row tail).
+template <int MaxMr>
+void gemm_f32_avx512_rows(const float* packed, int n, int k, const float* a, int lda, float* c, int ldc, int m,
+                          bool accumulate) {
   if (m <= 0 || n <= 0) return;
-  // Row blocks of even size too (388 rows in blocks of at most 96: 4 of 97, not a 4-row tail).
-  const int blocks = (m + row_block_avx512(k) - 1) / row_block_avx512(k);
+  const int block = row_block_avx512(k, MaxMr);
+  const int blocks = (m + block - 1) / block;
   for (int b = 0, i0 = 0; b < blocks; ++b) {
     const int rows = m / blocks + (b < m % blocks ? 1 : 0);
-    gemm_block_f32_avx512(packed, n, k, a + static_cast<size_t>(i0) * lda, lda, c + static_cast<size_t>(i0) * ldc,
-                          ldc, rows, accumulate);
+    gemm_block_f32_avx512<MaxMr>(packed, n, k, a + static_cast<size_t>(i0) * lda, lda,
+                                 c + static_cast<size_t>(i0) * ldc, ldc, rows, accumulate);
     i0 += rows;
   }
 }
 
-// bf16 weights on an AVX-512 CPU without vdpbf16ps: each k pair of a panel is widened to two
-// fp32 vectors (even and odd k) and `a` arrives rounded to bf16 values, so the products are
-// the exact bf16 products and only the accumulation rounds, as in the scalar reference.
-template <int MR>
-inline void gemm_tile_bf16_avx512_emulated(const uint16_t* panel, int kp, const float* a, int lda, float* c,
-                                           int ldc, __mmask16 m0, __mmask16 m1, bool accumulate) {
-  __m512 acc0[MR];
-  __m512 acc1[MR];
-  for (int i = 0; i < MR; ++i) {
-    acc0[i] = _mm512_setzero_ps();
-    acc1[i] = _mm512_setzero_ps();
-  }
-  const __m512i high = _mm512_set1_epi32(static_cast<int>(0xffff0000u));
-  for (int q = 0; q < kp; ++q) {
-    const uint16_t* b = panel + static_cast<size_t>(q) * kNr * 2;
-    const __m512i w0 = _mm512_loadu_si512(b);
-    const __m512i w1 = _mm512_loadu_si512(b + kNr);
-    const __m512 even0 = _mm512_castsi512_ps(_mm512_slli_epi32(w0, 16));
-    const __m512 odd0 = _mm512_castsi512_ps(_mm512_and_si512(w0, high));
-    const __m512 even1 = _mm512_castsi512_ps(_mm512_slli_epi32(w1, 16));
-    const __m512 odd1 = _mm512_castsi512_ps(_mm512_and_si512(w1, high));
-    for (int i = 0; i < MR; ++i) {
-      const float* ai = a + static_cast<size_t>(i) * lda + 2 * q;
-      const __m512 ae = _mm512_set1_ps(ai[0]);
-      acc0[i] = _mm512_fmadd_ps(ae, even0, acc0[i]);
-      acc1[i] = _mm512_fmadd_ps(ae, even1, acc1[i]);
-      const __m512 ao = _mm512_set1_ps(ai[1]);
-      acc0[i] = _mm512_fmadd_ps(ao, odd0, acc0[i]);
-      acc1[i] = _mm512_fmadd_ps(ao, odd1, acc1[i]);
-    }
-  }
-  for (int i = 0; i < MR; ++i) {
-    float* ci = c + static_cast<size_t>(i) * ldc;
-    __m512 r0 = acc0[i];
-    __m512 r1 = acc1[i];
-    if (accumulate) {
-      r0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, ci), r0);
-      r1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, ci + kLanes), r1);
-    }
-    _mm512_mask_storeu_ps(ci, m0, r0);
-    _mm512_mask_storeu_ps(ci + kLanes, m1, r1);
-  }
+// 8 x 32: 16 accumulators. 12 x 32: 24 accumulators + 2 panel vectors + 1 broadcast of the
+// 32 zmm, a third fewer panel loads per FMA, meant for cores with two 512-bit FMA ports
+// (Intel); on Emerald Rapids it measured no faster (kernel_list.inc), so 8 x 32 stays the
+// choice there as on Zen 4 (80-89% of peak, bench/results/). Both sum every output in the
+// same k order with the same FMAs: the same bits.
+void gemm_f32_avx512_8x32(const float* packed, int n, int k, const float* a, int lda, float* c, int ldc, int m,
+                          bool accumulate) {
+  gemm_f32_avx512_rows<8>(packed, n, k, a, lda, c, ldc, m, accumulate);
 }
 
-void gemm_bf16_avx512_emulated_6x32(const uint16_t* packed, int n, int k, const float* a, int lda, float* c,
-                                    int ldc, int m, bool accumulate) {
-  if (m <= 0 || n <= 0) return;
-  constexpr int kMrEmu = 6;
-  const int kp = (k + 1) / 2, k_even = 2 * kp;
-  const int block = row_block_avx512(k);
-  thread_local std::vector<float> rounded;  // grows once per thread, then is reused
-  if (rounded.size() < static_cast<size_t>(block) * k_even) rounded.resize(static_cast<size_t>(block) * k_even);
-  const int panels = (n + kNr - 1) / kNr;
-  for (int i0 = 0; i0 < m; i0 += block) {
-    const int rows = m - i0 < block ? m - i0 : block;
-    round_rows_to_bf16_values(a + static_cast<size_t>(i0) * lda, lda, rows, k, rounded.data(), k_even);
-    for (int p = 0; p < panels; ++p) {
-      const uint16_t* panel = packed + static_cast<size_t>(p) * kp * kNr * 2;
-      const int col = p * kNr;
-      const int valid = n - col < kNr ? n - col : kNr;
-      const __mmask16 m0 = mask_first_f32_avx512(valid);
-      const __mmask16 m1 = mask_first_f32_avx512(valid - kLanes);
-      float* cp = c + static_cast<size_t>(i0) * ldc + col;
-      int i = 0;
-      for (; i + kMrEmu <= rows; i += kMrEmu) {
-        gemm_tile_bf16_avx512_emulated<kMrEmu>(panel, kp, rounded.data() + static_cast<size_t>(i) * k_even, k_even,
-                                               cp + static_cast<size_t>(i) * ldc, ldc, m0, m1, accumulate);
-      }
-      const float* ar = rounded.data() + static_cast<size_t>(i) * k_even;
-      float* cr = cp + static_cast<size_t>(i) * ldc;
-      switch (rows - i) {
-        case 5: gemm_tile_bf16_avx512_emulated<5>(panel, kp, ar, k_even, cr, ldc, m0, m1, accumulate); break;
-        case 4: gemm_tile_bf16_avx512_emulated<4>(panel, kp, ar, k_even, cr, ldc, m0, m1, accumulate); break;
-        case 3: gemm_tile_bf16_avx512_emulated<3>(panel, kp, ar, k_even, cr, ldc, m0, m1, accumulate); break;
-        case 2: gemm_tile_bf16_avx512_emulated<2>(panel, kp, ar, k_even, cr, ldc, m0, m1, accumulate); break;
-        case 1: gemm_tile_bf16_avx512_emulated<1>(panel, kp, ar, k_even, cr, ldc, m0, m1, accumulate); break;
-        default: break;
-      }
-    }
-  }
+void gemm_f32_avx512_12x32(const float* packed, int n, int k, const float* a, int lda, float* c, int ldc, int m,
+                           bool accumulate) {
+  gemm_f32_avx512_rows<12>(packed, n, k, a, lda, c, ldc, m, accumulate);
 }
 
 // exp(x) to ~1 ulp: x = n*ln2 + r with |r| <= ln2/2 (Cody-Waite, ln2 split in two so n*ln2_hi
@@ -375,20 +308,53 @@ void softmax_rows_f32_avx512(float* x, int rows, int cols, int ld, float scale) 
 
 }  // namespace
 
-GemmBf16Fn gemm_bf16_avx512_emulated() { return gemm_bf16_avx512_emulated_6x32; }
+// round_rows_to_bf16_values (kernels.h, bf16_from_f32) 16 lanes at a time, bit for bit:
+// round to nearest even, subnormals to signed zero, NaN quieted.
+inline __m512 bf16_values_avx512(__m512 x) {
+  const __m512i b = _mm512_castps_si512(x);
+  const __m512i mag = _mm512_and_si512(b, _mm512_set1_epi32(0x7fffffff));
+  const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(b, 16), _mm512_set1_epi32(1));
+  __m512i r = _mm512_add_epi32(b, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), odd));
+  const __mmask16 nan = _mm512_cmpgt_epi32_mask(mag, _mm512_set1_epi32(0x7f800000));
+  r = _mm512_mask_mov_epi32(r, nan, _mm512_or_si512(b, _mm512_set1_epi32(0x400000)));
+  const __mmask16 tiny = _mm512_testn_epi32_mask(b, _mm512_set1_epi32(0x7f800000));
+  r = _mm512_mask_mov_epi32(r, tiny, _mm512_and_si512(b, _mm512_set1_epi32(static_cast<int>(0x80000000u))));
+  return _mm512_castsi512_ps(_mm512_and_si512(r, _mm512_set1_epi32(static_cast<int>(0xffff0000u))));
+}
+
+void round_rows_to_bf16_values_avx512(const float* a, int lda, int m, int k, float* out, int ld_out) {
+  for (int i = 0; i < m; ++i) {
+    const float* src = a + static_cast<size_t>(i) * lda;
+    float* dst = out + static_cast<size_t>(i) * ld_out;
+    for (int kk = 0; kk < k; kk += kLanes) {
+      const __mmask16 mk = mask_first_f32_avx512(k - kk);
+      _mm512_mask_storeu_ps(dst + kk, mk, bf16_values_avx512(_mm512_maskz_loadu_ps(mk, src + kk)));
+    }
+    if (k % 2 != 0) dst[k] = 0.f;
+  }
+}
+
+extern const LinearImpl gemm_f32_avx512_8x32_impl{f32_panels_layout(kNr), run_linear_f32_panels,
+                                                  gemm_f32_avx512_8x32};
+extern const LinearImpl gemm_f32_avx512_12x32_impl{f32_panels_layout(kNr), run_linear_f32_panels,
+                                                   gemm_f32_avx512_12x32};
+extern const LinearImpl gemm_bf16_f32_avx512_8x32_impl{bf16_values_layout(kNr), run_linear_bf16_values,
+                                                       gemm_f32_avx512_8x32, round_rows_to_bf16_values_avx512};
 
 const KernelTable* kernels_avx512() {
-  static const KernelTable table{"avx512",
-                                 kNr,
-                                 gemm_f32_avx512_8x32,
-                                 rmsnorm_rows_f32_avx512,
-                                 silu_mul_f32_avx512,
-                                 add_f32_avx512,
-                                 dot_f32_avx512,
-                                 axpy_f32_avx512,
-                                 softmax_rows_f32_avx512,
-                                 cpu_has_avx512_bf16() ? gemm_bf16_avx512bf16_8x32 : gemm_bf16_avx512_emulated_6x32,
-                                 cpu_has_avx512_bf16() ? "vdpbf16ps" : "fp32 fma"};
+  static const KernelTable table = [] {
+    KernelTable t;
+    t.isa = "avx512";
+    t.nr = kNr;
+    t.gemm = gemm_f32_avx512_8x32;
+    t.rmsnorm_rows = rmsnorm_rows_f32_avx512;
+    t.silu_mul = silu_mul_f32_avx512;
+    t.add = add_f32_avx512;
+    t.dot = dot_f32_avx512;
+    t.axpy = axpy_f32_avx512;
+    t.softmax_rows = softmax_rows_f32_avx512;
+    return t;
+  }();
   return &table;
 }
 

@@ -4,10 +4,9 @@
 // tile: 16 fp32 accumulators, each vdpbf16ps adding two products per lane (64 FLOPs).
 #include "avx512_intrinsics.h"
 
-#include <vector>
 
 #include "../kernels.h"
-#include "kernels_avx512_bf16.h"
+#include "../linear.h"
 
 namespace trm::cpu {
 namespace {
@@ -81,21 +80,18 @@ inline int row_block(int k) {
   return rows > kMr ? rows : kMr;
 }
 
-}  // namespace
-
 void gemm_bf16_avx512bf16_8x32(const uint16_t* packed, int n, int k, const float* a, int lda, float* c,
                                int ldc, int m, bool accumulate) {
   if (m <= 0 || n <= 0) return;
   const int kp = (k + 1) / 2;
   const int block = row_block(k);
-  thread_local std::vector<uint32_t> pairs;  // grows once per thread, then is reused
-  if (pairs.size() < static_cast<size_t>(block) * kp) pairs.resize(static_cast<size_t>(block) * kp);
+  uint32_t* pairs = static_cast<uint32_t*>(thread_scratch(0, static_cast<size_t>(block) * kp * sizeof(uint32_t)));
   const int panels = (n + kNr - 1) / kNr;
   // Even row blocks, and rows spread evenly over the tiles (see gemm_f32_avx512_8x32).
   const int blocks = (m + block - 1) / block;
   for (int b = 0, i0 = 0; b < blocks; ++b) {
     const int rows = m / blocks + (b < m % blocks ? 1 : 0);
-    round_rows_bf16_pairs_avx512bf16(a + static_cast<size_t>(i0) * lda, lda, rows, k, pairs.data());
+    round_rows_bf16_pairs_avx512bf16(a + static_cast<size_t>(i0) * lda, lda, rows, k, pairs);
     const int tiles = (rows + kMr - 1) / kMr;
     const int base = rows / tiles, extra = rows % tiles;
     for (int p = 0; p < panels; ++p) {
@@ -107,7 +103,7 @@ void gemm_bf16_avx512bf16_8x32(const uint16_t* packed, int n, int k, const float
       float* cp = c + static_cast<size_t>(i0) * ldc + col;
       for (int t = 0, i = 0; t < tiles; ++t) {
         const int mr = base + (t < extra ? 1 : 0);
-        const uint32_t* ar = pairs.data() + static_cast<size_t>(i) * kp;
+        const uint32_t* ar = pairs + static_cast<size_t>(i) * kp;
         float* cr = cp + static_cast<size_t>(i) * ldc;
         i += mr;
         switch (mr) {
@@ -126,5 +122,13 @@ void gemm_bf16_avx512bf16_8x32(const uint16_t* packed, int n, int k, const float
     i0 += rows;
   }
 }
+
+}  // namespace
+
+extern const LinearImpl gemm_bf16_avx512bf16_8x32_impl{
+    bf16_pairs_layout(kNr, 1),
+    [](const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) {
+      gemm_bf16_avx512bf16_8x32(w.bf16.data(), w.n, w.k, a, lda, c, ldc, m, accumulate);
+    }};
 
 }  // namespace trm::cpu

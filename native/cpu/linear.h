@@ -1,0 +1,95 @@
+// Linear layers (y = x W^T) as the model runs them: a weight packed once at load for one
+// GEMM microkernel of native/cpu/kernel_list.inc, in that kernel's layout and dtype, and the
+// call that multiplies by it. Attention's QK^T and PV are not Linear layers: they use the
+// table's raw fp32 `gemm` (kernels.h) on operands packed per call.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/aligned_buffer.h"
+#include "cpu/int8.h"
+#include "cpu/kernels.h"
+
+namespace trm::cpu {
+
+enum class LinearDtype { kF32, kBf16, kInt8 };
+
+enum class WeightFormat {
+  kF32Panels,         // pack_linear panels of nr features (kernels.h)
+  kBf16ValuePanels,   // the same panels holding bf16-rounded values, for an fp32 microkernel
+  kBf16Pairs,         // pack_linear_bf16 pairs, kp rounded up to kp_multiple
+  kInt8Groups,        // pack_linear_int8 with `int8` (int8.h)
+};
+
+struct WeightLayout {
+  WeightFormat format = WeightFormat::kF32Panels;
+  int nr = 1;
+  int kp_multiple = 1;  // kBf16Pairs: the k pairs a panel holds, rounded up to a multiple of this
+  Int8Layout int8;      // kInt8Groups
+};
+
+constexpr WeightLayout f32_panels_layout(int nr) { return {WeightFormat::kF32Panels, nr, 1, {}}; }
+constexpr WeightLayout bf16_values_layout(int nr) { return {WeightFormat::kBf16ValuePanels, nr, 1, {}}; }
+constexpr WeightLayout bf16_pairs_layout(int nr, int kp_multiple) { return {WeightFormat::kBf16Pairs, nr, kp_multiple, {}}; }
+constexpr WeightLayout int8_layout(Int8Layout int8) { return {WeightFormat::kInt8Groups, int8.nr, 1, int8}; }
+
+struct LinearImpl;
+
+// A Linear weight W[n][k] packed for `kernel`; one of data / bf16 / int8 is filled.
+struct PackedLinear {
+  int n = 0;
+  int k = 0;
+  const LinearImpl* impl = nullptr;
+  AlignedBuffer data;  // kF32Panels, kBf16ValuePanels (the training engine fills it directly)
+  std::vector<uint16_t> bf16;
+  int kp = 0;  // kBf16Pairs: pairs per panel, padding included
+  Int8Weights int8;
+};
+
+// c[i*ldc + j] (= or +=) (a W^T)[i][j] for i < m, j < n, in the kernel's arithmetic.
+using LinearFn = void (*)(const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate);
+
+// What a microkernel's own translation unit provides: its layout, its entry point, and for
+// the kernels that are an fp32 microkernel on prepared operands, that microkernel.
+// round_rows_to_bf16_values's signature (kernels.h): an ISA's own, bit for bit the same.
+using RoundRowsFn = void (*)(const float* a, int lda, int m, int k, float* out, int ld_out);
+
+struct LinearImpl {
+  WeightLayout layout;
+  LinearFn run;
+  GemmFn f32_gemm = nullptr;
+  RoundRowsFn round_rows = nullptr;  // kBf16ValuePanels: the rounding pass (default: the generic one)
+};
+
+// One TRM_GEMM entry of kernel_list.inc, resolved by dispatch.
+struct LinearKernel {
+  const char* name;
+  const char* table;
+  LinearDtype dtype;
+  int mr, nr, lanes;
+  const char* label;  // what model.info reports (bf16Compute / int8Compute)
+  const LinearImpl* impl;
+};
+
+// Quantizes / rounds and packs W (row-major [n][k]) for `impl`.
+PackedLinear pack_linear_weight(const LinearImpl& impl, const float* w, int n, int k);
+
+inline void run_linear(const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) {
+  w.impl->run(w, a, lda, c, ldc, m, accumulate);
+}
+
+// The generic entry points for the fp32-microkernel formats: the weight as packed, or (bf16)
+// each row of `a` rounded to bf16 values once, into a per-thread scratch, then the fp32
+// microkernel: the products of two bf16 values are exact in fp32, so this is the bf16
+// arithmetic (gemm_bf16_scalar's) at fp32 speed.
+void run_linear_f32_panels(const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate);
+void run_linear_bf16_values(const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate);
+
+// A per-thread scratch buffer (slot 0..3) of at least `bytes`, 64-byte aligned; it grows once
+// per thread and is then reused (contents are not kept across growth). The SIMD kernels take
+// their scratch from here rather than own a std::vector: a template instantiated in a unit
+// built with AVX-512 flags is a weak symbol the linker may hand to generic code too.
+void* thread_scratch(int slot, size_t bytes);
+
+}  // namespace trm::cpu

@@ -1,0 +1,229 @@
+// The AMX GEMMs of the "amx" table: bf16 (tdpbf16ps, fp32 accumulation) and int8 (tdpbssd,
+// int32 accumulation, int8.h's scheme). Built with -mamx-tile -mamx-bf16 -mamx-int8 and the
+// AVX-512 flags; dispatch (kernel_list.inc) uses them only when CPUID reports AMX-TILE and
+// AMX-BF16 (AMX-INT8 for int8) and Linux granted this process the tile data.
+//
+// UNVERIFIED where written: the CPU this was written on has no AMX, so it was compiled but
+// never run; its tests skip with a message. Check on a Sapphire/Emerald/Granite Rapids Xeon.
+//
+// Tiles (palette 1): C0..C3 (tmm0-3) a 32 x 32 block of fp32 / int32 results, A0/A1
+// (tmm4-5) 16 rows x 64 bytes of activations each, B0/B1 (tmm6-7) 16 rows x 64 bytes of
+// weights each. One k step: 4 tile products of 16 x 16 x 32 (bf16) or 16 x 16 x 64 (int8).
+//
+// Weights are packed once at load in the tiles' "VNNI" layout: panels of 16 output features,
+// each k step a 1 KB block of 16 rows (k pairs / quads) x 16 features x 2 bf16 / 4 int8,
+// k zero-padded to 32 (bf16) or 64 (int8). Activations are rounded (bf16) or quantized (int8)
+// into a per-thread scratch with rows padded to 16 and k to the tile's, zeros in the padding.
+// Results go from the C tiles to a per-thread 32 x 32 scratch and through the epilogue
+// (dequantize, accumulate, the n and m tails) with AVX-512 masks: nothing outside c is
+// touched.
+//
+// The tile configuration is loaded at the start of every call (ldtilecfg, on whichever pool
+// thread runs it) and released at its end, so no thread carries tile state between calls.
+#include "avx512_intrinsics.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "../int8.h"
+#include "../kernels.h"
+#include "../linear.h"
+
+namespace trm::cpu {
+namespace {
+
+constexpr int kTileRows = 16;
+constexpr int kTileBytes = 64;
+constexpr int kPanel = 16;  // output features per B tile
+
+struct alignas(64) TileConfig {
+  uint8_t palette_id;
+  uint8_t start_row;
+  uint8_t reserved[14];
+  uint16_t colsb[16];
+  uint8_t rows[16];
+};
+
+// Eight tiles of 16 rows x 64 bytes.
+void load_tile_config() {
+  TileConfig cfg;
+  std::memset(&cfg, 0, sizeof(cfg));
+  cfg.palette_id = 1;
+  for (int t = 0; t < 8; ++t) {
+    cfg.colsb[t] = kTileBytes;
+    cfg.rows[t] = kTileRows;
+  }
+  _tile_loadconfig(&cfg);
+}
+
+inline __mmask16 mask_first(int count) {
+  if (count <= 0) return 0;
+  if (count >= 16) return static_cast<__mmask16>(0xFFFF);
+  return static_cast<__mmask16>((1u << count) - 1u);
+}
+
+// Per call, from thread_scratch (linear.h): the prepared activations (64-byte aligned rows),
+// int8's row scales, and the 32 x 32 block the C tiles are stored to.
+struct AmxScratch {
+  uint8_t* a;
+  float* sx;
+  float* c;
+};
+
+AmxScratch amx_scratch(size_t bytes, int rows) {
+  return {static_cast<uint8_t*>(thread_scratch(0, bytes)), static_cast<float*>(thread_scratch(1, rows * sizeof(float))),
+          static_cast<float*>(thread_scratch(2, 32 * 32 * sizeof(float)))};
+}
+
+// Rows per block: the block's prepared activations kept to ~256 KB (they stay in L2 while
+// every weight panel streams past); a multiple of 32 (two A tiles).
+int amx_row_block(int row_bytes) {
+  const int rows = (262144 / std::max(1, row_bytes)) / 32 * 32;
+  return std::max(32, rows);
+}
+
+// The C tiles of one 32-row x (16 or 32)-column block, as fp32 values in scratch.c
+// (row stride 32 floats), through the epilogue into c: rows < rows_valid, cols < valid.
+template <typename Scale>
+void epilogue(const float* block, float* c, int ldc, int rows_valid, int valid, bool accumulate, Scale&& scale) {
+  const __mmask16 m0 = mask_first(valid), m1 = mask_first(valid - 16);
+  for (int i = 0; i < rows_valid; ++i) {
+    float* ci = c + static_cast<size_t>(i) * ldc;
+    __m512 y0 = scale(i, 0, _mm512_load_ps(block + i * 32));
+    __m512 y1 = scale(i, 1, _mm512_load_ps(block + i * 32 + 16));
+    if (accumulate) {
+      y0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, ci), y0);
+      y1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, ci + 16), y1);
+    }
+    _mm512_mask_storeu_ps(ci, m0, y0);
+    if (valid > 16) _mm512_mask_storeu_ps(ci + 16, m1, y1);
+  }
+}
+
+// One 32 x 32 (or 32 x 16 when `two_panels` is false) block over `ksteps` k steps. a: the
+// block's first row, row stride a_stride bytes; b0/b1: the panels' first k step, each k step
+// 1 KB further. Kind 0: bf16, 1: int8.
+template <int Kind>
+void tile_block(const uint8_t* a, int a_stride, const uint8_t* b0, const uint8_t* b1, bool two_panels, int ksteps,
+                float* out) {
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  const uint8_t* a1 = a + static_cast<size_t>(kTileRows) * a_stride;
+  for (int s = 0; s < ksteps; ++s) {
+    const size_t off = static_cast<size_t>(s) * kTileBytes;
+    const size_t boff = static_cast<size_t>(s) * kTileRows * kTileBytes;
+    _tile_loadd(4, a + off, a_stride);
+    _tile_loadd(5, a1 + off, a_stride);
+    _tile_loadd(6, b0 + boff, kTileBytes);
+    if (Kind == 0) {
+      _tile_dpbf16ps(0, 4, 6);
+      _tile_dpbf16ps(2, 5, 6);
+    } else {
+      _tile_dpbssd(0, 4, 6);
+      _tile_dpbssd(2, 5, 6);
+    }
+    if (two_panels) {
+      _tile_loadd(7, b1 + boff, kTileBytes);
+      if (Kind == 0) {
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(3, 5, 7);
+      } else {
+        _tile_dpbssd(1, 4, 7);
+        _tile_dpbssd(3, 5, 7);
+      }
+    }
+  }
+  // out: 32 rows x 32 floats; tiles 0/1 the top 16 rows, 2/3 the bottom ones.
+  _tile_stored(0, out, 128);
+  _tile_stored(1, out + 16, 128);
+  _tile_stored(2, out + 16 * 32, 128);
+  _tile_stored(3, out + 16 * 32 + 16, 128);
+}
+
+// Both GEMMs: prepare a row block into scratch (`prepare(i0, rows, dst, stride)`), then every
+// pair of weight panels against it, 32 rows at a time.
+// The activation block's size for a row stride, and the scratch both GEMMs share.
+int amx_block_rows(int ksteps) { return amx_row_block(ksteps * kTileBytes); }
+
+template <int Kind, typename Prepare, typename Scale>
+void amx_gemm(const AmxScratch& scratch, const uint8_t* weights, int n, int ksteps, int m, float* c, int ldc,
+              bool accumulate, Prepare&& prepare, Scale&& scale_for) {
+  if (m <= 0 || n <= 0) return;
+  const int a_stride = ksteps * kTileBytes;
+  const int block = amx_block_rows(ksteps);
+  uint8_t* a = scratch.a;
+  const int panels = (n + kPanel - 1) / kPanel;
+  const size_t panel_bytes = static_cast<size_t>(ksteps) * kTileRows * kTileBytes;
+  load_tile_config();
+  for (int i0 = 0; i0 < m; i0 += block) {
+    const int rows = std::min(block, m - i0);
+    const int padded = (rows + 31) / 32 * 32;
+    prepare(i0, rows, a, a_stride);
+    std::memset(a + static_cast<size_t>(rows) * a_stride, 0, static_cast<size_t>(padded - rows) * a_stride);
+    for (int p = 0; p < panels; p += 2) {
+      const bool two = p + 1 < panels;
+      const int col = p * kPanel, valid = std::min(2 * kPanel, n - col);
+      const uint8_t* b0 = weights + p * panel_bytes;
+      const uint8_t* b1 = two ? b0 + panel_bytes : b0;
+      for (int r = 0; r < rows; r += 32) {
+        tile_block<Kind>(a + static_cast<size_t>(r) * a_stride, a_stride, b0, b1, two, ksteps, scratch.c);
+        epilogue(scratch.c, c + static_cast<size_t>(i0 + r) * ldc + col, ldc, std::min(32, rows - r), valid, accumulate,
+                 [&](int i, int half, __m512 v) { return scale_for(i0 + r + i, col + 16 * half, v); });
+      }
+    }
+  }
+  _tile_release();
+}
+
+void gemm_bf16_amx_32x32(const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) {
+  const int ksteps = w.kp / kTileRows;  // w.kp is a multiple of 16 pairs (kp_multiple)
+  const int block = amx_block_rows(ksteps);
+  const AmxScratch scratch = amx_scratch(static_cast<size_t>(block) * ksteps * kTileBytes, block);
+  amx_gemm<0>(
+      scratch, reinterpret_cast<const uint8_t*>(w.bf16.data()), w.n, ksteps, m, c, ldc, accumulate,
+      [&](int i0, int rows, uint8_t* dst, int stride) {
+        for (int i = 0; i < rows; ++i) {
+          const float* src = a + static_cast<size_t>(i0 + i) * lda;
+          uint16_t* row = reinterpret_cast<uint16_t*>(dst + static_cast<size_t>(i) * stride);
+          int kk = 0;
+          for (; kk < w.k; ++kk) row[kk] = bf16_from_f32(src[kk]);
+          for (; kk < stride / 2; ++kk) row[kk] = 0;
+        }
+      },
+      [](int, int, __m512 v) { return v; });
+}
+
+void gemm_int8_amx_32x32(const PackedLinear& packed, const float* a, int lda, float* c, int ldc, int m, bool accumulate) {
+  const Int8Weights& w = packed.int8;
+  const int ksteps = w.kg / kTileRows;  // w.kg is a multiple of 16 quads (kg_multiple)
+  const int block = amx_block_rows(ksteps);
+  const AmxScratch scratch = amx_scratch(static_cast<size_t>(block) * ksteps * kTileBytes, block);
+  int base = 0;  // the first row of the block the scales in scratch.sx belong to
+  amx_gemm<1>(
+      scratch, reinterpret_cast<const uint8_t*>(w.data.data()), w.n, ksteps, m, c, ldc, accumulate,
+      [&](int i0, int rows, uint8_t* dst, int stride) {
+        base = i0;
+        for (int i = 0; i < rows; ++i) {
+          int8_t* row = reinterpret_cast<int8_t*>(dst + static_cast<size_t>(i) * stride);
+          scratch.sx[i] = quantize_row_int8(a + static_cast<size_t>(i0 + i) * lda, w.k, row);
+          std::memset(row + w.k, 0, stride - w.k);
+        }
+      },
+      // The C tile holds int32 sums; dequantized exactly as gemm_int8_scalar does.
+      [&](int row, int col, __m512 bits) {
+        const __mmask16 mk = mask_first(w.n - col);
+        const __m512 sw = _mm512_maskz_loadu_ps(mk, w.scales.data() + col);
+        const __m512 acc = _mm512_cvtepi32_ps(_mm512_castps_si512(bits));
+        return _mm512_mul_ps(acc, _mm512_mul_ps(_mm512_set1_ps(scratch.sx[row - base]), sw));
+      });
+}
+
+}  // namespace
+
+extern const LinearImpl gemm_bf16_amx_32x32_impl{bf16_pairs_layout(kPanel, kTileRows), gemm_bf16_amx_32x32};
+extern const LinearImpl gemm_int8_amx_32x32_impl{int8_layout({kPanel, 4, kTileRows, false}), gemm_int8_amx_32x32};
+
+}  // namespace trm::cpu

@@ -1,0 +1,136 @@
+// gemm_int8_avx512vnni_8x32: the int8 GEMM (int8.h) with vpdpbusd (AVX512_VNNI). Built with
+// -mavx512f -mavx512bw -mavx512vl -mavx512vnni; the "avx512" table uses it only when
+// dispatch reports AVX512_VNNI.
+//
+// vpdpbusd multiplies unsigned bytes by signed bytes, four per int32 lane, and adds the four
+// products to the lane without saturation (vpdpbusds would saturate; it is not used). The
+// activations are stored shifted to u8 = q_x + 128 (in [1, 255]), so a lane accumulates
+// sum (q_x + 128) q_w = acc + 128 * sum_k q_w; the epilogue subtracts 128 * col_sum(W),
+// packed with the weight. Every partial sum stays below 255 * 127 * k < 2^31 for k < 66000:
+// exact.
+//
+// Layout {nr 32, k quads}: one 128-byte row per k quad holds 32 features x 4 k values (two
+// zmm); an 8x32 register tile (16 accumulators, 2 weight vectors, the broadcast quad).
+#include "avx512_intrinsics.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "../int8.h"
+#include "../linear.h"
+#include "int8_x86.h"
+
+namespace trm::cpu {
+namespace {
+
+constexpr int kNr = 32;
+constexpr int kMr = 8;
+
+inline __mmask16 mask_first(int count) {
+  if (count <= 0) return 0;
+  if (count >= 16) return static_cast<__mmask16>(0xFFFF);
+  return static_cast<__mmask16>((1u << count) - 1u);
+}
+
+// One row quantized, shifted to u8 and packed four per int32 word; the k tail up to kg
+// quads is 128 (q = 0; the weight there is zero anyway).
+float quantize_row_u8_avx512(const float* x, int k, int kg, int32_t* out) {
+  __m512 vmax = _mm512_setzero_ps();
+  for (int i = 0; i < k; i += 16) {
+    vmax = _mm512_max_ps(vmax, _mm512_abs_ps(_mm512_maskz_loadu_ps(mask_first(k - i), x + i)));
+  }
+  const float maxabs = _mm512_reduce_max_ps(vmax);
+  const __m512 vinv = _mm512_set1_ps(int8_inverse_scale(maxabs));
+  const __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127), shift = _mm512_set1_epi32(128);
+  uint8_t* q = reinterpret_cast<uint8_t*>(out);
+  for (int i = 0; i < k; i += 16) {
+    const __mmask16 mk = mask_first(k - i);
+    const __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(mk, x + i), vinv));
+    const __m512i u = _mm512_add_epi32(_mm512_min_epi32(hi, _mm512_max_epi32(lo, v)), shift);
+    _mm512_mask_cvtepi32_storeu_epi8(q + i, mk, u);
+  }
+  for (int i = k; i < 4 * kg; ++i) q[i] = 128;
+  return maxabs / 127.f;
+}
+
+template <int MR>
+inline void gemm_tile_int8_avx512vnni_mrx32(const int8_t* panel, int kg, const int32_t* a, int lda, const float* sx,
+                                            const float* sw, const int32_t* col_sums, float* c, int ldc, int valid,
+                                            bool accumulate) {
+  __m512i acc0[MR], acc1[MR];
+  for (int i = 0; i < MR; ++i) acc0[i] = acc1[i] = _mm512_setzero_si512();
+  for (int g = 0; g < kg; ++g) {
+    const int8_t* b = panel + static_cast<size_t>(g) * kNr * 4;
+    const __m512i b0 = _mm512_loadu_si512(b);
+    const __m512i b1 = _mm512_loadu_si512(b + 64);
+    for (int i = 0; i < MR; ++i) {
+      const __m512i ai = _mm512_set1_epi32(a[static_cast<size_t>(i) * lda + g]);
+      acc0[i] = _mm512_dpbusd_epi32(acc0[i], ai, b0);
+      acc1[i] = _mm512_dpbusd_epi32(acc1[i], ai, b1);
+    }
+  }
+  const __mmask16 m0 = mask_first(valid), m1 = mask_first(valid - 16);
+  const __m512 sw0 = _mm512_maskz_loadu_ps(m0, sw), sw1 = _mm512_maskz_loadu_ps(m1, sw + 16);
+  const __m512i shift0 = _mm512_slli_epi32(_mm512_maskz_loadu_epi32(m0, col_sums), 7);
+  const __m512i shift1 = _mm512_slli_epi32(_mm512_maskz_loadu_epi32(m1, col_sums + 16), 7);
+  #pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) {
+    float* ci = c + static_cast<size_t>(i) * ldc;
+    const __m512 s = _mm512_set1_ps(sx[i]);
+    __m512 y0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc0[i], shift0)), _mm512_mul_ps(s, sw0));
+    __m512 y1 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc1[i], shift1)), _mm512_mul_ps(s, sw1));
+    if (accumulate) {
+      y0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, ci), y0);
+      y1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, ci + 16), y1);
+    }
+    _mm512_mask_storeu_ps(ci, m0, y0);
+    _mm512_mask_storeu_ps(ci + 16, m1, y1);
+  }
+}
+
+void gemm_int8_avx512vnni_8x32(const Int8Weights& w, const float* a, int lda, float* c, int ldc, int m,
+                               bool accumulate) {
+  const int n = w.n, kg = w.kg;
+  if (m <= 0 || n <= 0) return;
+  const int block = int8_row_block(kg * 4, kMr);
+  const Int8Scratch scratch = int8_scratch(static_cast<size_t>(block) * kg, block);
+  const int panels = (n + kNr - 1) / kNr;
+  for_int8_row_blocks(m, block, [&](int i0, int rows) {
+    for (int i = 0; i < rows; ++i) {
+      scratch.sx[i] = quantize_row_u8_avx512(a + static_cast<size_t>(i0 + i) * lda, w.k, kg,
+                                             scratch.words + static_cast<size_t>(i) * kg);
+    }
+    for (int p = 0; p < panels; ++p) {
+      const int8_t* panel = w.data.data() + static_cast<size_t>(p) * kg * kNr * 4;
+      const int col = p * kNr, valid = std::min(kNr, n - col);
+      const float* sw = w.scales.data() + col;
+      const int32_t* sums = w.col_sums.data() + col;
+      for_int8_tiles(rows, kMr, [&](int r, int mr) {
+        const int32_t* ar = scratch.words + static_cast<size_t>(r) * kg;
+        float* cr = c + static_cast<size_t>(i0 + r) * ldc + col;
+        const float* sx = scratch.sx + r;
+        switch (mr) {
+          case 8: gemm_tile_int8_avx512vnni_mrx32<8>(panel, kg, ar, kg, sx, sw, sums, cr, ldc, valid, accumulate); break;
+          case 7: gemm_tile_int8_avx512vnni_mrx32<7>(panel, kg, ar, kg, sx, sw, sums, cr, ldc, valid, accumulate); break;
+          case 6: gemm_tile_int8_avx512vnni_mrx32<6>(panel, kg, ar, kg, sx, sw, sums, cr, ldc, valid, accumulate); break;
+          case 5: gemm_tile_int8_avx512vnni_mrx32<5>(panel, kg, ar, kg, sx, sw, sums, cr, ldc, valid, accumulate); break;
+          case 4: gemm_tile_int8_avx512vnni_mrx32<4>(panel, kg, ar, kg, sx, sw, sums, cr, ldc, valid, accumulate); break;
+          case 3: gemm_tile_int8_avx512vnni_mrx32<3>(panel, kg, ar, kg, sx, sw, sums, cr, ldc, valid, accumulate); break;
+          case 2: gemm_tile_int8_avx512vnni_mrx32<2>(panel, kg, ar, kg, sx, sw, sums, cr, ldc, valid, accumulate); break;
+          case 1: gemm_tile_int8_avx512vnni_mrx32<1>(panel, kg, ar, kg, sx, sw, sums, cr, ldc, valid, accumulate); break;
+          default: break;
+        }
+      });
+    }
+  });
+}
+
+}  // namespace
+
+extern const LinearImpl gemm_int8_avx512vnni_8x32_impl{
+    int8_layout({kNr, 4, 1, true}),
+    [](const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) {
+      gemm_int8_avx512vnni_8x32(w.int8, a, lda, c, ldc, m, accumulate);
+    }};
+
+}  // namespace trm::cpu

@@ -1,0 +1,119 @@
+// gemm_int8_avxvnni_6x16: the int8 GEMM (int8.h) with the 256-bit, VEX-encoded vpdpbusd of
+// AVX-VNNI (Alder Lake and later cores, Sapphire Rapids, Zen 5). Built with -mavx2 -mfma
+// -mavxvnni; the "avx2" table uses it only when dispatch reports AVX-VNNI.
+//
+// The same u8 x s8 scheme as the AVX-512 VNNI kernel (kernels_int8_avx512vnni.cc): u8 =
+// q_x + 128, no saturation (vpdpbusd, not vpdpbusds), 128 * col_sum(W) subtracted in the
+// epilogue. Layout {nr 16, k quads}: one 64-byte row per k quad (two ymm); a 6x16 tile.
+//
+// UNVERIFIED where written: the CPU it was written on has no AVX-VNNI, so its tests skip.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "../int8.h"
+#include "../linear.h"
+#include "int8_x86.h"
+
+namespace trm::cpu {
+namespace {
+
+constexpr int kNr = 16;
+constexpr int kMr = 6;
+
+alignas(64) constexpr int32_t kMaskWindow[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+inline __m256i mask_first(int count) {
+  count = count < 0 ? 0 : (count > 8 ? 8 : count);
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kMaskWindow + 8 - count));
+}
+
+// One row quantized (the scalar rule, element by element: it is exact either way) and
+// shifted to u8, four per int32 word; the tail up to kg quads is 128 (q = 0).
+float quantize_row_u8_avxvnni(const float* x, int k, int kg, int32_t* out) {
+  float maxabs = 0.f;
+  for (int i = 0; i < k; ++i) maxabs = std::max(maxabs, std::fabs(x[i]));
+  const float inv = int8_inverse_scale(maxabs);
+  uint8_t* q = reinterpret_cast<uint8_t*>(out);
+  for (int i = 0; i < k; ++i) q[i] = static_cast<uint8_t>(int8_round_clamp(x[i] * inv) + 128);
+  for (int i = k; i < 4 * kg; ++i) q[i] = 128;
+  return maxabs / 127.f;
+}
+
+template <int MR>
+inline void gemm_tile_int8_avxvnni_mrx16(const int8_t* panel, int kg, const int32_t* a, int lda, const float* sx,
+                                         const float* sw, const int32_t* col_sums, float* c, int ldc, int valid,
+                                         bool accumulate) {
+  __m256i acc0[MR], acc1[MR];
+  for (int i = 0; i < MR; ++i) acc0[i] = acc1[i] = _mm256_setzero_si256();
+  for (int g = 0; g < kg; ++g) {
+    const int8_t* b = panel + static_cast<size_t>(g) * kNr * 4;
+    const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b));
+    const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 32));
+    for (int i = 0; i < MR; ++i) {
+      const __m256i ai = _mm256_set1_epi32(a[static_cast<size_t>(i) * lda + g]);
+      acc0[i] = _mm256_dpbusd_avx_epi32(acc0[i], ai, b0);
+      acc1[i] = _mm256_dpbusd_avx_epi32(acc1[i], ai, b1);
+    }
+  }
+  const __m256i m0 = mask_first(valid), m1 = mask_first(valid - 8);
+  const __m256 sw0 = _mm256_maskload_ps(sw, m0), sw1 = _mm256_maskload_ps(sw + 8, m1);
+  const __m256i shift0 = _mm256_slli_epi32(_mm256_maskload_epi32(col_sums, m0), 7);
+  const __m256i shift1 = _mm256_slli_epi32(_mm256_maskload_epi32(col_sums + 8, m1), 7);
+  for (int i = 0; i < MR; ++i) {
+    float* ci = c + static_cast<size_t>(i) * ldc;
+    const __m256 s = _mm256_set1_ps(sx[i]);
+    __m256 y0 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(acc0[i], shift0)), _mm256_mul_ps(s, sw0));
+    __m256 y1 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(acc1[i], shift1)), _mm256_mul_ps(s, sw1));
+    if (accumulate) {
+      y0 = _mm256_add_ps(_mm256_maskload_ps(ci, m0), y0);
+      y1 = _mm256_add_ps(_mm256_maskload_ps(ci + 8, m1), y1);
+    }
+    _mm256_maskstore_ps(ci, m0, y0);
+    _mm256_maskstore_ps(ci + 8, m1, y1);
+  }
+}
+
+void gemm_int8_avxvnni_6x16(const Int8Weights& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) {
+  const int n = w.n, kg = w.kg;
+  if (m <= 0 || n <= 0) return;
+  const int block = int8_row_block(kg * 4, kMr);
+  const Int8Scratch scratch = int8_scratch(static_cast<size_t>(block) * kg, block);
+  const int panels = (n + kNr - 1) / kNr;
+  for_int8_row_blocks(m, block, [&](int i0, int rows) {
+    for (int i = 0; i < rows; ++i) {
+      scratch.sx[i] = quantize_row_u8_avxvnni(a + static_cast<size_t>(i0 + i) * lda, w.k, kg,
+                                              scratch.words + static_cast<size_t>(i) * kg);
+    }
+    for (int p = 0; p < panels; ++p) {
+      const int8_t* panel = w.data.data() + static_cast<size_t>(p) * kg * kNr * 4;
+      const int col = p * kNr, valid = std::min(kNr, n - col);
+      const float* sw = w.scales.data() + col;
+      const int32_t* sums = w.col_sums.data() + col;
+      for_int8_tiles(rows, kMr, [&](int r, int mr) {
+        const int32_t* ar = scratch.words + static_cast<size_t>(r) * kg;
+        float* cr = c + static_cast<size_t>(i0 + r) * ldc + col;
+        const float* sx = scratch.sx + r;
+        switch (mr) {
+          case 6: gemm_tile_int8_avxvnni_mrx16<6>(panel, kg, ar, kg, sx, sw, sums, cr, ldc, valid, accumulate); break;
+          case 5: gemm_tile_int8_avxvnni_mrx16<5>(panel, kg, ar, kg, sx, sw, sums, cr, ldc, valid, accumulate); break;
+          case 4: gemm_tile_int8_avxvnni_mrx16<4>(panel, kg, ar, kg, sx, sw, sums, cr, ldc, valid, accumulate); break;
+          case 3: gemm_tile_int8_avxvnni_mrx16<3>(panel, kg, ar, kg, sx, sw, sums, cr, ldc, valid, accumulate); break;
+          case 2: gemm_tile_int8_avxvnni_mrx16<2>(panel, kg, ar, kg, sx, sw, sums, cr, ldc, valid, accumulate); break;
+          case 1: gemm_tile_int8_avxvnni_mrx16<1>(panel, kg, ar, kg, sx, sw, sums, cr, ldc, valid, accumulate); break;
+          default: break;
+        }
+      });
+    }
+  });
+}
+
+}  // namespace
+
+extern const LinearImpl gemm_int8_avxvnni_6x16_impl{
+    int8_layout({kNr, 4, 1, true}),
+    [](const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) {
+      gemm_int8_avxvnni_6x16(w.int8, a, lda, c, ldc, m, accumulate);
+    }};
+
+}  // namespace trm::cpu

@@ -1,0 +1,74 @@
+// The AMX peak loops (built with -mamx-tile -mamx-bf16 -mamx-int8; called only after
+// peak.cc saw the amx table run, i.e. CPUID and the OS's grant of the tile data). Four
+// independent C tiles, each tdpbf16ps 16 x 16 x 32 bf16 multiply-adds (16384 FLOPs), each
+// tdpbssd 16 x 16 x 64 int8 ones (32768 ops). UNVERIFIED where written (no AMX there).
+#include <immintrin.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+
+#include "../peak.h"
+
+namespace trm::cpu {
+namespace {
+
+struct alignas(64) TileConfig {
+  uint8_t palette_id;
+  uint8_t start_row;
+  uint8_t reserved[14];
+  uint16_t colsb[16];
+  uint8_t rows[16];
+};
+
+template <typename Body>
+double amx_loop(double seconds, double ops_per_iteration, Body body) {
+  TileConfig cfg;
+  std::memset(&cfg, 0, sizeof(cfg));
+  cfg.palette_id = 1;
+  for (int t = 0; t < 8; ++t) {
+    cfg.colsb[t] = 64;
+    cfg.rows[t] = 16;
+  }
+  _tile_loadconfig(&cfg);
+  alignas(64) static const uint8_t operand[16 * 64] = {};
+  _tile_loadd(4, operand, 64);
+  _tile_loadd(5, operand, 64);
+  _tile_loadd(6, operand, 64);
+  _tile_loadd(7, operand, 64);
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  constexpr long kInner = 1 << 12;
+  const auto start = std::chrono::steady_clock::now();
+  double ops = 0;
+  do {
+    for (long it = 0; it < kInner; ++it) body();
+    ops += ops_per_iteration * kInner;
+  } while (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < seconds);
+  _tile_release();
+  return ops;
+}
+
+}  // namespace
+
+double dot_loop_bf16_amx(double seconds) {
+  return amx_loop(seconds, 4 * 16384.0, [] {
+    _tile_dpbf16ps(0, 4, 6);
+    _tile_dpbf16ps(1, 4, 7);
+    _tile_dpbf16ps(2, 5, 6);
+    _tile_dpbf16ps(3, 5, 7);
+  });
+}
+
+double dot_loop_int8_amx(double seconds) {
+  return amx_loop(seconds, 4 * 32768.0, [] {
+    _tile_dpbssd(0, 4, 6);
+    _tile_dpbssd(1, 4, 7);
+    _tile_dpbssd(2, 5, 6);
+    _tile_dpbssd(3, 5, 7);
+  });
+}
+
+}  // namespace trm::cpu
