@@ -33,7 +33,7 @@ const int kGemmK[] = {1, 2, 3, 15, 16, 17, 64, 65};
 // Bounds: relative L2 error against float64 (dot: relative to the sum of |terms|). fp32
 // sums over k terms drift by about sqrt(k) ulps; elementwise ops by an ulp or two (softmax
 // sums 1000 float exps: 7e-7 measured, hence its looser bound).
-constexpr double kGemmBound = 1e-5, kBf16GemmBound = 1e-5, kNormBound = 1e-6, kSiluBound = 1e-6;
+constexpr double kGemmBound = 1e-5, kBf16GemmBound = 1e-5, kInt8GemmBound = 1e-6, kNormBound = 1e-6, kSiluBound = 1e-6;
 constexpr double kSoftmaxBound = 2e-6, kDotBound = 1e-6, kAxpyBound = 1e-6, kAttentionBound = 1e-5;
 
 std::string size_name(std::initializer_list<int> dims) {
@@ -65,43 +65,89 @@ void check_both(Harness& h, const std::string& op, const KernelTable& k, const s
   h.check(op + " " + k.isa + " vs scalar", name, got, s.data(), n, bound);
 }
 
-// ---- gemm: c (=|+=) a W^T, W [n][k] packed for the table; c inside a wider ldc ----
-void check_gemm(Harness& h, const std::vector<const KernelTable*>& tables) {
-  const KernelTable& scalar = cpu::kernels_scalar();
-  for (int m : kGemmM) {
-    for (int n : kGemmN) {
-      for (int k : kGemmK) {
-        const int lda = k + 3, ldc = n + 5;
-        const auto a = random_vec(static_cast<size_t>(m) * lda, 1000 + m * 7 + k);
-        const auto w = random_vec(static_cast<size_t>(n) * k, 2000 + n * 11 + k);
-        const auto c0 = random_vec(static_cast<size_t>(m) * ldc, 3000 + m + n);
-        for (bool bf16 : {false, true}) {
+// ---- Linear GEMMs: c (=|+=) a W^T through every Linear kernel of kernel_list.inc that runs
+// here (packed by pack_linear_weight, run by run_linear, as the model does), c inside a
+// wider ldc. fp32 and bf16 against float64 (bf16: on bf16-rounded operands) and against
+// the scalar table's kernel of the dtype; int8 against float64 of the unquantized product
+// (the quantization's own error) and bit for bit against the scalar int8 kernel (every
+// int8 step is exact or one fp32 rounding in a fixed order, native/cpu/int8.h).
+
+// The int8 scheme of native/cpu/int8.h, written out again from its statement: per row,
+// inv = 127 / max|x| in fp32, q = round half to even of x * inv clamped to [-127, 127], and
+// the scale max|x| / 127 (an all-zero row: q = 0).
+struct Quantized {
+  std::vector<int> q;
+  std::vector<float> scale;
+};
+
+Quantized quantize_rows(const float* x, int rows, int cols, int ld) {
+  Quantized out{std::vector<int>(static_cast<size_t>(rows) * cols, 0), std::vector<float>(static_cast<size_t>(rows), 1.f)};
+  for (int r = 0; r < rows; ++r) {
+    float maxabs = 0.f;
+    for (int c = 0; c < cols; ++c) maxabs = std::max(maxabs, std::fabs(x[static_cast<size_t>(r) * ld + c]));
+    if (maxabs == 0.f) continue;
+    const float inv = 127.0f / maxabs;
+    out.scale[r] = maxabs / 127.0f;
+    for (int c = 0; c < cols; ++c) {
+      const float v = std::nearbyint(x[static_cast<size_t>(r) * ld + c] * inv);
+      out.q[static_cast<size_t>(r) * cols + c] = static_cast<int>(std::min(127.f, std::max(-127.f, v)));
+    }
+  }
+  return out;
+}
+
+void check_linear_gemms(Harness& h) {
+  const KernelTable& scalar = *cpu::find_kernels("scalar");
+  for (const cpu::LinearKernelEntry& entry : cpu::linear_kernels()) {
+    const cpu::LinearKernel& kernel = entry.kernel;
+    if (!entry.runs) {
+      h.skip(kernel.name, std::string("this CPU does not run it (table ") + kernel.table + ")");
+      continue;
+    }
+    const cpu::LinearKernel& reference_kernel = cpu::linear_kernel(scalar, kernel.dtype);
+    const bool bf16 = kernel.dtype == cpu::LinearDtype::kBf16, int8 = kernel.dtype == cpu::LinearDtype::kInt8;
+    // The sizes: the common tile edges, and this kernel's own (mr, nr and lanes, +-1).
+    std::vector<int> ms(std::begin(kGemmM), std::end(kGemmM)), ns(std::begin(kGemmN), std::end(kGemmN));
+    for (int d : {-1, 0, 1}) {
+      ms.push_back(std::max(1, kernel.mr + d));
+      ns.push_back(std::max(1, kernel.nr + d));
+      ns.push_back(std::max(1, 2 * kernel.nr + d));
+    }
+    std::vector<int> ks(std::begin(kGemmK), std::end(kGemmK));
+    for (int d : {-1, 0, 1}) ks.push_back(std::max(1, 4 * kernel.lanes + d));
+    for (int m : ms) {
+      for (int n : ns) {
+        for (int k : ks) {
+          const int lda = k + 3, ldc = n + 5;
+          const auto a = random_vec(static_cast<size_t>(m) * lda, 1000 + m * 7 + k);
+          const auto w = random_vec(static_cast<size_t>(n) * k, 2000 + n * 11 + k);
+          const auto c0 = random_vec(static_cast<size_t>(m) * ldc, 3000 + m + n);
+          const cpu::PackedLinear packed = cpu::pack_linear_weight(*kernel.impl, w.data(), n, k);
+          const cpu::PackedLinear packed_ref = cpu::pack_linear_weight(*reference_kernel.impl, w.data(), n, k);
+          // int8: the scheme's integers and scales, so float64 checks the kernel's arithmetic
+          // (not the quantization's error, which is the scheme's and tested in test/native/int8).
+          const Quantized qa = int8 ? quantize_rows(a.data(), m, k, lda) : Quantized{};
+          const Quantized qw = int8 ? quantize_rows(w.data(), n, k, k) : Quantized{};
           for (bool accumulate : {false, true}) {
             std::vector<double> ref(static_cast<size_t>(m) * n);
             for (int i = 0; i < m; ++i) {
               for (int j = 0; j < n; ++j) {
-                double s = accumulate ? c0[static_cast<size_t>(i) * ldc + j] : 0.0;
+                double sum = 0.0;
                 for (int kk = 0; kk < k; ++kk) {
                   const float x = a[static_cast<size_t>(i) * lda + kk], y = w[static_cast<size_t>(j) * k + kk];
-                  s += bf16 ? static_cast<double>(round_to_bf16(x)) * round_to_bf16(y) : static_cast<double>(x) * y;
+                  sum += int8 ? static_cast<double>(qa.q[static_cast<size_t>(i) * k + kk]) * qw.q[static_cast<size_t>(j) * k + kk]
+                       : bf16 ? static_cast<double>(round_to_bf16(x)) * round_to_bf16(y) : static_cast<double>(x) * y;
                 }
-                ref[static_cast<size_t>(i) * n + j] = s;
+                if (int8) sum *= static_cast<double>(qa.scale[i]) * qw.scale[j];
+                ref[static_cast<size_t>(i) * n + j] = sum + (accumulate ? c0[static_cast<size_t>(i) * ldc + j] : 0.0);
               }
             }
-            auto run = [&](const KernelTable& t, std::vector<float>& out) {
+            auto run = [&](const cpu::PackedLinear& weight, std::vector<float>& out) {
               Guarded c(static_cast<size_t>(m) * ldc);
               std::copy(c0.begin(), c0.end(), c.data());
               // Columns past n within ldc keep the sentinel: the kernel must not touch them.
               for (int i = 0; i < m; ++i) std::fill(c.data() + static_cast<size_t>(i) * ldc + n, c.data() + static_cast<size_t>(i + 1) * ldc, kSentinel);
-              if (bf16) {
-                std::vector<uint16_t> packed(cpu::packed_linear_bf16_size(n, k, t.nr));
-                cpu::pack_linear_bf16(w.data(), n, k, t.nr, packed.data());
-                t.gemm_bf16(packed.data(), n, k, a.data(), lda, c.data(), ldc, m, accumulate);
-              } else {
-                std::vector<float> packed(cpu::packed_linear_size(n, k, t.nr));
-                cpu::pack_linear(w.data(), n, k, t.nr, packed.data());
-                t.gemm(packed.data(), n, k, a.data(), lda, c.data(), ldc, m, accumulate);
-              }
+              cpu::run_linear(weight, a.data(), lda, c.data(), ldc, m, accumulate);
               bool clean = c.guards_intact();
               out.assign(static_cast<size_t>(m) * n, 0.f);
               for (int i = 0; i < m; ++i) {
@@ -113,51 +159,22 @@ void check_gemm(Harness& h, const std::vector<const KernelTable*>& tables) {
               }
               return clean;
             };
-            const std::string op = std::string(bf16 ? "gemm_bf16" : "gemm_f32") + (accumulate ? " +=" : "");
+            const std::string op = std::string(kernel.name) + (accumulate ? " +=" : "");
             const std::string name = size_name({m, n, k});
-            std::vector<float> reference;
-            run(scalar, reference);
-            for (const KernelTable* t : tables) {
-              std::vector<float> got;
-              const bool clean = run(*t, got);
-              h.expect(op + " " + t->isa + " no stray writes", name, clean, "wrote outside its output");
-              check_both(h, op, *t, name, got.data(), ref.data(), reference.data(), got.size(), bf16 ? kBf16GemmBound : kGemmBound);
+            std::vector<float> got, reference;
+            h.expect(op + " no stray writes", name, run(packed, got), "wrote outside its output");
+            run(packed_ref, reference);
+            h.check(op, name, got.data(), ref.data(), got.size(), int8 ? kInt8GemmBound : bf16 ? kBf16GemmBound : kGemmBound);
+            if (std::string(kernel.table) == "scalar") continue;
+            if (int8) {
+              const bool same = std::memcmp(got.data(), reference.data(), got.size() * sizeof(float)) == 0;
+              h.expect(op + " vs " + reference_kernel.name + " bit for bit", name, same, "differs from the scalar int8 kernel");
+              continue;
             }
+            std::vector<double> s(reference.begin(), reference.end());
+            h.check(op + " vs " + reference_kernel.name, name, got.data(), s.data(), got.size(), bf16 ? kBf16GemmBound : kGemmBound);
           }
         }
-      }
-    }
-  }
-}
-
-// The fp32-FMA bf16 GEMM the avx512 table falls back to without AVX512_BF16: on a CPU that
-// has it, the table's own gemm_bf16 is vdpbf16ps, so the fallback is checked by name.
-void check_gemm_bf16_emulated(Harness& h) {
-  const cpu::GemmBf16Fn emulated = cpu::find_gemm_bf16("avx512-emulated");
-  const KernelTable* avx512 = cpu::find_kernels("avx512");
-  if (emulated == nullptr || avx512 == nullptr) {
-    h.skip("gemm_bf16 avx512-emulated", "this CPU or build has no avx512 table");
-    return;
-  }
-  for (int m : kGemmM) {
-    for (int n : kGemmN) {
-      for (int k : kGemmK) {
-        const auto a = random_vec(static_cast<size_t>(m) * k, 4000 + m + k);
-        const auto w = random_vec(static_cast<size_t>(n) * k, 5000 + n + k);
-        std::vector<double> ref(static_cast<size_t>(m) * n);
-        for (int i = 0; i < m; ++i) {
-          for (int j = 0; j < n; ++j) {
-            double s = 0;
-            for (int kk = 0; kk < k; ++kk) s += static_cast<double>(round_to_bf16(a[i * k + kk])) * round_to_bf16(w[j * k + kk]);
-            ref[static_cast<size_t>(i) * n + j] = s;
-          }
-        }
-        std::vector<uint16_t> packed(cpu::packed_linear_bf16_size(n, k, avx512->nr));
-        cpu::pack_linear_bf16(w.data(), n, k, avx512->nr, packed.data());
-        Guarded c(static_cast<size_t>(m) * n);
-        emulated(packed.data(), n, k, a.data(), k, c.data(), n, m, false);
-        h.expect("gemm_bf16 avx512-emulated no stray writes", size_name({m, n, k}), c.guards_intact(), "wrote outside its output");
-        h.check("gemm_bf16 avx512-emulated", size_name({m, n, k}), c.data(), ref.data(), ref.size(), kBf16GemmBound);
       }
     }
   }
@@ -358,12 +375,11 @@ int main() {
   std::string names;
   for (const std::string& isa : cpu::supported_isas()) {
     tables.push_back(cpu::find_kernels(isa));
-    names += (names.empty() ? "" : ", ") + isa + " (nr " + std::to_string(tables.back()->nr) + ", bf16 " + tables.back()->bf16_compute + ")";
+    names += (names.empty() ? "" : ", ") + isa + " (nr " + std::to_string(tables.back()->nr) + ")";
   }
   std::printf("op harness: CPU tables %s\n", names.c_str());
   tests::check_bf16_rounding(h);
-  tests::check_gemm(h, tables);
-  tests::check_gemm_bf16_emulated(h);
+  tests::check_linear_gemms(h);
   tests::check_row_ops(h, tables);
   tests::check_silu_mul(h, tables);
   tests::check_vector_ops(h, tables);

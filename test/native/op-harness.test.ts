@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { supportedIsas } from '../../lib';
+import { loadAddon } from '../../lib/native/addon';
 import { REPO_ROOT } from '../helpers/paths';
 
 const BUILD = path.join(REPO_ROOT, 'build');
@@ -22,12 +23,16 @@ describe('op harness', () => {
     console.log(run.stdout.split('\n').filter((l) => !l.startsWith('ok ')).join('\n'));
     expect(run.status, run.stdout).toBe(0);
     expect(run.stdout).toMatch(/all passed: \d+ case\(s\), 0 failure\(s\)/);
-    // Every table the addon can pick is one the harness checked, op by op.
+    // Every table the addon can pick is one the harness checked, op by op, and every Linear
+    // GEMM of kernel_list.inc that runs here, fp32, bf16 and int8.
     for (const isa of supportedIsas()) {
-      for (const op of ['gemm_f32', 'gemm_bf16', 'rmsnorm_rows', 'softmax_rows', 'silu_mul', 'add', 'dot', 'axpy', 'attention']) {
+      for (const op of ['rmsnorm_rows', 'softmax_rows', 'silu_mul', 'add', 'dot', 'axpy', 'attention']) {
         expect(run.stdout).toMatch(new RegExp(`^ok +${op} ${isa} +\\d+ cases`, 'm'));
       }
     }
+    const gemms = loadAddon().kernelProbe.linearKernels().filter((k) => k.runs);
+    expect(new Set(gemms.map((k) => k.dtype))).toEqual(new Set(['f32', 'bf16', 'int8']));
+    for (const { name } of gemms) expect(run.stdout).toMatch(new RegExp(`^ok +${name} +\\d+ cases`, 'm'));
     // CUDA is checked or skipped with its reason, never silently absent.
     expect(run.stdout).toMatch(/^(op harness: CUDA on |skip CUDA ops: )/m);
   }, 120_000);
