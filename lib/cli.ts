@@ -14,7 +14,9 @@ import { evalCommand } from './cli/eval';
 import { exportOnnxCommand } from './cli/export-onnx';
 import { generateCommand } from './cli/generate';
 import { infoCommand } from './cli/info';
+import { publishCommand } from './cli/publish';
 import { runCommand } from './cli/run';
+import { serveCommand } from './cli/serve';
 import { solveCommand } from './cli/solve';
 import { trainCommand } from './cli/train';
 
@@ -27,6 +29,8 @@ const COMMANDS: Record<string, Command> = {
   solve: solveCommand,
   demo: demoCommand,
   train: trainCommand,
+  serve: serveCommand,
+  publish: publishCommand,
 };
 
 const USAGE = `usage:\n${Object.values(COMMANDS).map((c) => c.usage).join('\n')}\n${LOAD_USAGE}`;
