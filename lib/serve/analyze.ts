@@ -45,7 +45,8 @@ export function analyzeTokens(version: LoadedVersion, input: string | number[], 
   try {
     return version.task.parse(input);
   } catch (e) {
-    if (e instanceof InputError) throw new InputError(e.message.split(';')[0], { field: `${field}${e.field && e.field !== 'text' ? ` ${e.field.replace(/^text/, '')}` : ''}`, value: e.value, expected: e.expected });
+    // The parser names the text ("text[cell 3]"); the caller knows it as this field.
+    if (e instanceof InputError) throw new InputError(e.message.split(';')[0], { field: `${field}${(e.field ?? '').replace(/^text/, '')}`, value: e.value, expected: e.expected });
     throw e;
   }
 }
