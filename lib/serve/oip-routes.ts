@@ -43,6 +43,13 @@ interface Tensor { name: string; shape: number[]; datatype: string; data: unknow
 /** The tensor's data as a flat int32 list, checked against its shape (flat, or nested to the shape). */
 function int32Data(tensor: Tensor, field: string): Int32Array {
   const total = tensor.shape.reduce((a, b) => a * b, 1);
+  // The shape is the caller's claim: check it against the data before allocating by it.
+  const nested = tensor.data.some(Array.isArray);
+  if (nested ? tensor.data.length !== tensor.shape[0] : tensor.data.length !== total) {
+    throw new InputError(nested ? 'nested data does not follow the shape' : 'data does not fit the shape', {
+      field: `${field}.data`, value: tensor.data.length, expected: `${nested ? tensor.shape[0] : total} values for shape [${tensor.shape.join(', ')}]`,
+    });
+  }
   const out = new Int32Array(total);
   let at = 0;
   const put = (value: unknown, where: string) => {
@@ -52,11 +59,7 @@ function int32Data(tensor: Tensor, field: string): Int32Array {
     if (at >= total) throw new InputError('more data than the shape holds', { field: `${field}.data`, expected: `${total} values for shape [${tensor.shape.join(', ')}]` });
     out[at++] = value;
   };
-  const nested = tensor.data.some(Array.isArray);
   if (!nested) {
-    if (tensor.data.length !== total) {
-      throw new InputError('data does not fit the shape', { field: `${field}.data`, value: tensor.data.length, expected: `${total} values for shape [${tensor.shape.join(', ')}]` });
-    }
     tensor.data.forEach((v, i) => put(v, `${field}.data[${i}]`));
     return out;
   }

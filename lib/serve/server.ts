@@ -108,6 +108,9 @@ export function createServer(options: ServerOptions = {}): ServeApp {
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // Every body is JSON; text is refused as an unsupported media type rather than read as a string.
+  app.removeContentTypeParser('text/plain');
+
   const context: ServeContext = {
     repository, metrics, limits, batching: { ...repository.batchSettings }, draining: false, version: packageVersion(),
   };
