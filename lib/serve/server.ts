@@ -122,6 +122,11 @@ export function createServer(options: ServerOptions = {}): ServeApp {
     if (context.draining) throw new UnavailableError('the server is shutting down', { retryAfterSeconds: 5 });
     checkAccess(request, token, auth);
   });
+  // While draining, each answered connection is closed, so the server can finish closing
+  // instead of waiting out the clients' keep-alive.
+  app.addHook('onSend', async (_request, reply) => {
+    if (context.draining) reply.header('connection', 'close');
+  });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.request(route, request.method, request.served?.model ?? '', request.served?.version ?? '', reply.statusCode, reply.elapsedTime / 1000);
