@@ -78,7 +78,7 @@ export const serveCommand: Command = {
     process.on('SIGINT', () => stop('SIGINT'));
     const address = await app.listen({ port, host: stringFlag(values, 'host') ?? '127.0.0.1' });
     const models = app.trm.repository.names();
-    console.error(`trm serve: listening on ${address} (${models.length} models: ${models.join(', ')}${app.trm.repository.readOnly ? '; shipped, read-only' : ''})`);
+    console.error(`trm serve: listening on ${address} (${models.length} model${models.length === 1 ? '' : 's'}: ${models.join(', ')}${app.trm.repository.readOnly ? '; shipped, read-only' : ''})`);
     // Serve until a signal: the listening socket keeps the process alive.
     await new Promise<never>(() => undefined);
   },

@@ -151,7 +151,9 @@ export function traceJson(trace: TraceRecord[]): Array<Record<string, unknown>> 
   return trace.map((record) => Object.fromEntries(Object.entries(record).map(([k, v]) => [k, ArrayBuffer.isView(v) ? Array.from(v as Float32Array) : v])));
 }
 
-function metadata(app: FastifyInstance, name: string, version: LoadedVersion) {
+function metadata(app: FastifyInstance, request: FastifyRequest, version: LoadedVersion) {
+  markServed(request, version);
+  const name = version.name;
   const { seq_len: seqLen, vocab_size: vocab } = version.config;
   const versions = app.trm.repository.summary(name).versions.map((v) => String(v.version));
   return {
@@ -203,9 +205,9 @@ export async function oipRoutes(root: FastifyInstance): Promise<void> {
     async (req) => modelReady(req.params.name, req.params.version));
 
   app.get('/v2/models/:name', { schema: { params: ModelParams, response: { 200: ModelMetadata, ...errors } } },
-    async (req) => repository.use(req.params.name, undefined, async (v) => metadata(app, req.params.name, v)));
+    async (req) => repository.use(req.params.name, undefined, async (v) => metadata(app, req, v)));
   app.get('/v2/models/:name/versions/:version', { schema: { params: VersionParams, response: { 200: ModelMetadata, ...errors } } },
-    async (req) => repository.use(req.params.name, req.params.version, async (v) => metadata(app, req.params.name, v)));
+    async (req) => repository.use(req.params.name, req.params.version, async (v) => metadata(app, req, v)));
 
   const infer = async (request: FastifyRequest, name: string, ref: string | undefined, body: InferenceRequestType) => repository.use(name, ref, async (version) => {
     markServed(request, version);
