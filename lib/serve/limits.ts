@@ -65,6 +65,8 @@ export function routeAccess(request: FastifyRequest): RouteAccess {
 
 /** Throws an AuthError unless the request may use its route. */
 export function checkAccess(request: FastifyRequest, token: string | null, mode: AuthMode): void {
+  // No route: the 404 says so, rather than asking for a token it would not need.
+  if (request.is404) return;
   const access = routeAccess(request);
   if (access !== 'admin' && mode !== 'all') return;
   if (token === null) {

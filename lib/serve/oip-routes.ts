@@ -188,8 +188,8 @@ export async function oipRoutes(root: FastifyInstance): Promise<void> {
   app.get('/v2/health/live', { schema: { response: { 200: Live } } }, async () => ({ live: true }));
   app.get('/v2/health/ready', { schema: { response: { 200: Ready, 503: ErrorBody } } }, async () => {
     if (app.trm.draining || !repository.ready) {
-      const waiting = repository.names().filter((n) => repository.state(n).state !== 'READY' && repository.state(n).reason !== 'unloaded');
-      throw new UnavailableError(app.trm.draining ? 'the server is shutting down' : `not ready: ${waiting.map((n) => `${n} (${repository.state(n).reason ?? repository.state(n).state})`).join(', ') || 'starting'}`, { retryAfterSeconds: 1 });
+      const waiting = repository.notReady();
+      throw new UnavailableError(app.trm.draining ? 'the server is shutting down' : `not ready: ${waiting.join(', ') || 'loading the models'}`, { retryAfterSeconds: 1 });
     }
     return { ready: true };
   });

@@ -115,6 +115,8 @@ export class LoadedVersion {
 
 interface ModelEntry {
   name: string;
+  /** Asked to be served (at start or by load); false once unloaded, and for a model merely found on disk. */
+  wanted: boolean;
   state: ModelState;
   reason: string | null;
   versions: number[];
@@ -151,6 +153,7 @@ export class ModelRepository {
   };
   private readonly models = new Map<string, ModelEntry>();
   private closed = false;
+  private started = false;
 
   constructor(options: RepositoryOptions = {}) {
     this.root = options.root !== undefined ? path.resolve(options.root) : null;
@@ -174,15 +177,21 @@ export class ModelRepository {
   /** Loads every model in the repository; one that fails is marked UNAVAILABLE with the reason. */
   async start(): Promise<void> {
     for (const name of this.namesOnDisk()) await this.load(name).catch(() => undefined);
+    this.started = true;
   }
 
   /** True when every model that should be loaded is: Triton's strict readiness. */
   get ready(): boolean {
-    if (this.closed) return false;
+    if (this.closed || !this.started) return false;
     for (const entry of this.models.values()) {
-      if (entry.state !== 'READY' && entry.reason !== UNLOADED) return false;
+      if (entry.wanted && entry.state !== 'READY') return false;
     }
     return true;
+  }
+
+  /** The models that keep the server from being ready, with the reason. */
+  notReady(): string[] {
+    return [...this.models.values()].filter((e) => e.wanted && e.state !== 'READY').map((e) => `${e.name} (${e.reason ?? e.state.toLowerCase()})`);
   }
 
   names(): string[] {
@@ -275,7 +284,9 @@ export class ModelRepository {
     if (this.closed) throw new UnavailableError('the server is shutting down', { retryAfterSeconds: 5 });
     if (!this.namesOnDisk().includes(name)) throw new NotFoundError('unknown model', { field: 'name', value: name, expected: `one of ${this.namesOnDisk().join(', ')}` });
     const entry = this.models.get(name) ?? this.addEntry(name);
-    entry.state = 'LOADING';
+    entry.wanted = true;
+    // A model being served keeps serving while it reloads.
+    if (entry.state !== 'READY') entry.state = 'LOADING';
     entry.reason = null;
     try {
       this.refresh(entry);
@@ -295,6 +306,7 @@ export class ModelRepository {
   /** Unloads every version of a model once its requests are done; it answers 503 until loaded again. */
   async unload(name: string): Promise<void> {
     const entry = this.entry(name);
+    entry.wanted = false;
     entry.state = 'UNLOADING';
     const versions = [...entry.loaded.values()];
     for (const loaded of versions) this.retire(entry, loaded);
@@ -352,10 +364,12 @@ export class ModelRepository {
     const inUse = new Set([...entry.loaded.values()].filter((v) => v.inFlight > 0).map((v) => v.version));
     const deleted = retentionVictims(entry.versions, entry.aliases, this.keepVersions, inUse);
     for (const v of deleted) this.removeVersion(entry, v);
-    // A model that is being served starts serving its new default at once.
+    // A model being served serves its new default at once; a new model in a running server starts serving.
     if (entry.state === 'READY') {
       const first = defaultVersion(entry.versions, entry.aliases);
       if (first !== undefined && !entry.loaded.has(first)) await this.loadVersion(entry, first);
+    } else if (this.started && !this.closed && entry.reason !== UNLOADED) {
+      await this.load(name);
     }
     return { version, deleted };
   }
@@ -387,7 +401,7 @@ export class ModelRepository {
   }
 
   private addEntry(name: string): ModelEntry {
-    const entry: ModelEntry = { name, state: 'UNAVAILABLE', reason: 'not loaded', versions: [], aliases: {}, loaded: new Map(), loading: new Map() };
+    const entry: ModelEntry = { name, wanted: false, state: 'UNAVAILABLE', reason: 'not loaded', versions: [], aliases: {}, loaded: new Map(), loading: new Map() };
     this.models.set(name, entry);
     return entry;
   }

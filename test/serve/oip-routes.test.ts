@@ -45,6 +45,9 @@ describe('server metadata and health', () => {
     const r = await app.inject('/v2/nothing');
     expect(r.statusCode).toBe(404);
     expect(r.json().error).toMatch(/no route GET \/v2\/nothing/);
+    // Even a POST, which would need the token if it matched an admin route.
+    const post = await app.inject({ method: 'POST', url: '/v2/models/sudoku4/inferr', payload: {} });
+    expect(post.statusCode).toBe(404);
   });
 });
 

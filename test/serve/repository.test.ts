@@ -124,6 +124,30 @@ describe('publish', () => {
   });
 });
 
+describe('a running repository', () => {
+  it('serves what is published into it at once, and a model found on disk does not cost readiness', async () => {
+    const root = path.join(tmp, 'running');
+    const repo = new ModelRepository({ root, load: { threads: 1 } });
+    await repo.publish(path.join(SHIPPED, 'sudoku-4x4'), { name: 'a' });
+    await repo.start();
+    expect(repo.ready).toBe(true);
+    // Published in-process (as a training job would): a new model, then a new current version.
+    await repo.publish(path.join(SHIPPED, 'sudoku-4x4'), { name: 'b' });
+    expect(repo.isReady('b')).toBe(true);
+    await repo.publish(path.join(SHIPPED, 'sudoku-4x4'), { name: 'a', alias: 'current' });
+    expect(await repo.use('a', undefined, async (v) => v.version)).toBe(2);
+    // Published by another process: listed, not loaded, and the server stays ready.
+    await new ModelRepository({ root }).publish(path.join(SHIPPED, 'maze'), { name: 'c' });
+    expect(repo.index().filter((e) => e.name === 'c')).toEqual([{ name: 'c', version: '1', state: 'UNAVAILABLE', reason: 'not loaded' }]);
+    expect(repo.ready).toBe(true);
+    await expect(repo.use('c', undefined, async () => 0)).rejects.toThrow(/not ready/);
+    await repo.load('c');
+    expect(await repo.use('c', undefined, async (v) => v.config.seq_len)).toBe(81);
+    await repo.close();
+    expect(repo.ready).toBe(false);
+  });
+});
+
 const built = cliIsFresh(['lib/cli.ts', 'lib/cli', 'lib/serve']);
 describe.skipIf(!built)('trm publish', () => {
   it('publishes with an alias and reports retention', () => {
