@@ -255,6 +255,25 @@ describe('metrics', () => {
   });
 });
 
+describe('overload', () => {
+  it('answers 503 with Retry-After past the queue bound and past the deadline', async () => {
+    const root = await makeRepository({ sudoku4: 'sudoku-4x4' });
+    const small = await makeServer({ repository: root, batching: { maxQueue: 2, windowMs: 200 } });
+    const send = () => small.inject({ method: 'POST', url: '/v2/models/sudoku4/infer', payload: oipBody([puzzles[0]]) });
+    const answers = await Promise.all([send(), send(), send()]);
+    expect(answers.map((r) => r.statusCode).sort()).toEqual([200, 200, 503]);
+    const refused = answers.find((r) => r.statusCode === 503)!;
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(refused.json().error).toMatch(/UnavailableError: the queue is full/);
+
+    const hurried = await makeServer({ repository: root, batching: { timeoutMs: 5, windowMs: 100 } });
+    const late = await hurried.inject({ method: 'POST', url: '/v2/models/sudoku4/infer', payload: oipBody([puzzles[0]]) });
+    expect(late.statusCode).toBe(503);
+    expect(late.headers['retry-after']).toBe('1');
+    expect(late.json().error).toMatch(/timed out/);
+  });
+});
+
 describe('auth all', () => {
   it('needs the token on every route', async () => {
     const root = await makeRepository({ sudoku4: 'sudoku-4x4' });
