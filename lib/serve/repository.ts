@@ -163,7 +163,10 @@ export class ModelRepository {
     const entry = this.entry(name);
     this.checkServing(entry);
     const number = this.resolve(entry, ref);
-    const loaded = entry.loaded.get(number) ?? await this.loadVersion(entry, number);
+    const loaded = entry.loaded.get(number) ?? await this.loadVersion(entry, number).catch((e: unknown) => {
+      // A version whose files are broken is the server's problem, not the caller's request.
+      throw e instanceof UnavailableError ? e : new UnavailableError(`version ${number} cannot be loaded (${(e as Error).message})`, { field: 'version', value: number, retryAfterSeconds: 5 });
+    });
     this.checkServing(entry);
     if (loaded.retired) throw new NotFoundError('the version is being removed', { field: 'version', value: number, expected: `one of ${entry.versions.join(', ')}` });
     loaded.inFlight++;

@@ -258,7 +258,7 @@ describe('metrics', () => {
 describe('overload', () => {
   it('answers 503 with Retry-After past the queue bound and past the deadline', async () => {
     const root = await makeRepository({ sudoku4: 'sudoku-4x4' });
-    const small = await makeServer({ repository: root, batching: { maxQueue: 2, windowMs: 200 } });
+    const small = await makeServer({ repository: root, batching: { maxQueue: 2, windowMs: 1000 } });
     const send = () => small.inject({ method: 'POST', url: '/v2/models/sudoku4/infer', payload: oipBody([puzzles[0]]) });
     const answers = await Promise.all([send(), send(), send()]);
     expect(answers.map((r) => r.statusCode).sort()).toEqual([200, 200, 503]);

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConflictError, InputError, ModelFormatError, NotFoundError } from '../../lib';
+import { ConflictError, InputError, ModelFormatError, NotFoundError, UnavailableError } from '../../lib';
 import {
   checkAliasName, checkModelName, checkVersion, defaultVersion, readAliases, retentionVictims, writeAliases,
 } from '../../lib/serve/aliases';
@@ -145,6 +145,32 @@ describe('a running repository', () => {
     expect(await repo.use('c', undefined, async (v) => v.config.seq_len)).toBe(81);
     await repo.close();
     expect(repo.ready).toBe(false);
+  });
+});
+
+describe('broken versions', () => {
+  it('a model that fails to load keeps the server unready and says why; a broken old version answers 503', async () => {
+    const root = path.join(tmp, 'broken');
+    const setup = new ModelRepository({ root });
+    for (let i = 0; i < 2; i++) await setup.publish(path.join(SHIPPED, 'sudoku-4x4'), { name: 'good' });
+    await setup.publish(path.join(SHIPPED, 'sudoku-4x4'), { name: 'bad' });
+    fs.writeFileSync(path.join(root, 'bad', '1', 'model.safetensors'), 'not safetensors');
+    fs.writeFileSync(path.join(root, 'good', '1', 'model.safetensors'), 'not safetensors');
+    const repo = new ModelRepository({ root, load: { threads: 1 } });
+    await repo.start();
+    expect(repo.ready).toBe(false);
+    expect(repo.notReady()).toEqual([expect.stringMatching(/^bad \(.*model\.safetensors/)]);
+    expect(repo.state('bad').state).toBe('UNAVAILABLE');
+    await expect(repo.use('bad', undefined, async () => 0)).rejects.toThrow(UnavailableError);
+    // good/2 serves; good/1 (not loaded at start) fails on its first request, as a 503.
+    expect(await repo.use('good', undefined, async (v) => v.version)).toBe(2);
+    await expect(repo.use('good', '1', async () => 0)).rejects.toThrow(/version 1 cannot be loaded/);
+    expect(await repo.use('good', '2', async (v) => v.version)).toBe(2);
+    // Fixed on disk and loaded again: ready.
+    fs.copyFileSync(path.join(SHIPPED, 'sudoku-4x4', 'model.safetensors'), path.join(root, 'bad', '1', 'model.safetensors'));
+    await repo.load('bad');
+    expect(repo.ready).toBe(true);
+    await repo.close();
   });
 });
 
