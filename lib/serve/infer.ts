@@ -3,6 +3,7 @@
  * own rules (lib/request.ts) before they reach the batcher, so a bad request is refused on
  * its own and never fails a batch it would have joined.
  */
+import type { FastifyRequest } from 'fastify';
 import { OptionError } from '../errors';
 import { normalizeInput, normalizeOptions } from '../request';
 import type { Samples } from './batcher';
@@ -38,3 +39,8 @@ export function checkedOptions(options: Record<string, unknown>, version: Loaded
   return options;
 }
 
+
+/** Marks the request as served by this version: the model and version labels of its metrics. */
+export function markServed(request: FastifyRequest, version: LoadedVersion): void {
+  request.served = { model: version.name, version: String(version.version) };
+}

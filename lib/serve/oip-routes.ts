@@ -11,7 +11,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { InputError, NotFoundError, OptionError, UnavailableError } from '../errors';
 import type { InferResult, TraceRecord } from '../types';
-import { checkedOptions, checkedSamples } from './infer';
+import { checkedOptions, checkedSamples, markServed } from './infer';
 import type { LoadedVersion } from './repository';
 import {
   Empty, ErrorBody, IndexRequest, IndexResponse, InferenceRequest, InferenceRequestType, InferenceResponse, Live, LoadRequest,
@@ -173,11 +173,6 @@ function metadata(app: FastifyInstance, request: FastifyRequest, version: Loaded
     ],
     parameters: { version: String(version.version), task: version.metadata.task, halt_max_steps: version.config.halt_max_steps },
   };
-}
-
-/** Marks the request as served by this version (the metrics labels). */
-export function markServed(request: FastifyRequest, version: LoadedVersion): void {
-  request.served = { model: version.name, version: String(version.version) };
 }
 
 export async function oipRoutes(root: FastifyInstance): Promise<void> {

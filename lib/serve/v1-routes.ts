@@ -7,8 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { InputError } from '../errors';
 import { analysis, analyzeOptions, analyzeTokens } from './analyze';
-import { checkedOptions, checkedSamples } from './infer';
-import { markServed } from './oip-routes';
+import { checkedOptions, checkedSamples, markServed } from './infer';
 import {
   AliasParams, AliasRequest, AliasResponse, AnalyzeRequest, AnalyzeRequestType, AnalyzeResponse, BatchAnalyzeRequest, BatchAnalyzeRequestType,
   BatchAnalyzeResponse, DeleteResponse,
