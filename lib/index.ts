@@ -59,3 +59,13 @@ export type { TrainDataDescription, HeldOutOptions, HeldOutSet } from './tasks/s
 export { scorePredictions, labelledConfidence, evaluateModel } from './evaluate';
 export type { Score, EvalRun, EvaluateOptions } from './evaluate';
 export { taskForModel, TASK_KEY, TASK_PARAMS_KEY } from './model-task';
+export { NotFoundError, ConflictError, UnavailableError, LimitError, AuthError } from './errors';
+export { createServer } from './serve/entry';
+export type { ServerOptions, ServeContext, ServeApp } from './serve/server';
+export { ModelRepository, LoadedVersion, shippedModels } from './serve/repository';
+export type { RepositoryOptions, RepositoryObserver, ModelState, ModelSummary, IndexEntry } from './serve/repository';
+export { DEFAULT_BATCH_SETTINGS } from './serve/batcher';
+export type { BatchSettings, Samples } from './serve/batcher';
+export { DEFAULT_LIMITS } from './serve/limits';
+export type { ServeLimits, AuthMode, RouteAccess } from './serve/limits';
+export { CURRENT_ALIAS, DEFAULT_KEEP_VERSIONS } from './serve/aliases';
