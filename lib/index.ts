@@ -44,3 +44,18 @@ export type { TrainDataDescription, HeldOutOptions, HeldOutSet } from './tasks/s
 export { scorePredictions, labelledConfidence, evaluateModel } from './evaluate';
 export type { Score, EvalRun, EvaluateOptions } from './evaluate';
 export { taskForModel, TASK_KEY, TASK_PARAMS_KEY } from './model-task';
+export { parseCodec, readCodecFile, writeCodecFile, readModelCodec, encodeExample, CODEC_FILE } from './codecs/codec';
+export type { Codec } from './codecs/codec';
+export { RecordCodec } from './codecs/record-codec';
+export type { FieldSpec, RecordCodecJson } from './codecs/record-codec';
+export { TextCodec } from './codecs/text-codec';
+export type { TextCodecJson } from './codecs/text-codec';
+export type { LabelSpec, LabelSlot, Scalar } from './codecs/labels';
+export type { EncodeNote, EncodedInput } from './codecs/codec-types';
+export { inferCodec } from './codecs/infer';
+export { readLabelledJsonl, encodeDataset, isLabelledDataset } from './codecs/dataset';
+export type { LabelledRecord, EncodedDataset } from './codecs/dataset';
+export { formatTrace, slotAnswers, constrainedPredictions, decodeResult } from './codecs/predict';
+export type { Prediction, PredictOptions, SlotAnswer, StepAnswer } from './codecs/predict';
+export { generateDataset, complianceRecords, intentUtterances, writeLabelledJsonl, DATASET_NAMES } from './datagen';
+export type { LabelledExample } from './datagen';

@@ -15,6 +15,9 @@ import { readModelDirectory } from './model/directory';
 import type { WeightMap } from './model/weights';
 import { normalizeInput, normalizeOptions, type InferRequest } from './request';
 import type { InferInput, InferOptions, InferResult, LoadOptions, ModelInfo } from './types';
+import { checkCodecFits, readModelCodec, type Codec } from './codecs/codec';
+import type { EncodedInput } from './codecs/codec-types';
+import { decodeResult, predictInputs, type Prediction, type PredictOptions } from './codecs/predict';
 
 const LOAD_KEYS = new Set(['backend', 'threads', 'isa', 'precision', 'device']);
 
@@ -50,12 +53,37 @@ export function modelSource(model: TrmModel): ModelSource {
 export class TrmModel {
   readonly config: TrmConfig;
   readonly dimensions: ModelDimensions;
+  /** How records or texts become this model's tokens (the directory's codec.json); undefined for a token model. */
+  readonly codec?: Codec;
   private backend: Backend | null;
 
-  constructor(config: TrmConfig, backend: Backend) {
+  constructor(config: TrmConfig, backend: Backend, codec?: Codec) {
     this.config = config;
     this.dimensions = modelDimensions(config);
     this.backend = backend;
+    if (codec) this.codec = codec;
+  }
+
+  /** The tokens of one record or text (with notes on unknown values and truncation); codec models only. */
+  encode(input: unknown): EncodedInput {
+    return this.needCodec('encode').encodeInput(input);
+  }
+
+  /** The labels of sample `index` of an infer() result, with each slot's probability (and per-step answers when it was traced with logits). */
+  decode(result: InferResult, index = 0): Prediction {
+    return decodeResult(this.needCodec('decode'), result, index);
+  }
+
+  /** Labels for records or texts: encode, infer (adaptive halting at 0.5 unless told), decode. */
+  async predict(inputs: readonly unknown[], options?: PredictOptions): Promise<Prediction[]> {
+    if (!Array.isArray(inputs)) throw new OptionError('predict takes a list of inputs', { field: 'inputs', value: inputs, expected: 'an array of records or texts' });
+    this.live();
+    return predictInputs(this, this.needCodec('predict'), inputs, options);
+  }
+
+  private needCodec(what: string): Codec {
+    if (!this.codec) throw new OptionError(`${what} needs a codec model`, { field: 'codec', value: undefined, expected: 'a model directory with codec.json (trm train --data on records or texts writes one)' });
+    return this.codec;
   }
 
   get info(): ModelInfo {
@@ -148,8 +176,8 @@ function checkLoadOptions(options: LoadOptions | undefined): LoadOptions {
   return o as LoadOptions;
 }
 
-/** A model from a config and weights already in memory (e.g. from the random generator); native backend. */
-export function createModel(config: TrmConfig, weights: WeightMap, options?: LoadOptions): TrmModel {
+/** A model from a config and weights already in memory (e.g. from the random generator); native backend. `codec` makes it a codec model. */
+export function createModel(config: TrmConfig, weights: WeightMap, options?: LoadOptions, codec?: Codec): TrmModel {
   const o = checkLoadOptions(options);
   if (o.backend === 'onnx') {
     throw new OptionError('createModel is synchronous and runs the native backend', {
@@ -159,7 +187,8 @@ export function createModel(config: TrmConfig, weights: WeightMap, options?: Loa
   const backend = o.device === 'cuda'
     ? new CudaBackend(config, weights, { precision: o.precision })
     : new NativeBackend(config, weights, { threads: o.threads, isa: o.isa, precision: o.precision });
-  return remember(new TrmModel(config, backend), config, weights);
+  if (codec) checkCodecFits(codec, config);
+  return remember(new TrmModel(config, backend, codec), config, weights);
 }
 
 /** onnxruntime-node loads only when a model asks for the onnx backend. */
@@ -183,11 +212,12 @@ export async function createOnnxModel(config: TrmConfig, weights: WeightMap, opt
 export async function loadModel(dir: string, options?: LoadOptions): Promise<TrmModel> {
   const o = checkLoadOptions(options);
   const { dir: root, config, weights } = readModelDirectory(dir);
+  const codec = readModelCodec(root, config);
   if (o.backend === 'onnx') {
     const { OnnxBackend: Onnx, ONNX_FILE } = await onnxBackendModule();
     const file = path.join(root, ONNX_FILE);
     const modelFile = fs.existsSync(file) ? file : undefined;
-    return remember(new TrmModel(config, await Onnx.create(config, weights, { threads: o.threads, modelFile })), config, weights);
+    return remember(new TrmModel(config, await Onnx.create(config, weights, { threads: o.threads, modelFile }), codec), config, weights);
   }
-  return createModel(config, weights, options);
+  return createModel(config, weights, options, codec);
 }
