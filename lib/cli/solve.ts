@@ -131,7 +131,7 @@ async function solveCodecInput(model: TrmModel, values: FlagValues, o: { thresho
     input = (input as string).replace(/\r?\n$/, '');
   }
   const [p] = await model.predict([input], { haltThreshold: o.threshold, maxSteps: o.maxSteps, trace: true });
-  console.log(`input: ${typeof input === 'string' ? JSON.stringify(input) : JSON.stringify(input)}`);
+  console.log(`input: ${JSON.stringify(input)}`);
   for (const note of p.notes) console.log(`  note: ${note.message}`);
   console.log('');
   for (const line of formatTrace(p)) console.log(line);

@@ -66,6 +66,9 @@ describe.skipIf(!built)('a record model from JSONL', () => {
       // Exact (both right) is at most the worse field's accuracy.
       expect(run.exactAccuracy).toBeLessThanOrEqual(Math.min(...run.slots.map((s: { accuracy: number }) => s.accuracy)) + 1e-12);
     }
+    const noData = trm(['eval', at('rec'), '--threads', '1']);
+    expect(noData.status).toBe(1);
+    expect(noData.stderr).toMatch(/a codec model is scored on labelled data; field: --data/);
     const table = ok(['eval', at('rec'), '--data', at('records-heldout.jsonl'), '--threads', '1']);
     expect(table).toMatch(/fixed 4 steps/);
     expect(table).toMatch(/violated_rule/);
