@@ -1,6 +1,9 @@
 /** What every codec offers (record-codec.ts, text-codec.ts); codec.ts joins them. */
 import type { LabelLayout } from './labels';
 
+/** The `format` of every codec.json this version writes and reads. */
+export const CODEC_FORMAT = 'trm-codec/1';
+
 /** Something an encoding had to change and the caller should hear about. */
 export interface EncodeNote {
   /** 'unknown': a category value never seen in training (encoded as UNK); 'truncated': text cut to the maximum length. */

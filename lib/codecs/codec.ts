@@ -10,7 +10,8 @@ import { ModelFormatError, TrmError } from '../errors';
 import { writeFileAtomic } from '../model/safetensors';
 import type { TrmConfig } from '../model/config';
 import { IGNORE_LABEL, type Example } from '../tasks/task';
-import { CODEC_FORMAT, RecordCodec, parseRecordCodec } from './record-codec';
+import { RecordCodec, parseRecordCodec } from './record-codec';
+import { CODEC_FORMAT } from './codec-types';
 import { TextCodec, parseTextCodec } from './text-codec';
 import type { EncodeNote } from './codec-types';
 

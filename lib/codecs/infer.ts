@@ -18,7 +18,8 @@ import type { LabelledRecord } from './dataset';
 import { classKey, isScalar, type LabelSpec, type Scalar } from './labels';
 import { MAX_NUMBER_DIGITS, decimalsOf } from './numeric';
 import { flattenRecord } from './paths';
-import { CODEC_FORMAT, type FieldSpec } from './record-codec';
+import type { FieldSpec } from './record-codec';
+import { CODEC_FORMAT } from './codec-types';
 import { MAX_TEXT_LENGTH } from './text-codec';
 
 /** Most decimals an inferred number layout takes; more needs a declared schema. */

@@ -14,7 +14,7 @@ import { LabelLayout, parseLabelSpec, type LabelSpec } from './labels';
 import { MAX_NUMBER_DIGITS, decimalsOf, numberWidth, readNumber, writeNumber, type NumberLayout } from './numeric';
 import { flattenRecord, getPath, setPath } from './paths';
 import { MISSING, PAD, QUERY, UNK, Vocabulary } from './tokens';
-import type { CodecBase, EncodeNote, EncodedInput } from './codec-types';
+import { CODEC_FORMAT, type CodecBase, type EncodeNote, type EncodedInput } from './codec-types';
 
 export type FieldSpec =
   | { path: string; type: 'category'; values: string[]; optional?: boolean }
@@ -27,8 +27,6 @@ export interface RecordCodecJson {
   fields: FieldSpec[];
   label: LabelSpec;
 }
-
-export const CODEC_FORMAT = 'trm-codec/1';
 
 interface FieldLayout {
   spec: FieldSpec;

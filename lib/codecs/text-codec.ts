@@ -10,9 +10,8 @@
  */
 import { InputError, ModelFormatError } from '../errors';
 import { LabelLayout, parseLabelSpec, type LabelSpec } from './labels';
-import { CODEC_FORMAT } from './record-codec';
 import { PAD, QUERY, Vocabulary } from './tokens';
-import type { CodecBase, EncodeNote, EncodedInput } from './codec-types';
+import { CODEC_FORMAT, type CodecBase, type EncodeNote, type EncodedInput } from './codec-types';
 
 export interface TextCodecJson {
   format: typeof CODEC_FORMAT;
