@@ -1,5 +1,6 @@
 /** What the labelled-data generators share: the example shape, distinct draws, and writing JSONL. */
-import { DatasetError, OptionError } from '../errors';
+import { DatasetError } from '../errors';
+import { collectDistinctBy } from '../tasks/task';
 import { writeFileAtomic } from '../model/safetensors';
 
 /** One line of a labelled JSONL file (lib/codecs/dataset.ts). */
@@ -15,22 +16,7 @@ export function inputKey(example: LabelledExample): string {
 
 /** Draws until `count` examples with distinct inputs (none in `exclude`); an OptionError when the space is too small. */
 export function distinctRecords(count: number, exclude: ReadonlySet<string> | undefined, make: () => LabelledExample, name: string): LabelledExample[] {
-  const seen = new Set<string>();
-  const out: LabelledExample[] = [];
-  let misses = 0;
-  while (out.length < count) {
-    const example = make();
-    const key = inputKey(example);
-    if (seen.has(key) || exclude?.has(key)) {
-      if (++misses > 1000 + 10 * count) {
-        throw new OptionError(`${name} cannot make that many distinct examples`, { field: 'count', value: count, expected: `fewer examples (got ${out.length} distinct)` });
-      }
-      continue;
-    }
-    seen.add(key);
-    out.push(example);
-  }
-  return out;
+  return collectDistinctBy(count, exclude, make, inputKey, name);
 }
 
 export function writeLabelledJsonl(file: string, examples: readonly LabelledExample[]): void {
