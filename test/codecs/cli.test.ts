@@ -95,6 +95,7 @@ describe.skipIf(!built)('a record model from JSONL', () => {
     expect(r.stderr).toMatch(/^trm: InputError: number out of range; field: input\.compliance_check\.actual_value; got: 1234; expected: a number in \[0, 999\.9\]/);
     expect(trm(['solve', at('rec'), '--text', 'hello', '--threads', '1']).stderr).toMatch(/a record-codec model takes --json RECORD/);
     expect(trm(['solve', at('rec'), '--json', '{nope', '--threads', '1']).stderr).toMatch(/the record is not valid JSON \(.*\); field: --json/);
+    expect(trm(['solve', 'models/sudoku-4x4', '--json', '{}', '--threads', '1']).stderr).toMatch(/OptionError: --json needs a codec model/);
   });
 });
 
