@@ -35,6 +35,8 @@ export class TrmError extends Error {
   readonly value?: unknown;
   readonly expected?: string;
   readonly file?: string;
+  /** The message without the details (what went wrong, in words). */
+  readonly summary: string;
 
   constructor(message: string, details: TrmErrorDetails = {}) {
     const parts = [message];
@@ -44,6 +46,7 @@ export class TrmError extends Error {
     if (details.file !== undefined) parts.push(`file: ${details.file}`);
     super(parts.join('; '));
     this.name = new.target.name;
+    this.summary = message;
     this.field = details.field;
     this.value = details.value;
     this.expected = details.expected;

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InputError, ModelFormatError } from '../errors';
-import { writeFileAtomic } from '../model/safetensors';
+import { writeFileAtomic } from '../util/write-file-atomic';
 
 /** The file in `DIR/<name>/` mapping alias names to versions. */
 export const ALIASES_FILE = 'aliases.json';

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TrmConfig } from '../model/config';
-import { writeFileAtomic } from '../model/safetensors';
+import { writeFileAtomic } from '../util/write-file-atomic';
 
 /** Written into every published version directory. */
 export const VERSION_FILE = 'version.json';
