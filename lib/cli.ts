@@ -16,7 +16,9 @@ import { generateCommand } from './cli/generate';
 import { importCommand } from './cli/import';
 import { infoCommand } from './cli/info';
 import { quantizeCommand } from './cli/quantize';
+import { publishCommand } from './cli/publish';
 import { runCommand } from './cli/run';
+import { serveCommand } from './cli/serve';
 import { solveCommand } from './cli/solve';
 import { trainCommand } from './cli/train';
 
@@ -31,6 +33,8 @@ const COMMANDS: Record<string, Command> = {
   demo: demoCommand,
   train: trainCommand,
   import: importCommand,
+  serve: serveCommand,
+  publish: publishCommand,
 };
 
 const USAGE = `usage:\n${Object.values(COMMANDS).map((c) => c.usage).join('\n')}\n${LOAD_USAGE}\n${STOP_USAGE}`;

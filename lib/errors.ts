@@ -35,6 +35,8 @@ export class TrmError extends Error {
   readonly value?: unknown;
   readonly expected?: string;
   readonly file?: string;
+  /** The message without the details (what went wrong, in words). */
+  readonly summary: string;
 
   constructor(message: string, details: TrmErrorDetails = {}) {
     const parts = [message];
@@ -44,6 +46,7 @@ export class TrmError extends Error {
     if (details.file !== undefined) parts.push(`file: ${details.file}`);
     super(parts.join('; '));
     this.name = new.target.name;
+    this.summary = message;
     this.field = details.field;
     this.value = details.value;
     this.expected = details.expected;
@@ -90,3 +93,31 @@ export class DatasetError extends TrmError {
     this.line = details.line;
   }
 }
+
+/** A model, version or alias the repository does not hold (HTTP 404). */
+export class NotFoundError extends TrmError {}
+
+/**
+ * A request that conflicts with the repository's state: deleting a version an alias names or
+ * a request is using, publishing into a read-only repository (HTTP 409).
+ */
+export class ConflictError extends TrmError {}
+
+/**
+ * The service cannot take the request now: not ready, draining, queue full, timed out
+ * (HTTP 503). `retryAfterSeconds` is what the Retry-After header says.
+ */
+export class UnavailableError extends TrmError {
+  readonly retryAfterSeconds: number;
+
+  constructor(message: string, details: TrmErrorDetails & { retryAfterSeconds?: number } = {}) {
+    super(message, details);
+    this.retryAfterSeconds = details.retryAfterSeconds ?? 1;
+  }
+}
+
+/** A request over one of the service's size limits: body bytes, samples per request (HTTP 413). */
+export class LimitError extends TrmError {}
+
+/** A missing or wrong bearer token (HTTP 401). */
+export class AuthError extends TrmError {}

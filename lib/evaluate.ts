@@ -8,7 +8,7 @@ import { STOP_REASONS } from './halting';
 import { IGNORE_LABEL } from './tasks/task';
 import type { Example } from './tasks/task';
 import type { TrmModel } from './trm-model';
-import type { InferOptions, StopReason } from './types';
+import type { InferOptions, InferResult, StopReason } from './types';
 
 export interface Score {
   /** Examples scored. */
@@ -94,6 +94,11 @@ export interface EvaluateOptions {
    * machine shared with other work a single pass can be off by 2x; answers come from the first.
    */
   repeats?: number;
+  /**
+   * The predictions of one call's result; default its argmax. A codec model scores the
+   * constrained argmax of its label slots (codecs/predict.ts), as its predict() answers.
+   */
+  decode?: (result: InferResult) => Int32Array;
 }
 
 export interface EvalRun extends Score {
@@ -152,7 +157,7 @@ export async function evaluateModel(model: TrmModel, examples: readonly Example[
       const r = await model.infer(input, inferOptions);
       ns += process.hrtime.bigint() - t0;
       if (pass === 0) {
-        predictions.set(r.predictions, start * seqLen);
+        predictions.set(options.decode ? options.decode(r) : r.predictions, start * seqLen);
         steps.set(r.steps, start);
         for (const reason of r.stoppedBy) stoppedBy[reason]++;
       }

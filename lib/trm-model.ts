@@ -12,6 +12,9 @@ import { readModelDirectory } from './model/directory';
 import type { WeightMap } from './model/weights';
 import { normalizeInput, normalizeOptions, type InferRequest } from './request';
 import type { InferInput, InferOptions, InferResult, LoadOptions, ModelInfo } from './types';
+import { checkCodecFits, readModelCodec, type Codec } from './codecs/codec';
+import type { EncodedInput } from './codecs/codec-types';
+import { decodeResult, predictInputs, type Prediction, type PredictOptions } from './codecs/predict';
 
 /** What a model was created from: the training API builds its gradient engine from it. */
 export interface ModelSource {
@@ -50,12 +53,37 @@ export function modelSource(model: TrmModel): ModelSource {
 export class TrmModel {
   readonly config: TrmConfig;
   readonly dimensions: ModelDimensions;
+  /** How records or texts become this model's tokens (the directory's codec.json); undefined for a token model. */
+  readonly codec?: Codec;
   private backend: Backend | null;
 
-  constructor(config: TrmConfig, backend: Backend) {
+  constructor(config: TrmConfig, backend: Backend, codec?: Codec) {
     this.config = config;
     this.dimensions = modelDimensions(config);
     this.backend = backend;
+    if (codec) this.codec = codec;
+  }
+
+  /** The tokens of one record or text (with notes on unknown values and truncation); codec models only. */
+  encode(input: unknown): EncodedInput {
+    return this.needCodec('encode').encodeInput(input);
+  }
+
+  /** The labels of sample `index` of an infer() result, with each slot's probability (and per-step answers when it was traced with logits). */
+  decode(result: InferResult, index = 0): Prediction {
+    return decodeResult(this.needCodec('decode'), result, index);
+  }
+
+  /** Labels for records or texts: encode, infer (adaptive halting at 0.5 unless told), decode. */
+  async predict(inputs: readonly unknown[], options?: PredictOptions): Promise<Prediction[]> {
+    if (!Array.isArray(inputs)) throw new OptionError('predict takes a list of inputs', { field: 'inputs', value: inputs, expected: 'an array of records or texts' });
+    this.live();
+    return predictInputs(this, this.needCodec('predict'), inputs, options);
+  }
+
+  private needCodec(what: string): Codec {
+    if (!this.codec) throw new OptionError(`${what} needs a codec model`, { field: 'codec', value: undefined, expected: 'a model directory with codec.json (trm train --data on records or texts writes one)' });
+    return this.codec;
   }
 
   get info(): ModelInfo {
@@ -118,10 +146,11 @@ export class TrmModel {
   }
 }
 
-/** A model from a config and weights already in memory (e.g. from the random generator); a backend that starts synchronously. */
-export function createModel(config: TrmConfig, weights: WeightMap, options?: LoadOptions): TrmModel {
+/** A model from a config and weights already in memory (e.g. from the random generator); a backend that starts synchronously. `codec` makes it a codec model. */
+export function createModel(config: TrmConfig, weights: WeightMap, options?: LoadOptions, codec?: Codec): TrmModel {
   const o = resolveLoadOptions(options);
-  return remember(new TrmModel(config, createBackendSync(o.backend, config, weights, o)), config, weights, o);
+  if (codec) checkCodecFits(codec, config);
+  return remember(new TrmModel(config, createBackendSync(o.backend, config, weights, o), codec), config, weights, o);
 }
 
 /** A model on the onnx backend from a config and weights in memory: the step graph is exported in memory. */
@@ -149,5 +178,6 @@ export async function loadModel(dir: string, options?: LoadOptions): Promise<Trm
   if (storage.quantization !== null && (options as LoadOptions | undefined)?.precision === undefined) {
     o = resolveLoadOptions({ ...options, precision: 'int8' });
   }
-  return remember(new TrmModel(config, await createBackend(o.backend, config, weights, o, { dir: root })), config, weights, o);
+  const codec = readModelCodec(root, config);
+  return remember(new TrmModel(config, await createBackend(o.backend, config, weights, o, { dir: root }), codec), config, weights, o);
 }

@@ -24,7 +24,15 @@ import { Palette, colorEnabled, highlightChanges, outputWidth, palette, percent,
 
 /** The model `trm demo` shows without a DIR: resolved from the package, not the working directory. */
 export const DEFAULT_DEMO_DIR = path.resolve(__dirname, '..', '..', 'models', 'sudoku-4x4');
+/**
+ * The model whose refinement `trm demo` shows without a DIR: most answers of the 4x4 model
+ * are final at step 1, while this one's answer visibly forms over steps. The rest of the demo
+ * (more puzzles, accuracy, timing) stays on the 4x4 model, which answers in a few ms.
+ */
+export const DEFAULT_REFINEMENT_DIR = path.resolve(__dirname, '..', '..', 'models', 'sudoku-9x9');
 export const DEFAULT_DEMO_COUNT = 64;
+/** Held-out puzzles searched for one whose answer changes after step 1 (the step-by-step part). */
+const REFINEMENT_CANDIDATES = 8;
 /** Puzzles shown answer by answer after the step-by-step one. */
 const MORE_PUZZLES = 3;
 /** Timed passes of the native vs ONNX comparison (the median is reported). */
@@ -98,6 +106,29 @@ function highlightUnit(task: Task): 'char' | 'word' {
   return task.name === 'compliance' ? 'word' : 'char';
 }
 
+/**
+ * The puzzle the step-by-step part shows: the first of `candidates` whose answer at step 1 is
+ * wrong and is right where adaptive halting stops (refinement that works); else the first whose
+ * answer changes after step 1; else the first. One batched call with every step's logits.
+ */
+async function refiningExample(model: TrmModel, candidates: Example[], threshold: number): Promise<{ example: Example; index: number; why: string }> {
+  const { seq_len: seqLen, vocab_size: vocab, halt_max_steps: maxSteps } = model.config;
+  const r = await model.infer({ inputs: candidates.map((e) => e.inputs), puzzleIdentifiers: candidates.map((e) => e.puzzleIdentifier) }, { haltThreshold: null, trace: 'logits' });
+  const policy = { maxSteps, minSteps: 1, haltThreshold: threshold, confidenceThreshold: null, stableSteps: null };
+  const stepRight = (b: number, step: number) => {
+    const { right, labelled } = rightPositions(argmaxTokens(r.trace![step - 1].logits!, b * seqLen * vocab, seqLen, vocab), candidates[b].labels);
+    return right === labelled;
+  };
+  let changing = -1;
+  for (let b = 0; b < candidates.length; b++) {
+    const haltStep = replayStopping(r.trace!, b, policy)!.step;
+    if (!stepRight(b, 1) && stepRight(b, haltStep)) return { example: candidates[b], index: b, why: 'wrong at step 1 and right where adaptive halting stops' };
+    if (changing < 0 && r.trace!.slice(1).some((rec) => rec.changed[b] > 0)) changing = b;
+  }
+  if (changing >= 0) return { example: candidates[changing], index: changing, why: 'its answer changes after step 1' };
+  return { example: candidates[0], index: 0, why: 'none of them changes its answer after step 1' };
+}
+
 /** The step-by-step part: one puzzle run for every step, the table, and the boards up to where adaptive halting stops. */
 async function showRefinement(model: TrmModel, task: Task, example: Example, threshold: number, colors: Palette, width: number): Promise<void> {
   const { seq_len: seqLen, vocab_size: vocab, halt_max_steps: maxSteps } = model.config;
@@ -128,6 +159,28 @@ async function showRefinement(model: TrmModel, task: Task, example: Example, thr
   const final = rightPositions(argmaxTokens(r.trace![haltStep - 1].logits!, 0, seqLen, vocab), example.labels);
   const verdict = final.right === final.labelled ? colors.good('right') : colors.bad(`wrong (${final.labelled - final.right} of ${final.labelled} answer positions)`);
   console.log(`\nAnswer at step ${haltStep}, where adaptive halting stops: ${verdict}.\n`);
+}
+
+/**
+ * The step-by-step part on the refinement model (DEFAULT_REFINEMENT_DIR). Its held-out
+ * puzzles are disjoint from its training set by seed only: regenerating 10,000 9x9 training
+ * puzzles to exclude them would take seconds, and a repeat is vanishingly unlikely there.
+ */
+async function showOtherRefinement(dir: string, seed: number, options: LoadOptions, threshold: number, colors: Palette, width: number): Promise<void> {
+  const model = await loadModel(dir, options);
+  try {
+    const c = model.config;
+    const task = taskForModel(c, undefined, path.join(dir, CONFIG_FILE));
+    const training = readTrainDataDescription(c, path.join(dir, CONFIG_FILE));
+    const { examples } = heldOutSet(task, REFINEMENT_CANDIDATES, { seed, options: training?.options });
+    const picked = await refiningExample(model, examples, threshold);
+    console.log(`Refinement is shown on ${dir} (task ${task.name}; hidden ${c.hidden_size}, H_cycles ${c.H_cycles} x L_cycles ${c.L_cycles} per step, up to ${c.halt_max_steps} ACT steps): `
+      + 'most answers of the 4x4 model are final at step 1, this one\'s form over several steps.');
+    console.log(`(held-out puzzle ${picked.index + 1} of ${examples.length}, seed ${seed}: the first that is ${picked.why}; the rest of the demo is the 4x4 model)\n`);
+    await showRefinement(model, task, picked.example, threshold, colors, width);
+  } finally {
+    model.dispose();
+  }
 }
 
 /** A few more held-out puzzles with the answers of the adaptive batch run: wrong positions painted. */
@@ -220,7 +273,14 @@ export const demoCommand: Command = {
         + `${model.info.backend} backend (${model.info.isa}, ${model.info.threads} thread(s))`);
       console.log(`held-out puzzles: seed ${seed}${training ? `, the training set (${training.count}, seed ${training.seed}) excluded` : ' (disjoint from training by seed)'}\n`);
 
-      await showRefinement(model, task, examples[0], threshold, colors, width);
+      if (dirFlag === undefined && source.configFile !== undefined && fs.existsSync(path.join(DEFAULT_REFINEMENT_DIR, CONFIG_FILE))) {
+        await showOtherRefinement(DEFAULT_REFINEMENT_DIR, seed, options, threshold, colors, width);
+      } else {
+        const candidates = examples.slice(0, REFINEMENT_CANDIDATES);
+        const picked = await refiningExample(model, candidates, threshold);
+        console.log(`(puzzle ${picked.index + 1} of the first ${candidates.length}: the first that is ${picked.why})`);
+        await showRefinement(model, task, picked.example, threshold, colors, width);
+      }
       const batch = 64;
       const adaptive = await evaluateModel(model, examples, { haltThreshold: threshold, batch });
       showMorePuzzles(task, examples, adaptive, colors, width);

@@ -12,7 +12,12 @@ import { taskForModel } from '../model-task';
 import { EVAL_SEED, heldOutSet, readTrainDataDescription } from '../tasks/splits';
 import type { Example, Task } from '../tasks/task';
 import type { TrmModel } from '../trm-model';
-import { Command, LOAD_FLAGS, STOP_FLAGS, intFlag, loadOptions, msSince, numberFlag, stopOptions, stringFlag } from './common';
+import { Command, FlagValues, LOAD_FLAGS, STOP_FLAGS, intFlag, loadOptions, msSince, numberFlag, stopOptions, stringFlag } from './common';
+import { OptionError } from '../errors';
+import type { Codec } from '../codecs/codec';
+import { describeNotes, encodeDataset, readLabelledJsonl } from '../codecs/dataset';
+import { constrainedPredictions, slotAccuracy } from '../codecs/predict';
+import type { InferResult } from '../types';
 import { percent } from './render';
 
 /** Enough for a first number on every task in minutes on 2 cores (a 9x9 Sudoku model of the suggested size takes ~0.4 s per answer); --count raises it. */
@@ -100,7 +105,8 @@ export function stoppedBySummary(run: EvalRun): string {
 export const evalCommand: Command = {
   usage: `  trm eval DIR [options]            accuracy on held-out examples, fixed steps and adaptive stopping
     --task NAME      the task (default: the "task" key of DIR/config.json)
-    --data FILE      score the examples of a JSONL file instead of generated ones
+    --data FILE      score the examples of a JSONL file instead of generated ones (a codec model:
+                     labelled records or texts, scored on their labels; the only source)
     --count N        examples (default ${DEFAULT_EVAL_COUNT}; with --data: the first N)
     --seed S         seed of the generated held-out set (default ${EVAL_SEED}; training seeds are below it)
     --threshold T    adaptive halting threshold on sigmoid(q_halt) (default ${DEFAULT_THRESHOLD})
@@ -122,6 +128,10 @@ export const evalCommand: Command = {
     const { confidenceThreshold, stableSteps, hCycles, lCycles } = stopOptions(values);
     const model = await loadModel(dir, loadOptions(values));
     try {
+      if (model.codec) {
+        await evalCodecModel(model, model.codec, dir, values, { threshold, batch, count });
+        return;
+      }
       const { task, examples, data, notes } = evalExamples(model, dir, {
         task: stringFlag(values, 'task'), data: stringFlag(values, 'data'), count, seed: intFlag(values, 'seed', 0),
       }, DEFAULT_EVAL_COUNT);
@@ -165,3 +175,41 @@ export const evalCommand: Command = {
     }
   },
 };
+
+/** `trm eval` of a codec model: labelled records or texts from --data, scored on their labels (each slot's argmax over its allowed tokens). */
+async function evalCodecModel(model: TrmModel, codec: Codec, dir: string, values: FlagValues, o: { threshold: number; batch?: number; count?: number }): Promise<void> {
+  const file = stringFlag(values, 'data');
+  if (file === undefined) throw new OptionError('a codec model is scored on labelled data', { field: '--data', value: undefined, expected: 'a JSONL file of {"input", "label"} lines' });
+  for (const flag of ['task', 'seed']) {
+    if (values[flag] !== undefined) throw new OptionError(`--${flag} picks generated examples, which a codec model does not have`, { field: `--${flag}`, value: values[flag], expected: '--data FILE only' });
+  }
+  const records = readLabelledJsonl(file);
+  const encoded = encodeDataset(codec, o.count === undefined ? records : records.slice(0, o.count), file);
+  const examples = encoded.examples;
+  const decode = (r: InferResult) => constrainedPredictions(codec, r);
+  const fixed = await evaluateModel(model, examples, { haltThreshold: null, batch: o.batch, decode });
+  const adaptive = await evaluateModel(model, examples, { haltThreshold: o.threshold, batch: o.batch, decode });
+  const labels = examples.map((e) => e.labels);
+  const perSlot = { fixed: slotAccuracy(codec, fixed.predictions, labels), adaptive: slotAccuracy(codec, adaptive.predictions, labels) };
+  const notes = describeNotes(encoded.notes);
+  const info = model.info;
+  if (values.json) {
+    console.log(JSON.stringify({
+      model: path.resolve(dir), codec: codec.kind, backend: info.backend, isa: info.isa, threads: info.threads, precision: info.precision,
+      haltMaxSteps: model.config.halt_max_steps, data: { source: 'file', file: path.resolve(file), count: examples.length },
+      fixed: { ...runSummary(fixed), slots: perSlot.fixed }, adaptive: { ...runSummary(adaptive), slots: perSlot.adaptive }, notes,
+    }, null, 2));
+    return;
+  }
+  console.log(`${dir}: ${codec.kind} codec, labels ${codec.labels.slots.map((s) => s.name).join(', ')}; ${info.backend} backend (${info.isa}, ${info.threads} thread(s), ${info.precision})`);
+  console.log(`examples: the first ${examples.length} of ${path.resolve(file)}`);
+  for (const note of notes) console.log(`  note: ${note}`);
+  console.log('');
+  const slotNames = codec.labels.slots.map((s) => s.name);
+  console.log(`${''.padEnd(22)}${'exact'.padStart(8)}${slotNames.map((n) => n.slice(-14).padStart(16)).join('')}${'mean steps'.padStart(12)}${'ms/answer'.padStart(11)}`);
+  const row = (label: string, r: EvalRun, slots: Array<{ accuracy: number }>) => console.log(
+    `${label.padEnd(22)}${percent(r.exactAccuracy).padStart(8)}${slots.map((s) => percent(s.accuracy).padStart(16)).join('')}${r.meanSteps.toFixed(2).padStart(12)}${r.msPerAnswer.toFixed(3).padStart(11)}`);
+  row(`fixed ${fixed.maxSteps} steps`, fixed, perSlot.fixed);
+  row(`adaptive p(halt)>${o.threshold}`, adaptive, perSlot.adaptive);
+  console.log(`\nexact: every label right (fixed ${fixed.exactCorrect}, adaptive ${adaptive.exactCorrect} of ${fixed.count}); per label: that slot right`);
+}

@@ -13,15 +13,19 @@ import { CONFIG_FILE } from '../model/directory';
 import { taskForModel } from '../model-task';
 import { EVAL_SEED, heldOutSet, readTrainDataDescription } from '../tasks/splits';
 import { IGNORE_LABEL } from '../tasks/task';
-import { Command, LOAD_FLAGS, STOP_FLAGS, intFlag, loadOptions, numberFlag, stopOptions, stringFlag } from './common';
+import { Command, FlagValues, LOAD_FLAGS, STOP_FLAGS, intFlag, loadOptions, numberFlag, stopOptions, stringFlag } from './common';
+import { formatTrace } from '../codecs/predict';
+import type { TrmModel } from '../trm-model';
 import { referenceAnswer } from './reference';
 import { DEFAULT_THRESHOLD } from './eval';
 
 export const solveCommand: Command = {
-  usage: `  trm solve DIR (--input TEXT | --file FILE | --random) [options]
-                                    solve one puzzle and print the answer
+  usage: `  trm solve DIR (--input TEXT | --file FILE | --random | --json RECORD | --text TEXT) [options]
+                                    solve one puzzle, or label one record or text, and print the answer
     --input TEXT     the puzzle as text (Sudoku "1.3.4..2...", a maze drawing, "door min_width 80 85; ...")
-    --file FILE      the puzzle text from a file
+    --file FILE      the puzzle text from a file (a codec model: the record as JSON, or the text)
+    --json RECORD    a record for a record-codec model, e.g. '{"element_features": {"type": "door"}, ...}'
+    --text TEXT      a text for a text-codec model; both print the label, its probability and each step's answer
     --random         a puzzle from the held-out set (--seed S, default ${EVAL_SEED}; the first one)
     --task NAME      the task (default: the "task" key of DIR/config.json)
     --threshold T    adaptive halting threshold (default ${DEFAULT_THRESHOLD}); --steps N: max ACT steps
@@ -30,13 +34,14 @@ export const solveCommand: Command = {
   stopping: true,
   flags: {
     ...LOAD_FLAGS, ...STOP_FLAGS, input: { type: 'string' }, file: { type: 'string' }, random: { type: 'boolean' }, seed: { type: 'string' },
+    json: { type: 'string' }, text: { type: 'string' },
     task: { type: 'string' }, threshold: { type: 'string' }, steps: { type: 'string' },
   },
   positionals: { min: 1, max: 1, names: 'DIR' },
   async run([dir], values) {
-    const sources = ['input', 'file', 'random'].filter((k) => values[k] !== undefined);
+    const sources = ['input', 'file', 'random', 'json', 'text'].filter((k) => values[k] !== undefined);
     if (sources.length !== 1) {
-      const expected = 'exactly one of --input TEXT, --file FILE, --random';
+      const expected = 'exactly one of --input TEXT, --file FILE, --random (a task model) or --json RECORD, --text TEXT, --file FILE (a codec model)';
       if (sources.length === 0) throw new OptionError('solve needs a puzzle', { field: '--input', expected });
       throw new OptionError('solve takes one puzzle', { field: sources.map((k) => `--${k}`).join(', '), expected });
     }
@@ -46,6 +51,10 @@ export const solveCommand: Command = {
     const stopping = stopOptions(values);
     const model = await loadModel(dir, loadOptions(values));
     try {
+      if (model.codec || values.json !== undefined || values.text !== undefined) {
+        await solveCodecInput(model, values, { threshold, maxSteps });
+        return;
+      }
       const task = taskForModel(model.config, stringFlag(values, 'task'), path.join(path.resolve(dir), CONFIG_FILE));
       let inputs: Int32Array;
       let labels: Int32Array | undefined;
@@ -106,4 +115,33 @@ function readPuzzleFile(file: string): string {
   } catch (e) {
     throw new InputError(`cannot read the puzzle file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { field: '--file', value: file, expected: 'a readable text file' });
   }
+}
+
+/** One record or text through a codec model: the label, its probability, and the answer at every step. */
+async function solveCodecInput(model: TrmModel, values: FlagValues, o: { threshold: number; maxSteps?: number }): Promise<void> {
+  const codec = model.codec;
+  const given = ['json', 'text', 'file'].find((k) => values[k] !== undefined) ?? 'input';
+  if (!codec) throw new OptionError(`--${given} needs a codec model`, { field: `--${given}`, expected: 'a model directory with codec.json (trm train on records or texts writes one)' });
+  const expected = codec.kind === 'record' ? '--json RECORD or --file FILE (a JSON record)' : '--text TEXT or --file FILE';
+  if (values.input !== undefined || values.random || values.seed !== undefined || values.task !== undefined || (codec.kind === 'record' ? values.text : values.json) !== undefined) {
+    throw new OptionError(`a ${codec.kind}-codec model takes ${expected}`, { field: `--${given}`, expected });
+  }
+  let input: unknown = values.file !== undefined ? readPuzzleFile(stringFlag(values, 'file')!) : stringFlag(values, codec.kind === 'record' ? 'json' : 'text');
+  if (codec.kind === 'record') {
+    try {
+      input = JSON.parse(input as string);
+    } catch (e) {
+      throw new InputError(`the record is not valid JSON (${(e as Error).message})`, { field: `--${given}`, value: input, expected: 'a JSON object' });
+    }
+  } else if (values.file !== undefined) {
+    input = (input as string).replace(/\r?\n$/, '');
+  }
+  const [p] = await model.predict([input], { haltThreshold: o.threshold, maxSteps: o.maxSteps, trace: true });
+  console.log(`input: ${JSON.stringify(input)}`);
+  for (const note of p.notes) console.log(`  note: ${note.message}`);
+  console.log('');
+  for (const line of formatTrace(p)) console.log(line);
+  const halted = p.haltProbability > o.threshold ? `halted: p(halt) ${p.haltProbability.toFixed(3)} > ${o.threshold}` : `ran to the step limit; p(halt) ${p.haltProbability.toFixed(3)}`;
+  console.log(`\nlabel after ${p.steps} step(s) (${halted}): ${JSON.stringify(p.label)}`);
+  console.log(`probability: ${p.probability.toFixed(3)}${p.slots.length > 1 ? ` (the product of ${p.slots.map((s) => `${s.name} ${s.probability.toFixed(3)}`).join(', ')})` : ''}`);
 }

@@ -8,6 +8,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OptionError } from '../errors';
 import { readJsonlDataset } from '../data/jsonl';
+import { CODEC_FILE, parseCodec, readCodecFile, writeCodecFile, type Codec } from '../codecs/codec';
+import { describeNotes, encodeDataset, isLabelledDataset, readLabelledJsonl } from '../codecs/dataset';
+import { inferCodec } from '../codecs/infer';
 import { parseConfig, type TrmConfig } from '../model/config';
 import { getTask, TASK_NAMES } from '../tasks';
 import { EVAL_SEED, heldOutSet, TRAIN_DATA_KEY } from '../tasks/splits';
@@ -44,7 +47,10 @@ export const trainCommand: Command = {
   usage: `  trm train (--task NAME | --data FILE.jsonl) --out DIR [options]
                                     train a model (official TRM recipe); DIR is a model directory
     --task NAME      sudoku4 | sudoku9 | maze | compliance: a generated, augmented training set
-    --data FILE      train on a JSONL file instead (seq_len and vocabulary from the data)
+    --data FILE      train on a JSONL file instead: token lists ({"inputs", "labels"}; seq_len and
+                     vocabulary from the data) or records and texts ({"input", "label"}; a codec
+                     inferred from the data, or --codec, written to DIR/${CODEC_FILE})
+    --codec FILE     the codec (schema) of --data records or texts, instead of inferring one
     --out DIR        where the model and checkpoints go
     --resume         continue the run saved in DIR (bit-identical at the same --threads)
     --steps N        optimizer steps (default 2000); on --resume, the new total
@@ -66,7 +72,7 @@ export const trainCommand: Command = {
     --threads N      engine threads (default: all cores)
     --dtype D        f32 (default) | bf16: storage of model.safetensors`,
   flags: {
-    task: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
+    task: { type: 'string' }, data: { type: 'string' }, codec: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
     mixer: { type: 'string' }, 'train-count': { type: 'string' }, 'no-augment': { type: 'boolean' },
     'eval-every': { type: 'string' }, 'eval-count': { type: 'string' }, 'eval-data': { type: 'string' },
     threads: { type: 'string' }, dtype: { type: 'string' }, size: { type: 'string' }, 'time-limit': { type: 'string' },
@@ -110,6 +116,11 @@ export const trainCommand: Command = {
       const evalCount = intFlag(flags, 'eval-count', 0) ?? DEFAULT_EVAL_COUNT;
       if (evalCount === 0) return [];
       const evalData = stringFlag(flags, 'eval-data');
+      if (evalData !== undefined && source.kind === 'file' && source.codec) {
+        const encoded = encodeDataset(parseCodec(source.codec, source.file), readLabelledJsonl(evalData), evalData);
+        for (const line of describeNotes(encoded.notes)) console.log(`trm train: held-out ${line}`);
+        return encoded.examples.slice(0, evalCount);
+      }
       if (evalData !== undefined) {
         return readJsonlDataset(evalData, { seqLen: config.seq_len, vocabSize: config.vocab_size, numPuzzleIdentifiers: config.num_puzzle_identifiers }).slice(0, evalCount);
       }
@@ -150,13 +161,30 @@ export const trainCommand: Command = {
         for (const [flag] of GENERATOR_FLAGS) {
           if (flags[flag] !== undefined) throw new OptionError('generator options need --task', { field: `--${flag}`, value: flags[flag], expected: 'no generator option with --data' });
         }
-        source = { kind: 'file', file: path.resolve(dataFile!) };
-        base = configFromData(readJsonlDataset(dataFile!));
+        const file = path.resolve(dataFile!);
+        const codecFile = stringFlag(flags, 'codec');
+        if (codecFile !== undefined || isLabelledDataset(file)) {
+          const codec = codecFile !== undefined ? readCodecFile(codecFile) : inferCodec(readLabelledJsonl(file), file);
+          source = { kind: 'file', file, codec: codec.toJSON() };
+          base = { ...codec.suggestedConfig(), seq_len: codec.seqLen, vocab_size: codec.vocabSize, num_puzzle_identifiers: 1 };
+          announceCodec(codec, codecFile, writeCodecFile(dir, codec));
+        } else {
+          source = { kind: 'file', file };
+          base = configFromData(readJsonlDataset(dataFile!));
+        }
       }
       const config = modelConfig(base, flags);
       const built = buildTrainingData(source, config);
+      for (const line of built.notes ?? []) console.log(`trm train: training data ${line}`);
       const trainer = new Trainer({ config, train: built.examples, augment: built.augment, recipe, threads });
       return { trainer, data: source, trainCount: built.examples.length };
+    }
+
+    function announceCodec(codec: Codec, declared: string | undefined, written: string) {
+      console.log(`trm train: ${declared ? `codec from ${declared}` : 'codec inferred from the data (check it; edit it and pass --codec to change it)'}, written to ${written}:`);
+      for (const line of codec.describe()) console.log(`  ${line}`);
+      for (const slot of codec.labels.slots) console.log(`  label slot ${slot.name}: ${slot.classes.length} classes${slot.allowsNone ? ' or NONE' : ''}; position ${slot.position}`);
+      console.log(`  seq_len ${codec.seqLen}, vocabulary ${codec.vocabSize} tokens`);
     }
 
     function resumePlan(dir: string, flags: FlagValues) {

@@ -28,6 +28,21 @@ export function readJsonlDataset(file: string, options: ReadJsonlOptions = {}): 
     const v = options[key];
     if (v !== undefined && !(Number.isSafeInteger(v) && v >= 1)) throw new DatasetError('invalid read option', { field: key, value: v, expected: 'an integer >= 1', file });
   }
+  let seqLen = options.seqLen;
+  return readJsonObjects(file, '{"inputs": [...], "labels": [...]}', (record, line) => {
+    const example = parseLine(record, line, file, seqLen, options);
+    seqLen ??= example.inputs.length;
+    return example;
+  });
+}
+
+/**
+ * The one JSONL reader: each non-blank line of `file` parsed as a JSON object and handed to
+ * `parse` with its 1-based line number. A line that is not JSON, or not an object, is a
+ * DatasetError naming the line; so is a file with no examples. `shape` is what one line looks
+ * like, for those messages.
+ */
+export function readJsonObjects<T>(file: string, shape: string, parse: (record: Record<string, unknown>, line: number) => T): T[] {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -35,31 +50,29 @@ export function readJsonlDataset(file: string, options: ReadJsonlOptions = {}): 
     throw new DatasetError('cannot read the dataset file', { field: 'file', value: (e as NodeJS.ErrnoException).code ?? String(e), expected: 'a readable JSONL file', file });
   }
   const lines = text.split('\n');
-  const examples: Example[] = [];
-  let seqLen = options.seqLen;
+  const out: T[] = [];
   for (let index = 0; index < lines.length; index++) {
     const line = lines[index].replace(/\r$/, '');
     if (line.trim() === '') continue;
-    const example = parseLine(line, index + 1, file, seqLen, options);
-    seqLen ??= example.inputs.length;
-    examples.push(example);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(line);
+    } catch (e) {
+      throw new DatasetError(`not valid JSON (${(e as Error).message})`, { line: index + 1, field: 'line', value: line, expected: 'one JSON object per line', file });
+    }
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      throw new DatasetError('not a JSON object', { line: index + 1, field: 'line', value: raw, expected: shape, file });
+    }
+    out.push(parse(raw as Record<string, unknown>, index + 1));
   }
-  if (examples.length === 0) throw new DatasetError('the dataset has no examples', { field: 'file', value: text.length === 0 ? '(empty file)' : '(blank lines only)', expected: 'one JSON object per line', file });
-  return examples;
+  if (out.length === 0) throw new DatasetError('the dataset has no examples', { field: 'file', value: text.length === 0 ? '(empty file)' : '(blank lines only)', expected: 'one JSON object per line', file });
+  return out;
 }
 
-function parseLine(line: string, lineNumber: number, file: string, seqLen: number | undefined, options: ReadJsonlOptions): Example {
+function parseLine(record: Record<string, unknown>, lineNumber: number, file: string, seqLen: number | undefined, options: ReadJsonlOptions): Example {
   const fail = (message: string, field: string, value: unknown, expected: string): never => {
     throw new DatasetError(message, { line: lineNumber, field, value, expected, file });
   };
-  let raw: unknown;
-  try {
-    raw = JSON.parse(line);
-  } catch (e) {
-    fail(`not valid JSON (${(e as Error).message})`, 'line', line, 'one JSON object per line');
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('not a JSON object', 'line', raw, '{"inputs": [...], "labels": [...]}');
-  const record = raw as Record<string, unknown>;
   for (const key of Object.keys(record)) {
     if (!(FIELDS as readonly string[]).includes(key)) fail('unknown field', key, record[key], `only ${FIELDS.join(', ')}`);
   }

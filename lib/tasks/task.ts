@@ -96,14 +96,19 @@ export function checkOptionKeys(task: string, options: object, known: readonly s
  * than looping forever (e.g. 10,000 distinct 5x5 mazes).
  */
 export function collectDistinct(count: number, exclude: ReadonlySet<string> | undefined, make: () => Example, task: string): Example[] {
+  return collectDistinctBy(count, exclude, make, (example) => exampleKey(example.inputs), task);
+}
+
+/** collectDistinct for any kind of example, `key` naming what makes two of them the same. */
+export function collectDistinctBy<T>(count: number, exclude: ReadonlySet<string> | undefined, make: () => T, key: (example: T) => string, task: string): T[] {
   const seen = new Set<string>();
-  const out: Example[] = [];
+  const out: T[] = [];
   let misses = 0;
   const maxMisses = 1000 + 10 * count;
   while (out.length < count) {
     const example = make();
-    const key = exampleKey(example.inputs);
-    if (seen.has(key) || exclude?.has(key)) {
+    const k = key(example);
+    if (seen.has(k) || exclude?.has(k)) {
       if (++misses > maxMisses) {
         throw new OptionError(`task ${task} cannot make that many distinct examples with these options`, {
           field: 'count', value: count, expected: `fewer examples (got ${out.length} distinct after ${misses} duplicates) or wider options`,
@@ -111,7 +116,7 @@ export function collectDistinct(count: number, exclude: ReadonlySet<string> | un
       }
       continue;
     }
-    seen.add(key);
+    seen.add(k);
     out.push(example);
   }
   return out;

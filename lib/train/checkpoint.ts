@@ -31,7 +31,7 @@ const STATE_FORMAT = 'trm-node-train-state/1';
 /** Where the training examples came from, so a resume can rebuild the same stream. */
 export type TrainingDataSource =
   | { kind: 'task'; task: string; taskParams?: Record<string, unknown>; seed: number; count: number; options?: Record<string, unknown>; augment: boolean }
-  | { kind: 'file'; file: string; augmentTask?: string };
+  | { kind: 'file'; file: string; augmentTask?: string; codec?: object };
 
 export interface SavedRun {
   config: TrmConfig;
@@ -59,7 +59,7 @@ export function trainingSummary(trainer: Trainer, data: TrainingDataSource): Rec
   return {
     steps: trainer.step, batch: r.batch, lr: r.lr, seed: r.seed, elapsed_seconds: Math.round(trainer.elapsedSeconds * 10) / 10,
     threads: trainer.threads, examples_drawn: trainer.examplesDrawn, recipe: r,
-    data: data.kind === 'file' ? { file: path.basename(data.file) } : { task: data.task, augment: data.augment },
+    data: data.kind === 'file' ? { file: path.basename(data.file), ...(data.codec ? { codec: 'codec.json' } : {}) } : { task: data.task, augment: data.augment },
   };
 }
 

@@ -1,0 +1,93 @@
+/**
+ * What `GET /v1/models` says about one version: when and from where it was published
+ * (`version.json`, written by publish), the held-out accuracy its model card states, and
+ * how many examples it was trained on (config.json's `train_data` and `training` blocks).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { TrmConfig } from '../model/config';
+import { writeFileAtomic } from '../util/write-file-atomic';
+
+/** Written into every published version directory. */
+export const VERSION_FILE = 'version.json';
+/** The model card: the held-out table `trm eval` measured (see models/<name>/README.md). */
+export const CARD_FILE = 'README.md';
+
+export interface Accuracy {
+  /** Exact-match fraction over the held-out set. */
+  exact: number;
+  correct: number;
+  count: number;
+}
+
+export interface VersionMetadata {
+  /** ISO 8601 time of publishing; for an unpublished directory (the shipped models) its config's mtime. */
+  created: string | null;
+  /** The directory it was published from. */
+  source: string | null;
+  task: string | null;
+  /** The card's "fixed" (official eval, all steps) and "adaptive" (halting) rows. */
+  heldOutAccuracy: { fixed?: Accuracy; adaptive?: Accuracy } | null;
+  trainingSamples: { distinct: number | null; drawn: number | null; steps: number | null } | null;
+}
+
+interface PublishRecord { version: number; created: string; source: string }
+
+export function writePublishRecord(dir: string, record: PublishRecord): void {
+  writeFileAtomic(path.join(dir, VERSION_FILE), JSON.stringify(record, null, 2) + '\n');
+}
+
+function readJson(file: string): Record<string, unknown> | undefined {
+  try {
+    const raw: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
+    return typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? raw as Record<string, unknown> : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The "| fixed (...) | 99.6% (996/1000) |" rows of a card (the format test/models/cards.test.ts checks). */
+export function cardAccuracy(card: string): VersionMetadata['heldOutAccuracy'] {
+  const row = (label: string): Accuracy | undefined => {
+    const m = new RegExp(`^\\| ${label}[^|]*\\| [0-9.]+% \\((\\d+)/(\\d+)\\)`, 'm').exec(card);
+    if (!m) return undefined;
+    const correct = Number(m[1]), count = Number(m[2]);
+    return { exact: count > 0 ? correct / count : 0, correct, count };
+  };
+  const fixed = row('fixed'), adaptive = row('adaptive');
+  return fixed || adaptive ? { ...(fixed && { fixed }), ...(adaptive && { adaptive }) } : null;
+}
+
+function numberOrNull(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+export function versionMetadata(dir: string, config: TrmConfig): VersionMetadata {
+  const record = readJson(path.join(dir, VERSION_FILE));
+  let created = typeof record?.created === 'string' ? record.created : null;
+  if (created === null) {
+    try {
+      created = fs.statSync(path.join(dir, 'config.json')).mtime.toISOString();
+    } catch {
+      created = null;
+    }
+  }
+  let heldOutAccuracy: VersionMetadata['heldOutAccuracy'] = null;
+  try {
+    heldOutAccuracy = cardAccuracy(fs.readFileSync(path.join(dir, CARD_FILE), 'utf8'));
+  } catch {
+    heldOutAccuracy = null;
+  }
+  const trainData = config.train_data as Record<string, unknown> | undefined;
+  const training = config.training as Record<string, unknown> | undefined;
+  const trainingSamples = trainData || training
+    ? { distinct: numberOrNull(trainData?.count), drawn: numberOrNull(training?.examples_drawn), steps: numberOrNull(training?.steps) }
+    : null;
+  return {
+    created,
+    source: typeof record?.source === 'string' ? record.source : null,
+    task: typeof config.task === 'string' ? config.task : null,
+    heldOutAccuracy,
+    trainingSamples,
+  };
+}
