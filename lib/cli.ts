@@ -17,6 +17,7 @@ import { infoCommand } from './cli/info';
 import { publishCommand } from './cli/publish';
 import { runCommand } from './cli/run';
 import { serveCommand } from './cli/serve';
+import { workerCommand } from './cli/worker';
 import { solveCommand } from './cli/solve';
 import { trainCommand } from './cli/train';
 
@@ -30,6 +31,7 @@ const COMMANDS: Record<string, Command> = {
   demo: demoCommand,
   train: trainCommand,
   serve: serveCommand,
+  worker: workerCommand,
   publish: publishCommand,
 };
 
