@@ -24,7 +24,7 @@ export function shortJob(extra: Record<string, unknown> = {}): Record<string, un
 
 export interface JobBody {
   id: string; status: string; error: string | null; version: number | null; attempts: number; cancelRequested: boolean;
-  progress: { step: number; total: number; loss: number | null; heldOut: { step: number; sets: Record<string, { exact: number; correct: number; count: number }> } | null } | null;
+  progress: { step: number; total: number; loss: number | null; resumedFrom: number | null; heldOut: { step: number; sets: Record<string, { exact: number; correct: number; count: number }> } | null } | null;
   result: { version: number | null; promoted: boolean; promoteReason: string | null; heldOut: Record<string, { exact: number; correct: number; count: number }> | null; baseline: Record<string, { exact: number }> | null; deleted: number[]; trainingSeconds: number | null } | null;
   links: { self: string; events: string };
 }

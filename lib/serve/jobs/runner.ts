@@ -45,7 +45,7 @@ export class RunningJob {
     const { store } = settings;
     const child = fork(jobProcessScript(), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
     this.child = child;
-    let progress: JobProgress = job.progress ?? { step: 0, total: Number(job.spec.recipe.steps ?? 0), loss: null, actSteps: null, stepsPerSecond: null, etaSeconds: null, heldOut: null };
+    let progress: JobProgress = job.progress ?? { step: 0, total: Number(job.spec.recipe.steps ?? 0), loss: null, actSteps: null, stepsPerSecond: null, etaSeconds: null, heldOut: null, resumedFrom: null };
     let final: ReportMessage | undefined;
     let publishing: Promise<void> | undefined;
     let outcome: 'succeeded' | 'failed' | 'cancelled' | 'requeued' | undefined;
@@ -64,7 +64,7 @@ export class RunningJob {
     child.on('message', (m: ReportMessage) => {
       switch (m.type) {
         case 'started':
-          progress = { ...progress, step: m.step, total: m.total };
+          progress = { ...progress, step: m.step, total: m.total, resumedFrom: m.resumed ? m.step : null };
           store.setProgress(job.id, progress);
           settings.log?.(`job ${job.id}: ${m.resumed ? `resumed at step ${m.step}` : 'started'} (${m.total} steps)`);
           break;

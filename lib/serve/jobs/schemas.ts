@@ -46,6 +46,7 @@ export const JobView = Type.Object({
     stepsPerSecond: Nullable(Type.Number()),
     etaSeconds: Nullable(Type.Number()),
     heldOut: Nullable(Type.Object({ step: Type.Integer(), sets: AccuracySets })),
+    resumedFrom: Nullable(Type.Integer()),
   })),
   error: Nullable(Type.String()),
   /** The version the job published (null until then, or when it does not publish). */

@@ -55,6 +55,8 @@ export interface JobProgress {
   etaSeconds: number | null;
   /** Exact accuracy (fixed steps, the official eval) at the last evaluation, per held-out set. */
   heldOut: { step: number; sets: Record<string, Accuracy> } | null;
+  /** The checkpoint step the latest start resumed from (null: it started from step 0). */
+  resumedFrom: number | null;
 }
 
 export interface JobResult {
