@@ -92,6 +92,9 @@ async function run(start: StartMessage): Promise<void> {
     },
     control: () => asked,
   });
+  // Resumed from the final checkpoint (the last start died while publishing): the scores
+  // are not in the checkpoint, so they are measured again, on the same weights.
+  if (end === 'done' && Object.keys(lastSets).length === 0) await evaluate();
   const step = trainer.step;
   const trainingSeconds = trainer.elapsedSeconds;
   trainer.dispose();
