@@ -18,6 +18,7 @@ import { AUTH, TOKEN, cleanup, makeRepository, makeServer } from '../../helpers/
 if (!JOBS_BUILT) console.log(NOT_BUILT);
 if (!REDIS_PRESENT) console.log('skipping the Redis queue test: redis-server is not installed (apt-get install -y redis-server)');
 
+const slow = process.env.TRM_SLOW !== undefined && process.env.TRM_SLOW !== '' && process.env.TRM_SLOW !== '0';
 const children: ChildProcess[] = [];
 afterAll(async () => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -87,6 +88,25 @@ describe.skipIf(!JOBS_BUILT)('jobs across processes', () => {
     expect(weights(root, 2).equals(weights(reference, 2))).toBe(true);
     second.child.kill('SIGTERM');
     await second.exited;
+  });
+
+  it.skipIf(!slow)('SIGTERM checkpoints a running job and exits 0; the next start resumes it (slow)', async () => {
+    const root = await makeRepository({ sudoku4: 'sudoku-4x4' }, 1);
+    const first = await serve(root);
+    const submitted = await httpSubmit(first.match[1], shortJob({ recipe: { steps: 100000, batch: 8 }, evalEvery: 100000 }));
+    const running = await pollJob(httpGet(first.match[1]), submitted.id, (j) => (j.progress?.step ?? 0) >= 2 || ended(j));
+    expect(running.status).toBe('running');
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    const second = await serve(root);
+    const url = second.match[1];
+    const resumed = await pollJob(httpGet(url), submitted.id, (j) => j.attempts === 2 && (j.progress?.step ?? 0) > (j.progress?.resumedFrom ?? Infinity) || ended(j));
+    expect(resumed.status).toBe('running');
+    expect(resumed.progress!.resumedFrom).toBeGreaterThanOrEqual(running.progress!.step);
+    await fetch(`${url}/v1/jobs/${submitted.id}`, { method: 'DELETE', headers: AUTH });
+    expect((await pollJob(httpGet(url), submitted.id, ended)).status).toBe('cancelled');
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
   });
 
   it.skipIf(!REDIS_PRESENT)('with --queue, a trm worker runs the job from Redis and the server serves what it published', async () => {
