@@ -109,6 +109,33 @@ describe.skipIf(!JOBS_BUILT)('jobs across processes', () => {
     expect(await second.exited).toBe(0);
   });
 
+  it.skipIf(!slow || !REDIS_PRESENT)('a worker killed mid-job: the next worker resumes the job from its checkpoint (slow)', async () => {
+    const redis = await startRedis();
+    try {
+      const root = await makeRepository({ sudoku4: 'sudoku-4x4' }, 1);
+      const server = await serve(root, ['--queue', redis.url]);
+      const url = server.match[1];
+      const submitted = await httpSubmit(url, job);
+      const workerArgs = ['worker', '--repository', root, '--queue', redis.url, '--train-threads', '1'];
+      const first = await start(workerArgs, /waiting for jobs/);
+      const midway = await pollJob(httpGet(url), submitted.id, (j) => (j.progress?.step ?? 0) >= 7 || ended(j));
+      expect(midway.status).toBe('running');
+      first.child.kill('SIGKILL');
+      await first.exited;
+      // BullMQ hands the job on once the dead worker's lock expires (15 s).
+      const second = await start(workerArgs, /waiting for jobs/);
+      const done = await pollJob(httpGet(url), submitted.id, ended, 180);
+      expect(done.status, done.error ?? '').toBe('succeeded');
+      expect(done.attempts).toBe(2);
+      expect(done.progress!.resumedFrom).toBeGreaterThanOrEqual(5);
+      second.child.kill('SIGTERM');
+      server.child.kill('SIGTERM');
+      await Promise.all([second.exited, server.exited]);
+    } finally {
+      await redis.stop();
+    }
+  });
+
   it.skipIf(!REDIS_PRESENT)('with --queue, a trm worker runs the job from Redis and the server serves what it published', async () => {
     const redis = await startRedis();
     try {
