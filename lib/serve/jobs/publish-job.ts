@@ -37,8 +37,8 @@ export interface Finished {
   heldOut: Record<string, Accuracy>;
   baseline: Record<string, Accuracy> | null;
   trainingSeconds: number;
-  /** The job's training examples (the frozen snapshot, or null for a generated task set). */
-  trainData: string | null;
+  /** The sha256 of the training data: the uploaded dataset's, or the fine-tune mix's; null for a generated task set. */
+  datasetSha256: string | null;
 }
 
 function percent(a: Accuracy): string {
@@ -79,7 +79,7 @@ export async function publishJob(repository: ModelRepository, root: string, job:
   const metadata = {
     job: job.id, kind: spec.kind, model: spec.model,
     source: spec.task !== undefined ? { task: spec.task, options: spec.taskOptions ?? {}, count: spec.trainCount ?? null } : spec.dataset !== undefined ? { dataset: spec.dataset } : { feedback: spec.model, baseVersion: spec.baseVersion },
-    datasetSha256: finished.trainData ? fileSha256(finished.trainData) : null,
+    datasetSha256: finished.datasetSha256,
     recipe: spec.recipe,
     heldOutAccuracy: finished.heldOut,
     baselineAccuracy: finished.baseline,

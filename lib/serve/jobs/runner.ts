@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ModelRepository } from '../repository';
 import type { ControlMessage, ReportMessage } from './messages';
-import { publishJob } from './publish-job';
+import { fileSha256, publishJob } from './publish-job';
 import type { JobProgress, JobRecord, JobStore } from './store';
 import { jobFiles } from './training-plan';
 
@@ -80,7 +80,12 @@ export class RunningJob {
           break;
         case 'done': {
           final = m;
-          const finished = { checkpoint: m.checkpoint, heldOut: m.heldOut, baseline: m.baseline, trainingSeconds: m.trainingSeconds, trainData: fs.existsSync(jobFiles(path.dirname(m.checkpoint)).trainData) ? jobFiles(path.dirname(m.checkpoint)).trainData : null };
+          const snapshot = jobFiles(path.dirname(m.checkpoint)).trainData;
+          const finished = {
+            checkpoint: m.checkpoint, heldOut: m.heldOut, baseline: m.baseline, trainingSeconds: m.trainingSeconds,
+            // An uploaded dataset is named by its hash as GET /v1/datasets shows it; a fine-tune's mix by its snapshot's.
+            datasetSha256: job.spec.dataset !== undefined ? store.dataset(job.spec.dataset)?.sha256 ?? null : fs.existsSync(snapshot) ? fileSha256(snapshot) : null,
+          };
           publishing = (job.spec.publish
             ? publishJob(settings.repository, settings.root, job, finished)
             : Promise.resolve({ version: null, promoted: false, promoteReason: 'publish: false', heldOut: m.heldOut, baseline: m.baseline, trainingSeconds: m.trainingSeconds, deleted: [] }))

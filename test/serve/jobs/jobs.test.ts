@@ -120,6 +120,31 @@ describe.skipIf(!JOBS_BUILT)('training jobs', () => {
   });
 });
 
+describe.skipIf(!JOBS_BUILT)('training jobs on uploaded data', () => {
+  it('trains on an uploaded dataset (every 10th example held out); promote never pins current to what served', async () => {
+    const root = await makeRepository({ sudoku4: 'sudoku-4x4' }, 1);
+    expect(fs.existsSync(path.join(root, 'sudoku4', 'aliases.json'))).toBe(false);
+    const app = await makeServer({ repository: root, plugins, threads: 1 });
+    const file = path.join(root, 'upload.jsonl');
+    writeJsonlDataset(file, getTask('sudoku4').generate(50, 11));
+    const upload = await app.inject({ method: 'POST', url: '/v1/datasets?task=sudoku4', headers: { ...AUTH, 'content-type': 'application/x-ndjson' }, payload: fs.readFileSync(file, 'utf8') });
+    expect(upload.statusCode, upload.body).toBe(201);
+    const { id, sha256 } = upload.json();
+    const job = await submit(app, { kind: 'train', model: 'sudoku4', dataset: id, recipe: { steps: 4, batch: 8 }, promote: 'never' });
+    const done = await pollJob(injectGet(app), job.id, ended);
+    expect(done.status, done.error ?? '').toBe('succeeded');
+    expect(done.result!.heldOut!.heldOut.count).toBe(5);
+    expect(done.result!.promoted).toBe(false);
+    expect(done.version).toBe(2);
+    // Without an alias the highest version would serve; current was pinned to 1 first.
+    expect(JSON.parse(fs.readFileSync(path.join(root, 'sudoku4', 'aliases.json'), 'utf8'))).toEqual({ current: 1 });
+    expect((await app.inject({ method: 'POST', url: '/v1/models/sudoku4/analyze', payload: { input: '1.3.....2..1....' } })).json().version).toBe(1);
+    const metadata = JSON.parse(fs.readFileSync(path.join(root, 'sudoku4', '2', 'metadata.json'), 'utf8'));
+    expect(metadata.source).toEqual({ dataset: id });
+    expect(metadata.datasetSha256).toBe(sha256);
+  });
+});
+
 describe('job, dataset and feedback requests', () => {
   it('answers every bad request with a 4xx naming the field', async () => {
     const root = await makeRepository({ sudoku4: 'sudoku-4x4' }, 1);
