@@ -26,6 +26,7 @@ export const serveCommand: Command = {
     --max-queue N     waiting samples per model version before 503 (default ${DEFAULT_BATCH_SETTINGS.maxQueue})
     --timeout-ms MS   per-request deadline (default ${DEFAULT_BATCH_SETTINGS.timeoutMs})
     --max-samples N   samples per request (default ${DEFAULT_LIMITS.maxSamples}); --body-limit BYTES (default ${DEFAULT_LIMITS.bodyLimit})
+    --max-steps N     ACT steps a request may ask for (default ${DEFAULT_LIMITS.maxSteps})
     --train-threads N engine threads of each training job (default 1); --max-jobs N jobs at once (default 1)
     --queue URL       redis://host:port: jobs go to a BullMQ queue for trm worker processes
     --quiet           no request log`,
@@ -33,7 +34,7 @@ export const serveCommand: Command = {
     repository: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, threads: { type: 'string' },
     'token-file': { type: 'string' }, auth: { type: 'string' }, 'batch-window': { type: 'string' }, 'max-batch': { type: 'string' },
     'no-batching': { type: 'boolean' }, 'max-queue': { type: 'string' }, 'timeout-ms': { type: 'string' }, 'max-samples': { type: 'string' },
-    'body-limit': { type: 'string' }, quiet: { type: 'boolean' },
+    'body-limit': { type: 'string' }, 'max-steps': { type: 'string' }, quiet: { type: 'boolean' },
     'train-threads': { type: 'string' }, 'max-jobs': { type: 'string' }, queue: { type: 'string' },
   },
   positionals: { min: 0, max: 0, names: '' },
@@ -54,7 +55,10 @@ export const serveCommand: Command = {
         ...defined('maxQueue', intFlag(values, 'max-queue', 1)),
         ...defined('timeoutMs', intFlag(values, 'timeout-ms', 1)),
       },
-      limits: { ...defined('maxSamples', intFlag(values, 'max-samples', 1)), ...defined('bodyLimit', intFlag(values, 'body-limit', 1)) },
+      limits: {
+        ...defined('maxSamples', intFlag(values, 'max-samples', 1)), ...defined('bodyLimit', intFlag(values, 'body-limit', 1)),
+        ...defined('maxSteps', intFlag(values, 'max-steps', 1)),
+      },
       logger: values.quiet ? false : { level: 'info' },
       plugins: [jobsPlugin({ trainThreads: intFlag(values, 'train-threads', 1), maxJobs: intFlag(values, 'max-jobs', 1), queue: stringFlag(values, 'queue') })],
     });
