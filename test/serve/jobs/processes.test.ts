@@ -41,7 +41,8 @@ function start(args: string[], ready: RegExp): Promise<{ child: ChildProcess; ma
 }
 
 function serve(root: string, extra: string[] = []) {
-  const tokenFile = path.join(root, '..', `${path.basename(root)}.token`);
+  // Inside the repository (a file, not a model directory), so it goes when the repository does.
+  const tokenFile = path.join(root, '.token');
   fs.writeFileSync(tokenFile, TOKEN);
   return start(['serve', '--repository', root, '--port', '0', '--quiet', '--threads', '1', '--train-threads', '1', '--token-file', tokenFile, ...extra], /listening on (http:\/\/\S+)/);
 }
