@@ -19,6 +19,7 @@ import { quantizeCommand } from './cli/quantize';
 import { publishCommand } from './cli/publish';
 import { runCommand } from './cli/run';
 import { serveCommand } from './cli/serve';
+import { workerCommand } from './cli/worker';
 import { solveCommand } from './cli/solve';
 import { trainCommand } from './cli/train';
 
@@ -34,6 +35,7 @@ const COMMANDS: Record<string, Command> = {
   train: trainCommand,
   import: importCommand,
   serve: serveCommand,
+  worker: workerCommand,
   publish: publishCommand,
 };
 

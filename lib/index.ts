@@ -61,6 +61,8 @@ export type { Score, EvalRun, EvaluateOptions } from './evaluate';
 export { taskForModel, TASK_KEY, TASK_PARAMS_KEY } from './model-task';
 export { NotFoundError, ConflictError, UnavailableError, LimitError, AuthError } from './errors';
 export { createServer } from './serve/entry';
+export { jobsPlugin } from './serve/jobs/entry';
+export type { JobsOptions } from './serve/jobs/entry';
 export type { ServerOptions, ServeContext, ServeApp } from './serve/server';
 export { ModelRepository, LoadedVersion, shippedModels } from './serve/repository';
 export type { RepositoryOptions, RepositoryObserver, ModelState, ModelSummary, IndexEntry } from './serve/repository';

@@ -6,6 +6,7 @@
 import { OptionError } from '../errors';
 import { DEFAULT_BATCH_SETTINGS } from '../serve/batcher';
 import { DEFAULT_LIMITS, readToken, type AuthMode } from '../serve/limits';
+import { jobsPlugin } from '../serve/jobs/plugin';
 import { createServer } from '../serve/server';
 import { Command, intFlag, stringFlag } from './common';
 
@@ -26,12 +27,15 @@ export const serveCommand: Command = {
     --timeout-ms MS   per-request deadline (default ${DEFAULT_BATCH_SETTINGS.timeoutMs})
     --max-samples N   samples per request (default ${DEFAULT_LIMITS.maxSamples}); --body-limit BYTES (default ${DEFAULT_LIMITS.bodyLimit})
     --max-steps N     ACT steps a request may ask for (default ${DEFAULT_LIMITS.maxSteps})
+    --train-threads N engine threads of each training job (default 1); --max-jobs N jobs at once (default 1)
+    --queue URL       redis://host:port: jobs go to a BullMQ queue for trm worker processes
     --quiet           no request log`,
   flags: {
     repository: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, threads: { type: 'string' },
     'token-file': { type: 'string' }, auth: { type: 'string' }, 'batch-window': { type: 'string' }, 'max-batch': { type: 'string' },
     'no-batching': { type: 'boolean' }, 'max-queue': { type: 'string' }, 'timeout-ms': { type: 'string' }, 'max-samples': { type: 'string' },
     'body-limit': { type: 'string' }, 'max-steps': { type: 'string' }, quiet: { type: 'boolean' },
+    'train-threads': { type: 'string' }, 'max-jobs': { type: 'string' }, queue: { type: 'string' },
   },
   positionals: { min: 0, max: 0, names: '' },
   async run(_positionals, values) {
@@ -56,6 +60,7 @@ export const serveCommand: Command = {
         ...defined('maxSteps', intFlag(values, 'max-steps', 1)),
       },
       logger: values.quiet ? false : { level: 'info' },
+      plugins: [jobsPlugin({ trainThreads: intFlag(values, 'train-threads', 1), maxJobs: intFlag(values, 'max-jobs', 1), queue: stringFlag(values, 'queue') })],
     });
     let stopping = false;
     const stop = (signal: string) => {

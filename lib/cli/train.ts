@@ -207,7 +207,7 @@ export const trainCommand: Command = {
 };
 
 /** The config for --data: seq_len, vocabulary and puzzle ids from the examples; a small default model. */
-function configFromData(examples: readonly Example[]): Record<string, unknown> {
+export function configFromData(examples: readonly Example[]): Record<string, unknown> {
   if (examples.length === 0) throw new OptionError('the data file has no examples', { field: '--data', value: 0, expected: 'at least one example' });
   let vocab = 0;
   let ids = 0;

@@ -10,7 +10,7 @@ import { ModelFormatError } from '../errors';
 import { readModelDirectory } from '../model/directory';
 import { TRAIN_STATE_FILE, TRAIN_STATE_JSON } from '../train/checkpoint';
 import { checkModelName, isVersionName } from './aliases';
-import { writePublishRecord } from './version-info';
+import { VERSION_FILE, writePublishRecord } from './version-info';
 
 /** Training state is for resuming a run, not for serving; it stays behind. */
 const NOT_PUBLISHED = new Set([TRAIN_STATE_FILE, TRAIN_STATE_JSON]);
@@ -53,6 +53,16 @@ export function listVersions(modelDir: string): number[] {
   return names.filter((n) => isVersionName(n) && isDirectory(path.join(modelDir, n))).map(Number).sort((a, b) => a - b);
 }
 
+/** fsync of a file or a directory: a version renamed into place after this survives a power cut whole. */
+export function syncToDisk(target: string): void {
+  const fd = fs.openSync(target, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 function hiddenPath(modelDir: string, what: string): string {
   return path.join(modelDir, `.${what}-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`);
 }
@@ -68,15 +78,21 @@ export function copyInAsNextVersion(modelDir: string, source: string): number {
   fs.mkdirSync(staging);
   try {
     for (const entry of fs.readdirSync(from, { withFileTypes: true })) {
-      if (entry.isFile() && !NOT_PUBLISHED.has(entry.name)) fs.copyFileSync(path.join(from, entry.name), path.join(staging, entry.name));
+      if (entry.isFile() && !NOT_PUBLISHED.has(entry.name)) {
+        fs.copyFileSync(path.join(from, entry.name), path.join(staging, entry.name));
+        syncToDisk(path.join(staging, entry.name));
+      }
     }
     // Another publisher may take a number between our listing and our rename; the rename
     // onto its (non-empty) directory then fails and we try the next number.
     for (let attempt = 0; attempt < 100; attempt++) {
       const version = Math.max(0, ...listVersions(modelDir)) + 1;
       writePublishRecord(staging, { version, created: new Date().toISOString(), source: from });
+      syncToDisk(path.join(staging, VERSION_FILE));
+      syncToDisk(staging);
       try {
         fs.renameSync(staging, path.join(modelDir, String(version)));
+        syncToDisk(modelDir);
         return version;
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
