@@ -268,7 +268,7 @@ function showResult() {
   slider.min = trace.length ? String(trace[0].step) : '1';
   slider.max = String(last ? last.step : 1);
   state.chart?.destroy();
-  state.chart = trace.length ? traceChart($('chart'), trace, { current: r.steps, onPick: (step) => showStep(step) }) : null;
+  state.chart = trace.length ? traceChart($('chart'), trace, { current: r.steps, stop: r.stoppedBy, onPick: (step) => showStep(step) }) : null;
   // The label, when the input is a drawn example left as it was.
   const ex = r.example;
   if (ex) {

@@ -7,7 +7,8 @@ function width(container) {
   return Math.max(280, Math.min(container.clientWidth || 600, 900));
 }
 
-export function traceChart(container, trace, { current, onPick }) {
+/** `stop` labels the last step: why the run stopped there (the result's stoppedBy). */
+export function traceChart(container, trace, { current, stop, onPick }) {
   container.replaceChildren();
   const steps = trace.map((s) => s.step);
   const data = [steps, trace.map((s) => s.haltProbability), trace.map((s) => s.confidence)];
@@ -36,6 +37,14 @@ export function traceChart(container, trace, { current, onPick }) {
         ctx.moveTo(x, u.bbox.top);
         ctx.lineTo(x, u.bbox.top + u.bbox.height);
         ctx.stroke();
+        if (stop) {
+          // The step where the run stopped, and why, over the last point.
+          const last = Math.round(u.valToPos(steps[steps.length - 1], 'x', true));
+          ctx.fillStyle = '#57606a';
+          ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
+          ctx.textAlign = 'right';
+          ctx.fillText(`stopped: ${stop}`, last - 4 * devicePixelRatio, u.bbox.top + u.bbox.height - 6 * devicePixelRatio);
+        }
         ctx.restore();
       }],
     },
@@ -51,6 +60,8 @@ export function traceChart(container, trace, { current, onPick }) {
     chart,
     mark(step) {
       marked = step;
+      // The legend shows the marked step's values while the pointer is elsewhere.
+      chart.setLegend({ idx: Math.max(0, steps.indexOf(step)) });
       chart.redraw(false);
     },
     destroy() {

@@ -3,9 +3,7 @@
  * task, drawn as `trm solve --random` draws it (lib/tasks/splits.ts: a seed at or above
  * EVAL_SEED, the training set's generator options), with its label. The trace page offers it
  * as "a random held-out example"; the seed in the answer reproduces it with
- * `trm solve DIR --random --seed S`. Like `trm solve --random`, it does not regenerate the
- * training set to exclude it (that takes seconds on 100k puzzles): the seed keeps it held
- * out, and on a small task a puzzle can coincide with a training one (splits.ts says how often).
+ * `trm solve DIR --random --seed S` (both call `heldOutExample`).
  */
 import * as path from 'node:path';
 import { randomInt } from 'node:crypto';
@@ -14,7 +12,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { InputError } from '../errors';
 import { CONFIG_FILE } from '../model/directory';
-import { EVAL_SEED, heldOutSet, readTrainDataDescription } from '../tasks/splits';
+import { EVAL_SEED, heldOutExample } from '../tasks/splits';
 import { markServed } from './oip-routes';
 import { ErrorBody, ModelParams, VersionParams } from './schemas';
 import type { LoadedVersion } from './repository';
@@ -51,8 +49,7 @@ function drawExample(version: LoadedVersion, seedText: string | undefined) {
   if (seed < EVAL_SEED) {
     throw new InputError('that seed draws training examples', { field: 'seed', value: seed, expected: `an integer >= ${EVAL_SEED} (held-out seeds)` });
   }
-  const training = task.name === version.config.task ? readTrainDataDescription(version.config, path.join(version.dir, CONFIG_FILE)) : undefined;
-  const [example] = heldOutSet(task, 1, { seed, options: training?.options }).examples;
+  const example = heldOutExample(task, version.config, seed, path.join(version.dir, CONFIG_FILE));
   const display = task.format(example.inputs);
   let text: string | null = null;
   try {
