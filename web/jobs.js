@@ -52,10 +52,13 @@ export function startJobsPanel({ onPromoted }) {
     if (p.step === undefined) return;
     const c = curves.get(id) ?? { step: [], loss: [], accuracy: [] };
     curves.set(id, c);
-    if (c.step.length && c.step[c.step.length - 1] >= p.step) return;
-    c.step.push(p.step);
-    c.loss.push(typeof p.loss === 'number' ? p.loss : null);
-    c.accuracy.push(typeof accuracyOf(p) === 'number' ? accuracyOf(p) : null);
+    // Points arrive from the list, the events and the job's history, in any order and repeated: kept one per step, in step order.
+    let at = c.step.findIndex((s) => s >= p.step);
+    if (at === -1) at = c.step.length;
+    const replace = c.step[at] === p.step ? 1 : 0;
+    c.step.splice(at, replace, p.step);
+    c.loss.splice(at, replace, typeof p.loss === 'number' ? p.loss : null);
+    c.accuracy.splice(at, replace, typeof accuracyOf(p) === 'number' ? accuracyOf(p) : null);
   };
 
   const drawCurves = () => {
@@ -74,7 +77,7 @@ export function startJobsPanel({ onPromoted }) {
       width: Math.max(280, Math.min(container.clientWidth || 600, 900)),
       height: 200,
       scales: { x: { time: false }, acc: { range: [0, 1] } },
-      axes: [{ label: 'training step' }, { label: 'loss', scale: 'y' }, { label: 'held-out exact', scale: 'acc', side: 1, grid: { show: false } }],
+      axes: [{ label: 'training step', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000] }, { label: 'loss', scale: 'y' }, { label: 'held-out exact', scale: 'acc', side: 1, grid: { show: false } }],
       series: [
         { label: 'step' },
         { label: 'loss', stroke: '#c2410c', width: 2, scale: 'y' },
@@ -82,6 +85,8 @@ export function startJobsPanel({ onPromoted }) {
       ],
     }, data, container);
     chart.trmJob = shown;
+    // For the browser tests and the console, as window.trmPage is.
+    window.trmJobs = { chart, curves };
   };
 
   const render = () => {

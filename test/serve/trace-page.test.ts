@@ -17,7 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, ConsoleMessage, Page } from 'playwright-core';
 import { EVAL_SEED } from '../../lib/tasks/splits';
 import { REPO_ROOT } from '../helpers/paths';
-import { cleanup, listeningServer } from '../helpers/serve';
+import { ModelRepository } from '../../lib/serve/repository';
+import { SHIPPED, TOKEN, cleanup, listeningServer, makeRepository } from '../helpers/serve';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts');
@@ -209,6 +210,81 @@ describe.skipIf(!haveChromium)('trace page in Chromium', () => {
     expect(gridRight).toBeLessThanOrEqual(375);
     await page.screenshot({ path: path.join(ARTIFACTS, 'trace-page-375.png'), fullPage: true });
     expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
+/**
+ * The jobs panel against a stand-in for issue 13's jobs routes, registered through
+ * createServer's `plugins` as the jobs plugin will be: GET /v1/jobs, GET /v1/jobs/{id} and
+ * GET /v1/jobs/{id}/events (server-sent events) in the shapes that issue gives. The jobs
+ * branch had not landed when this was written: once it has, this suite should run a real
+ * short job instead. Promoting goes through the real alias route of a real repository.
+ */
+describe.skipIf(!haveChromium)('jobs panel in Chromium', () => {
+  const job = (status: string, step: number, extra: Record<string, unknown> = {}) => ({
+    id: 'job-2', kind: 'train', model: 'sudoku4', status, progress: { step, total: 4, loss: 1 / step, heldOutExact: step / 5 }, ...extra,
+  });
+  const failed = { id: 'job-1', kind: 'train', model: 'sudoku4', status: 'failed', error: 'the recipe diverged', progress: { step: 1, total: 4, loss: 2 } };
+  const standIn = async (app: import('fastify').FastifyInstance) => {
+    // The job as it stands: the events move it on.
+    let now = job('running', 2);
+    app.get('/v1/jobs', async () => ({ jobs: [failed, now] }));
+    app.get('/v1/jobs/:id', async () => ({ ...now, history: [1, 2].map((step) => ({ step, loss: 1 / step, heldOutExact: step / 5 })) }));
+    app.get('/v1/jobs/:id/events', (_request, reply) => {
+      reply.hijack();
+      reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      const events = [job('running', 3), job('running', 4), job('succeeded', 4, { version: 2 })];
+      let i = 0;
+      const timer = setInterval(() => {
+        now = events[i++];
+        reply.raw.write(`data: ${JSON.stringify(now)}\n\n`);
+        if (i === events.length) {
+          clearInterval(timer);
+          reply.raw.end();
+        }
+      }, 100);
+    });
+  };
+
+  it('lists the jobs, follows a running one live, draws its curves, and promotes the version it published', async () => {
+    // Version 1 is current; version 2 is what the job published.
+    const root = await makeRepository({}, 0);
+    const repository = new ModelRepository({ root });
+    await repository.publish(path.join(SHIPPED, 'sudoku-4x4'), { name: 'sudoku4', alias: 'current' });
+    await repository.publish(path.join(SHIPPED, 'sudoku-4x4'), { name: 'sudoku4' });
+    const server = await listeningServer({ repository: root, threads: 1, plugins: [standIn] });
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${server.url}/?model=sudoku4`);
+    await page.waitForSelector('#jobs-panel:not([hidden])');
+    expect(await page.inputValue('#version')).toBe('current');
+    expect(await page.$$eval('#jobs li', (els) => els.length)).toBe(2);
+    expect(await page.textContent('#jobs li[data-status="failed"]')).toContain('error: the recipe diverged');
+    // The running job's events arrive: it succeeds and offers its version.
+    await page.waitForSelector('#jobs li[data-status="succeeded"]', { timeout: 10_000 });
+    expect(await page.textContent('#jobs li[data-status="succeeded"] button.job')).toBe('train sudoku4 · succeeded · step 4 of 4 · loss 0.2500 · held-out 80.0% · published v2');
+    // Its curves: the history (steps 1, 2) and then the events (3, 4), one point per step.
+    await page.click('#jobs li[data-status="succeeded"] button.job');
+    await page.waitForSelector('#job-figure:not([hidden])');
+    const curve = await page.evaluate(() => (window as unknown as { trmJobs: { chart: { data: number[][] } } }).trmJobs.chart.data);
+    expect(curve[0]).toEqual([1, 2, 3, 4]);
+    expect(curve[2]).toEqual([0.2, 0.4, 0.6, 0.8]);
+
+    // Without the token the server refuses, and the panel says so; with it, current moves.
+    await page.click('text=Promote v2 to current');
+    await page.waitForSelector('#jobs-error:not([hidden])');
+    expect(await page.textContent('#jobs-error')).toMatch(/^Promote failed: AuthError: missing bearer token/);
+    await page.fill('#token', TOKEN);
+    await page.click('text=Promote v2 to current');
+    await page.waitForSelector('text=v2 is current');
+    const models = await (await fetch(`${server.url}/v1/models`)).json() as { models: Array<{ name: string; aliases: Record<string, number> }> };
+    expect(models.models.find((m) => m.name === 'sudoku4')!.aliases.current).toBe(2);
+    await page.waitForFunction(() => document.querySelector('#version option[value="current"]')?.textContent === 'current (v2)');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'trace-page-jobs.png'), fullPage: true });
+    // The one error is the browser's note of the refused (401) promote.
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/status of 401/);
     await page.close();
   });
 });
