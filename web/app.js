@@ -241,7 +241,7 @@ async function run() {
     const result = await api(`${modelPath(state.model, state.versionRef)}/analyze`, { method: 'POST', body });
     const example = state.example;
     state.inputSnapshot = example
-      ? { text: example.text ?? example.display, tokens: example.inputs }
+      ? { text: example.display, tokens: example.inputs }
       : { text: inputText, tokens: Array.isArray(body.input) ? body.input : [] };
     // Compare like with like: a grid's cells, or a text form's lines only when the input is in the answer's form.
     if (!state.layout && state.inputSnapshot.text !== null && result.answer !== null
@@ -305,9 +305,10 @@ function showStep(step) {
   const marks = isLast && r.example ? wrongPositions(record.prediction, r.example.labels).wrong : null;
   const changed = renderAnswer($('answer-view'), { layout: state.layout }, { text: record.answer, tokens: record.prediction }, previous,
     { givens: givenCells(), marks, label: `Answer at step ${record.step}` });
+  const unit = state.layout ? 'cell' : record.answer !== null ? 'line' : 'token';
   $('answer-caption').textContent = `Answer at step ${record.step}${isLast ? ' (final)' : ''}`;
   $('step-stats').textContent = `Step ${record.step}: p(halt) ${record.haltProbability.toFixed(3)}, confidence ${record.confidence.toFixed(3)}, `
-    + `${changed} cell${changed === 1 ? '' : 's'} changed on screen (${record.changed} token${record.changed === 1 ? '' : 's'} by the server's count)`
+    + `${changed} ${unit}${changed === 1 ? '' : 's'} changed on screen (${record.changed} token${record.changed === 1 ? '' : 's'} by the server's count)`
     + `${record.halted ? '; halting stops here' : ''}${isLast ? `; stopped: ${r.stoppedBy}` : ''}.`;
   state.chart?.mark(record.step);
 }

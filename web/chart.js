@@ -54,6 +54,8 @@ export function traceChart(container, trace, { current, stop, onPick }) {
     const idx = chart.cursor.idx;
     if (idx != null) onPick(steps[idx]);
   });
+  // uPlot fills its legend once after it first draws; show the marked step's values after that.
+  requestAnimationFrame(() => chart.setLegend({ idx: Math.max(0, steps.indexOf(marked)) }));
   const resize = () => chart.setSize({ width: width(container), height: 220 });
   window.addEventListener('resize', resize);
   return {

@@ -30,7 +30,7 @@ export const ExampleResponse = Type.Object({
   /** The label at every position (-100 where nothing is asked). */
   labels: Type.Array(Type.Integer()),
   puzzleIdentifier: Type.Integer(),
-  /** The input in the task's text form when that text parses back to these tokens (Sudoku, mazes), else null. */
+  /** The input in the task's text form (what analyze parses) when that reads back to these tokens, else null. */
   text: Type.Union([Type.String(), Type.Null()]),
   /** The input as the task renders it for people. */
   display: Type.String(),
@@ -51,10 +51,11 @@ function drawExample(version: LoadedVersion, seedText: string | undefined) {
   }
   const example = heldOutExample(task, version.config, seed, path.join(version.dir, CONFIG_FILE));
   const display = task.format(example.inputs);
-  let text: string | null = null;
+  // Offered as editable text only when it reads back to these very tokens.
+  let text: string | null = task.inputText ? task.inputText(example.inputs) : display;
   try {
-    const parsed = task.parse?.(display);
-    if (parsed && parsed.length === example.inputs.length && parsed.every((t, i) => t === example.inputs[i])) text = display;
+    const parsed = task.parse?.(text);
+    if (!parsed || parsed.length !== example.inputs.length || !parsed.every((t, i) => t === example.inputs[i])) text = null;
   } catch {
     text = null;
   }

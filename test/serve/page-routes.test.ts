@@ -83,9 +83,10 @@ describe('GET /v1/models/{name}/example', () => {
     expect(fresh.seed).toBeGreaterThanOrEqual(EVAL_SEED);
   });
 
-  it('gives text only when the task reads its rendering back', async () => {
+  it('gives the text form the task parses, also where its rendering is another (compliance)', async () => {
     const body = (await app.inject({ url: `/v1/models/compliance/example?seed=${EVAL_SEED}` })).json();
-    expect(body.text).toBeNull();
+    expect(body.text).toMatch(/^[a-z]+ [a-z_]+ \d+ \d+(; [a-z]+ [a-z_]+ \d+ \d+)*$/);
+    expect(Array.from(getTask('compliance').parse(body.text))).toEqual(body.inputs);
     expect(body.display).toMatch(/first violation: \?$/);
     expect(body.labels.some((l: number) => l === -100)).toBe(true);
   });
