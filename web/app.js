@@ -47,6 +47,11 @@ function setLoading(text) {
   document.body.classList.toggle('busy', text !== '');
 }
 
+function showResultPanel(shown) {
+  $('result-panel').hidden = !shown;
+  $('result-placeholder').hidden = shown;
+}
+
 function percent(accuracy) {
   return accuracy ? `${(accuracy.exact * 100).toFixed(1)}% (${accuracy.correct}/${accuracy.count})` : null;
 }
@@ -173,7 +178,7 @@ async function selectVersion(seed) {
   state.info = null;
   state.layout = null;
   state.example = null;
-  $('result-panel').hidden = true;
+  showResultPanel(false);
   renderMetadata();
   try {
     const meta = await api(`/v2/models/${encodeURIComponent(state.model)}${state.versionRef ? `/versions/${encodeURIComponent(state.versionRef)}` : ''}`);
@@ -257,7 +262,7 @@ async function run() {
 
 function showResult() {
   const r = state.result;
-  $('result-panel').hidden = false;
+  showResultPanel(true);
   const trace = r.trace ?? [];
   const last = trace[trace.length - 1];
   const reason = STOP_REASONS[r.stoppedBy] ?? `stopped by "${r.stoppedBy}"`;
