@@ -124,9 +124,11 @@ async function main() {
     `- Model: models/${MODEL} (seq ${model.config.seq_len}, ${model.config.halt_max_steps} fixed ACT steps, the OIP default), \`trm serve\` with default threads, one single-sample OIP infer request per call, autocannon ${DURATION} s per row after a 2 s warm-up; the answer was checked against the library's first.`,
     `- Library in-process for reference: 64 concurrent single-sample calls ${reference.concurrentMs.toFixed(1)} ms (${reference.answersPerSecondConcurrent.toFixed(0)} answers/s), one batch of 64 ${reference.batchMs.toFixed(1)} ms (${reference.answersPerSecondBatch.toFixed(0)} answers/s): ${(reference.concurrentMs / reference.batchMs).toFixed(2)}x.`,
     '',
-    '| concurrency | batching | requests/s | p50 ms | p99 ms | non-2xx | on/off requests/s |',
-    '|---|---|---|---|---|---|---|',
-    ...CONCURRENCY.flatMap((c) => [on(c), off(c)].map((r) => `| ${c} | ${r.batching ? 'on' : 'off'} | ${r.requestsPerSecond.toFixed(1)} | ${r.p50Ms} | ${r.p99Ms} | ${r.non2xx} | ${r.batching ? `${(on(c).requestsPerSecond / off(c).requestsPerSecond).toFixed(2)}x` : ''} |`)),
+    '| concurrency | batching | requests/s | p50 ms | p99 ms | non-2xx | timed out (10 s) | on/off requests/s |',
+    '|---|---|---|---|---|---|---|---|',
+    ...CONCURRENCY.flatMap((c) => [on(c), off(c)].map((r) => `| ${c} | ${r.batching ? 'on' : 'off'} | ${r.requestsPerSecond.toFixed(1)} | ${r.p50Ms} | ${r.p99Ms} | ${r.non2xx} | ${r.timeouts} | ${r.batching ? `${(on(c).requestsPerSecond / off(c).requestsPerSecond).toFixed(2)}x` : ''} |`)),
+    '',
+    'Latency percentiles count answered requests only; a request autocannon gave up on after 10 s is in the "timed out" column instead.',
     '',
   ];
   const out = QUICK ? path.join(os.tmpdir(), 'trm-serve-bench') : __dirname;

@@ -25,12 +25,13 @@ export const serveCommand: Command = {
     --max-queue N     waiting samples per model version before 503 (default ${DEFAULT_BATCH_SETTINGS.maxQueue})
     --timeout-ms MS   per-request deadline (default ${DEFAULT_BATCH_SETTINGS.timeoutMs})
     --max-samples N   samples per request (default ${DEFAULT_LIMITS.maxSamples}); --body-limit BYTES (default ${DEFAULT_LIMITS.bodyLimit})
+    --max-steps N     ACT steps a request may ask for (default ${DEFAULT_LIMITS.maxSteps})
     --quiet           no request log`,
   flags: {
     repository: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, threads: { type: 'string' },
     'token-file': { type: 'string' }, auth: { type: 'string' }, 'batch-window': { type: 'string' }, 'max-batch': { type: 'string' },
     'no-batching': { type: 'boolean' }, 'max-queue': { type: 'string' }, 'timeout-ms': { type: 'string' }, 'max-samples': { type: 'string' },
-    'body-limit': { type: 'string' }, quiet: { type: 'boolean' },
+    'body-limit': { type: 'string' }, 'max-steps': { type: 'string' }, quiet: { type: 'boolean' },
   },
   positionals: { min: 0, max: 0, names: '' },
   async run(_positionals, values) {
@@ -50,7 +51,10 @@ export const serveCommand: Command = {
         ...defined('maxQueue', intFlag(values, 'max-queue', 1)),
         ...defined('timeoutMs', intFlag(values, 'timeout-ms', 1)),
       },
-      limits: { ...defined('maxSamples', intFlag(values, 'max-samples', 1)), ...defined('bodyLimit', intFlag(values, 'body-limit', 1)) },
+      limits: {
+        ...defined('maxSamples', intFlag(values, 'max-samples', 1)), ...defined('bodyLimit', intFlag(values, 'body-limit', 1)),
+        ...defined('maxSteps', intFlag(values, 'max-steps', 1)),
+      },
       logger: values.quiet ? false : { level: 'info' },
     });
     let stopping = false;

@@ -3,10 +3,11 @@
  * own rules (lib/request.ts) before they reach the batcher, so a bad request is refused on
  * its own and never fails a batch it would have joined.
  */
+import type { FastifyRequest } from 'fastify';
 import { OptionError } from '../errors';
 import { normalizeInput, normalizeOptions } from '../request';
 import type { Samples } from './batcher';
-import { checkSampleCount, type ServeLimits } from './limits';
+import { checkSampleCount, checkWork, type ServeLimits } from './limits';
 import type { LoadedVersion } from './repository';
 
 /** Library options that make no sense over HTTP: a carry is a pair of large float arrays kept in memory. */
@@ -17,6 +18,13 @@ export function checkedSamples(version: LoadedVersion, inputs: Int32Array | Arra
   checkSampleCount(count, limits, field);
   const request = normalizeInput({ inputs, ...(puzzleIdentifiers !== undefined && { puzzleIdentifiers }) }, version.config, version.model.dimensions);
   return { count: request.batch, inputs: request.inputs, puzzleIdentifiers: request.puzzleIdentifiers };
+}
+
+/** Refuses work over the server's limits: steps, and the size of a logits trace. */
+export function checkedWork(samples: Samples, options: Record<string, unknown>, version: LoadedVersion, limits: ServeLimits, fields: { steps: string; trace: string }): void {
+  const { maxSteps, traceLogits } = normalizeOptions(options, version.config);
+  const { seq_len: seqLen, vocab_size: vocab, halt_max_steps: modelSteps } = version.config;
+  checkWork({ samples: samples.count, maxSteps, traceLogits, valuesPerStep: seqLen * vocab, modelSteps }, limits, fields);
 }
 
 /**
@@ -38,3 +46,8 @@ export function checkedOptions(options: Record<string, unknown>, version: Loaded
   return options;
 }
 
+
+/** Marks the request as served by this version: the model and version labels of its metrics. */
+export function markServed(request: FastifyRequest, version: LoadedVersion): void {
+  request.served = { model: version.name, version: String(version.version) };
+}

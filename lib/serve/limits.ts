@@ -15,9 +15,16 @@ export interface ServeLimits {
   bodyLimit: number;
   /** Samples in one request at most (HTTP 413 past it). */
   maxSamples: number;
+  /**
+   * ACT steps a request may ask for (HTTP 413 past it). A batch runs to its end even after its
+   * callers time out, and holds its model version meanwhile, so the work of one request is bounded.
+   */
+  maxSteps: number;
+  /** Values of a per-step logits trace (samples x steps x seq_len x vocab) at most: its memory and its JSON. */
+  maxTraceValues: number;
 }
 
-export const DEFAULT_LIMITS: ServeLimits = { bodyLimit: 1024 * 1024, maxSamples: 256 };
+export const DEFAULT_LIMITS: ServeLimits = { bodyLimit: 1024 * 1024, maxSamples: 256, maxSteps: 256, maxTraceValues: 4_000_000 };
 
 export type RouteAccess = 'read' | 'infer' | 'admin';
 /** 'mutating': the token guards admin routes; 'all': every route. */
@@ -33,6 +40,23 @@ declare module 'fastify' {
 export function checkSampleCount(count: number, limits: ServeLimits, field: string): void {
   if (count > limits.maxSamples) {
     throw new LimitError('too many samples in one request', { field, value: count, expected: `at most ${limits.maxSamples} (split the request)` });
+  }
+}
+
+/**
+ * Refuses a request whose steps, or whose per-step logits, are over the limits. A model's own
+ * halt_max_steps is always allowed (`modelSteps`), whatever the limit.
+ */
+export function checkWork(work: { samples: number; maxSteps: number; traceLogits: boolean; valuesPerStep: number; modelSteps: number }, limits: ServeLimits, fields: { steps: string; trace: string }): void {
+  const allowed = Math.max(limits.maxSteps, work.modelSteps);
+  if (work.maxSteps > allowed) {
+    throw new LimitError('more ACT steps than the server allows', { field: fields.steps, value: work.maxSteps, expected: `at most ${allowed}` });
+  }
+  const values = work.samples * work.maxSteps * work.valuesPerStep;
+  if (work.traceLogits && values > limits.maxTraceValues) {
+    throw new LimitError('the per-step logits trace would be too large', {
+      field: fields.trace, value: values, expected: `at most ${limits.maxTraceValues} values (samples x steps x seq_len x vocab): fewer samples or steps, or a trace without logits`,
+    });
   }
 }
 

@@ -11,7 +11,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { InputError, NotFoundError, OptionError, UnavailableError } from '../errors';
 import type { InferResult, TraceRecord } from '../types';
-import { checkedOptions, checkedSamples } from './infer';
+import { checkedOptions, checkedSamples, checkedWork, markServed } from './infer';
 import type { LoadedVersion } from './repository';
 import {
   Empty, ErrorBody, IndexRequest, IndexResponse, InferenceRequest, InferenceRequestType, InferenceResponse, Live, LoadRequest,
@@ -175,11 +175,6 @@ function metadata(app: FastifyInstance, request: FastifyRequest, version: Loaded
   };
 }
 
-/** Marks the request as served by this version (the metrics labels). */
-export function markServed(request: FastifyRequest, version: LoadedVersion): void {
-  request.served = { model: version.name, version: String(version.version) };
-}
-
 export async function oipRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const repository = app.trm.repository;
@@ -213,6 +208,7 @@ export async function oipRoutes(root: FastifyInstance): Promise<void> {
     markServed(request, version);
     const parsed = parseInferRequest(body, version);
     const samples = checkedSamples(version, parsed.inputs, parsed.puzzleIdentifiers, app.trm.limits, 'inputs');
+    checkedWork(samples, parsed.options, version, app.trm.limits, { steps: 'parameters.max_steps', trace: 'parameters.trace' });
     const result = await version.infer(samples, parsed.options);
     return {
       model_name: name,

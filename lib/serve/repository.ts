@@ -13,19 +13,19 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConflictError, NotFoundError, TrmError, UnavailableError } from '../errors';
-import { taskForModel } from '../model-task';
 import { CONFIG_FILE } from '../model/directory';
-import type { AnyTaskOptions, Task } from '../tasks';
-import type { TrmModel } from '../trm-model';
 import { loadModel } from '../trm-model';
 import type { InferResult, LoadOptions } from '../types';
 import {
   Aliases, CURRENT_ALIAS, DEFAULT_KEEP_VERSIONS, checkAliasName, checkModelName, checkVersion, defaultVersion, isVersionName,
   readAliases, retentionVictims, writeAliases,
 } from './aliases';
-import { BatchSettings, DEFAULT_BATCH_SETTINGS, DynamicBatcher, Samples } from './batcher';
+import { BatchSettings, DEFAULT_BATCH_SETTINGS } from './batcher';
+import { LoadedVersion } from './loaded-version';
 import { copyInAsNextVersion, listModelNames, listVersions, removeVersionFiles } from './publish';
 import { VersionMetadata, versionMetadata } from './version-info';
+
+export { LoadedVersion };
 
 /** Triton's model states, as the repository index reports them. */
 export type ModelState = 'READY' | 'LOADING' | 'UNLOADING' | 'UNAVAILABLE';
@@ -55,62 +55,6 @@ export interface RepositoryOptions {
 export function shippedModels(): Record<string, string> {
   const root = path.resolve(__dirname, '..', '..', 'models');
   return Object.fromEntries(listModelNames(root).filter((name) => fs.existsSync(path.join(root, name, CONFIG_FILE))).map((name) => [name, path.join(root, name)]));
-}
-
-/** One loaded version. Routes get it from `use` and must not keep it past their callback. */
-export class LoadedVersion {
-  readonly metadata: VersionMetadata;
-  /** The task whose text form the model reads and writes, or null (then `taskProblem` says why). */
-  readonly task: Task<AnyTaskOptions> | null;
-  readonly taskProblem: string | null;
-  readonly batcher: DynamicBatcher;
-  inFlight = 0;
-  retired = false;
-  private drained: Array<() => void> = [];
-
-  constructor(readonly name: string, readonly version: number, readonly dir: string, readonly model: TrmModel, batch: BatchSettings, private readonly observer: RepositoryObserver) {
-    this.metadata = versionMetadata(dir, model.config);
-    let task: Task<AnyTaskOptions> | null = null;
-    let problem: string | null = null;
-    try {
-      task = taskForModel(model.config, undefined, path.join(dir, CONFIG_FILE));
-    } catch (e) {
-      problem = (e as Error).message;
-    }
-    this.task = task;
-    this.taskProblem = problem;
-    this.batcher = new DynamicBatcher((samples, options) => model.infer({ inputs: samples.inputs, puzzleIdentifiers: samples.puzzleIdentifiers }, options), batch, {
-      batch: (n, requests) => observer.batch?.(name, version, n, requests),
-      queueDepth: (n) => observer.queueDepth?.(name, version, n),
-    });
-  }
-
-  get config() {
-    return this.model.config;
-  }
-
-  /** The result for these samples (checked by the caller), batched with compatible requests. */
-  async infer(samples: Samples, options: Record<string, unknown>): Promise<InferResult> {
-    const result = await this.batcher.submit(samples, options);
-    this.observer.answered?.(this.name, this.version, result);
-    return result;
-  }
-
-  /** Resolves once no request holds this version. */
-  whenUnused(): Promise<void> {
-    if (this.inFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => this.drained.push(resolve));
-  }
-
-  release(): void {
-    this.inFlight--;
-    if (this.inFlight === 0) {
-      const waiters = this.drained;
-      this.drained = [];
-      for (const resolve of waiters) resolve();
-      if (this.retired) this.model.dispose();
-    }
-  }
 }
 
 interface ModelEntry {
@@ -219,7 +163,10 @@ export class ModelRepository {
     const entry = this.entry(name);
     this.checkServing(entry);
     const number = this.resolve(entry, ref);
-    const loaded = entry.loaded.get(number) ?? await this.loadVersion(entry, number);
+    const loaded = entry.loaded.get(number) ?? await this.loadVersion(entry, number).catch((e: unknown) => {
+      // A version whose files are broken is the server's problem, not the caller's request.
+      throw e instanceof UnavailableError ? e : new UnavailableError(`version ${number} cannot be loaded (${(e as Error).message})`, { field: 'version', value: number, retryAfterSeconds: 5 });
+    });
     this.checkServing(entry);
     if (loaded.retired) throw new NotFoundError('the version is being removed', { field: 'version', value: number, expected: `one of ${entry.versions.join(', ')}` });
     loaded.inFlight++;

@@ -7,8 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { InputError } from '../errors';
 import { analysis, analyzeOptions, analyzeTokens } from './analyze';
-import { checkedOptions, checkedSamples } from './infer';
-import { markServed } from './oip-routes';
+import { checkedOptions, checkedSamples, checkedWork, markServed } from './infer';
 import {
   AliasParams, AliasRequest, AliasResponse, AnalyzeRequest, AnalyzeRequestType, AnalyzeResponse, BatchAnalyzeRequest, BatchAnalyzeRequestType,
   BatchAnalyzeResponse, DeleteResponse,
@@ -31,6 +30,7 @@ export async function v1Routes(root: FastifyInstance): Promise<void> {
       checkedOptions(options, version, 'options');
       const rows = inputs.map((input, i) => analyzeTokens(version, input, field(i)));
       const samples = checkedSamples(version, rows, ids, app.trm.limits, 'inputs');
+      checkedWork(samples, options, version, app.trm.limits, { steps: 'options.maxSteps', trace: 'options.trace' });
       const result = await version.infer(samples, options);
       return { version, results: rows.map((_, i) => analysis(version, samples.inputs, i, result, options, trace)) };
     });

@@ -17,7 +17,7 @@ let library: TrmModel;
 
 beforeAll(async () => {
   const root = await makeRepository({ sudoku4: 'sudoku-4x4', maze: 'maze' }, 2);
-  app = await makeServer({ repository: root, limits: { maxSamples: 8, bodyLimit: 64 * 1024 } });
+  app = await makeServer({ repository: root, limits: { maxSamples: 8, bodyLimit: 64 * 1024, maxTraceValues: 10_000 } });
   library = await loadModel(path.join(SHIPPED, 'sudoku-4x4'), { threads: 2 });
 });
 afterAll(async () => {
@@ -173,6 +173,8 @@ describe('infer', () => {
     ['a halt_threshold above 1', { inputs: [good], parameters: { halt_threshold: 2 } }, 400, /field: parameters\.halt_threshold/],
     ['min_steps above max_steps', { inputs: [good], parameters: { max_steps: 2, min_steps: 3 } }, 400, /field: parameters\.min_steps/],
     ['return_carry', { inputs: [good], parameters: { return_carry: true } }, 400, /not available over HTTP/],
+    ['more steps than allowed', { inputs: [good], parameters: { max_steps: 257 } }, 413, /more ACT steps than the server allows; field: parameters\.max_steps; got: 257; expected: at most 256/],
+    ['a logits trace over the budget', { inputs: [good], parameters: { max_steps: 200, trace: 'logits' } }, 413, /logits trace would be too large; field: parameters\.trace/],
     ['more samples than allowed', { inputs: [{ ...good, shape: [9, 16], data: new Array(9 * 16).fill(1) }] }, 413, /too many samples/],
   ];
   it.each(cases)('refuses %s', async (_what, body, status, message) => {
@@ -252,6 +254,25 @@ describe('metrics', () => {
     expect(text).toMatch(/trm_model_load_seconds_count\{model="maze",version="2"\} 2/);
     // A made-up model name never becomes a label.
     expect(text).not.toMatch(/model="nope"/);
+  });
+});
+
+describe('overload', () => {
+  it('answers 503 with Retry-After past the queue bound and past the deadline', async () => {
+    const root = await makeRepository({ sudoku4: 'sudoku-4x4' });
+    const small = await makeServer({ repository: root, batching: { maxQueue: 2, windowMs: 1000 } });
+    const send = () => small.inject({ method: 'POST', url: '/v2/models/sudoku4/infer', payload: oipBody([puzzles[0]]) });
+    const answers = await Promise.all([send(), send(), send()]);
+    expect(answers.map((r) => r.statusCode).sort()).toEqual([200, 200, 503]);
+    const refused = answers.find((r) => r.statusCode === 503)!;
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(refused.json().error).toMatch(/UnavailableError: the queue is full/);
+
+    const hurried = await makeServer({ repository: root, batching: { timeoutMs: 5, windowMs: 100 } });
+    const late = await hurried.inject({ method: 'POST', url: '/v2/models/sudoku4/infer', payload: oipBody([puzzles[0]]) });
+    expect(late.statusCode).toBe(503);
+    expect(late.headers['retry-after']).toBe('1');
+    expect(late.json().error).toMatch(/timed out/);
   });
 });
 

@@ -35,8 +35,8 @@ describe.skipIf(!built)('trm serve', () => {
   it('finishes the requests in flight on SIGTERM, then exits 0', async () => {
     const { child, url, exited, stderr } = await serve();
     expect(stderr()).toMatch(/5 models: compliance, example-untrained, maze, sudoku-4x4, sudoku-9x9; shipped, read-only/);
-    // 12 requests of 100 fixed steps on the 4x4 Sudoku model, batched after a 20 ms window: caught in flight.
-    const body = JSON.stringify({ inputs: [{ name: 'inputs', shape: [1, 16], datatype: 'INT32', data: new Array(16).fill(1) }], parameters: { max_steps: 100 } });
+    // 12 requests of 200 fixed steps on the 4x4 Sudoku model, batched after a 20 ms window: caught in flight.
+    const body = JSON.stringify({ inputs: [{ name: 'inputs', shape: [1, 16], datatype: 'INT32', data: new Array(16).fill(1) }], parameters: { max_steps: 200 } });
     const inFlight = Array.from({ length: 12 }, () => fetch(`${url}/v2/models/sudoku-4x4/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
       .then(async (r) => ({ status: r.status, steps: (await r.json()).outputs?.[1]?.data?.[0] })));
     // Wait until the server holds them all.
@@ -47,7 +47,7 @@ describe.skipIf(!built)('trm serve', () => {
     while (await holding() < 12) await new Promise((resolve) => setTimeout(resolve, 5));
     child.kill('SIGTERM');
     const answers = await Promise.all(inFlight);
-    expect(answers).toEqual(new Array(12).fill({ status: 200, steps: 100 }));
+    expect(answers).toEqual(new Array(12).fill({ status: 200, steps: 200 }));
     expect(await exited).toBe(0);
     expect(stderr()).toMatch(/SIGTERM: finishing requests in flight[\s\S]*stopped/);
     await expect(fetch(`${url}/v2/health/live`)).rejects.toThrow();

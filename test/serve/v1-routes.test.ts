@@ -88,6 +88,7 @@ describe('analyze', () => {
     ['tokens of the wrong length', 'sudoku4', { input: [1, 2, 3] }, 400, /wrong sequence length/],
     ['an unknown option', 'sudoku4', { input: text, options: { maxStep: 3 } }, 400, /unknown option; field: options\.maxStep/],
     ['a bad trace option', 'sudoku4', { input: text, options: { trace: 'logits' } }, 400, /field: options\.trace/],
+    ['more steps than allowed', 'sudoku4', { input: text, options: { maxSteps: 300 } }, 413, /more ACT steps than the server allows; field: options\.maxSteps/],
     ['an unknown body field', 'sudoku4', { input: text, extra: 1 }, 400, /additional properties/],
     ['a number as input', 'sudoku4', { input: 5 }, 400, /invalid request/],
     ['an unknown model', 'nope', { input: text }, 404, /unknown model/],
