@@ -1,43 +1,45 @@
-// The jobs panel: training jobs of the service (issue 13's /v1/jobs), each with its status
-// and progress, live over server-sent events (GET /v1/jobs/{id}/events) while it runs, its
-// loss and held-out accuracy curves, and a button that promotes the version a finished job
-// published (PUT /v1/models/{name}/aliases/current). A server built without jobs answers
-// 404 on GET /v1/jobs: the panel stays hidden.
+// The jobs panel: training jobs of the service (GET /v1/jobs), each with its status and
+// progress, live over server-sent events (GET /v1/jobs/{id}/events: `progress` events, then
+// `end`, each carrying the job as GET /v1/jobs/{id} shows it) while it runs, its loss and
+// held-out accuracy curves, and a button that promotes the version a finished job published
+// (PUT /v1/models/{name}/aliases/current, an admin route: the token field). A server without
+// jobs answers 404 on GET /v1/jobs, one whose jobs cannot run (no repository) 409: the panel
+// stays hidden.
 //
-// Fields read (absent ones are left out): job { id, status, model, kind, version | publishedVersion,
-// error, progress }; progress { step, total, loss, heldOutExact | accuracy, actSteps, stepsPerSecond, etaSeconds }.
+// Fields read: job { id, kind, model, status, progress, error, version, result };
+// progress { step, total, loss, etaSeconds, heldOut: { step, sets: { NAME: { exact } } } }.
+// The curves are what this page saw: the job's state when listed, then each event.
 import { api } from './api.js';
 import uPlot from '/vendor/uplot/uPlot.esm.js';
 
 const $ = (id) => document.getElementById(id);
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
+const NO_JOBS = new Set([404, 409]);
+const SET_COLOURS = ['#15803d', '#7c3aed', '#0e7490', '#a16207'];
 
-function progressOf(job) {
-  return job.progress ?? {};
-}
-function accuracyOf(p) {
-  return p.heldOutExact ?? p.accuracy ?? null;
-}
-function publishedOf(job) {
-  return job.version ?? job.publishedVersion ?? job.published?.version ?? null;
+const pct = (exact) => `${(exact * 100).toFixed(1)}%`;
+
+function heldOutText(sets) {
+  const entries = Object.entries(sets ?? {});
+  if (entries.length === 1 && entries[0][0] === 'heldOut') return `held-out ${pct(entries[0][1].exact)}`;
+  return entries.map(([name, acc]) => `${name} ${pct(acc.exact)}`).join(', ');
 }
 
 function describe(job) {
-  const p = progressOf(job);
+  const p = job.progress ?? {};
   const parts = [`${job.kind ?? 'job'} ${job.model ?? ''}`.trim(), job.status];
-  if (p.step !== undefined) parts.push(`step ${p.step}${p.total ? ` of ${p.total}` : ''}`);
+  if (typeof p.step === 'number') parts.push(`step ${p.step}${p.total ? ` of ${p.total}` : ''}`);
   if (typeof p.loss === 'number') parts.push(`loss ${p.loss.toFixed(4)}`);
-  const acc = accuracyOf(p);
-  if (typeof acc === 'number') parts.push(`held-out ${(acc * 100).toFixed(1)}%`);
+  const sets = job.result?.heldOut ?? p.heldOut?.sets;
+  if (sets && Object.keys(sets).length) parts.push(heldOutText(sets));
   if (typeof p.etaSeconds === 'number' && !FINISHED.has(job.status)) parts.push(`ETA ${Math.round(p.etaSeconds)} s`);
-  const version = publishedOf(job);
-  if (version !== null) parts.push(`published v${version}`);
-  if (job.error) parts.push(`error: ${typeof job.error === 'string' ? job.error : job.error.message ?? JSON.stringify(job.error)}`);
+  if (job.version !== null && job.version !== undefined) parts.push(`published v${job.version}${job.result?.promoted ? ' (promoted)' : ''}`);
+  if (job.error) parts.push(`error: ${job.error}`);
   return parts.join(' · ');
 }
 
 export function startJobsPanel({ onPromoted }) {
-  const curves = new Map(); // job id -> { step: [], loss: [], accuracy: [] }
+  const curves = new Map(); // job id -> { step: [steps], series: Map(name -> [value or null per step]) }
   const streams = new Map(); // job id -> EventSource
   const jobs = new Map();
   let shown = null;
@@ -49,26 +51,35 @@ export function startJobsPanel({ onPromoted }) {
   };
 
   const record = (id, p) => {
-    if (p.step === undefined) return;
-    const c = curves.get(id) ?? { step: [], loss: [], accuracy: [] };
+    if (!p || typeof p.step !== 'number') return;
+    const c = curves.get(id) ?? { step: [], series: new Map([['loss', []]]) };
     curves.set(id, c);
-    // Points arrive from the list, the events and the job's history, in any order and repeated: kept one per step, in step order.
-    let at = c.step.findIndex((s) => s >= p.step);
-    if (at === -1) at = c.step.length;
-    const replace = c.step[at] === p.step ? 1 : 0;
-    c.step.splice(at, replace, p.step);
-    c.loss.splice(at, replace, typeof p.loss === 'number' ? p.loss : null);
-    c.accuracy.splice(at, replace, typeof accuracyOf(p) === 'number' ? accuracyOf(p) : null);
+    // Points arrive from the list and the events, repeated and in any order: one per step, in step order.
+    const put = (step, name, value) => {
+      if (typeof value !== 'number') return;
+      if (!c.series.has(name)) c.series.set(name, c.step.map(() => null));
+      let at = c.step.findIndex((s) => s >= step);
+      if (at === -1) at = c.step.length;
+      if (c.step[at] !== step) {
+        c.step.splice(at, 0, step);
+        for (const values of c.series.values()) values.splice(at, 0, null);
+      }
+      c.series.get(name)[at] = value;
+    };
+    put(p.step, 'loss', p.loss);
+    for (const [name, acc] of Object.entries(p.heldOut?.sets ?? {})) put(p.heldOut.step, name, acc.exact);
   };
 
   const drawCurves = () => {
     const c = shown && curves.get(shown);
     $('job-figure').hidden = !c || c.step.length === 0;
     if (!c || c.step.length === 0) return;
-    $('job-caption').textContent = `Loss and held-out accuracy of job ${shown}`;
-    const data = [c.step, c.loss, c.accuracy];
+    $('job-caption').textContent = `Loss and held-out exact accuracy of job ${shown}`;
+    const names = [...c.series.keys()];
+    const data = [c.step, ...names.map((n) => c.series.get(n))];
     const container = $('job-chart');
-    if (chart && chart.trmJob === shown) {
+    const key = `${shown}:${names.join()}`;
+    if (chart && chart.trmKey === key) {
       chart.setData(data);
       return;
     }
@@ -77,14 +88,19 @@ export function startJobsPanel({ onPromoted }) {
       width: Math.max(280, Math.min(container.clientWidth || 600, 900)),
       height: 200,
       scales: { x: { time: false }, acc: { range: [0, 1] } },
-      axes: [{ label: 'training step', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000] }, { label: 'loss', scale: 'y' }, { label: 'held-out exact', scale: 'acc', side: 1, grid: { show: false } }],
+      axes: [
+        { label: 'training step', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000] },
+        { label: 'loss', scale: 'y' },
+        { label: 'held-out exact', scale: 'acc', side: 1, grid: { show: false } },
+      ],
       series: [
         { label: 'step' },
-        { label: 'loss', stroke: '#c2410c', width: 2, scale: 'y' },
-        { label: 'held-out exact', stroke: '#15803d', width: 2, scale: 'acc', spanGaps: true, points: { show: true } },
+        ...names.map((name, i) => (name === 'loss'
+          ? { label: 'loss', stroke: '#c2410c', width: 2, scale: 'y', spanGaps: true }
+          : { label: name === 'heldOut' ? 'held-out exact' : `${name} exact`, stroke: SET_COLOURS[(i - 1) % SET_COLOURS.length], width: 2, scale: 'acc', spanGaps: true, points: { show: true } })),
       ],
     }, data, container);
-    chart.trmJob = shown;
+    chart.trmKey = key;
     // For the browser tests and the console, as window.trmPage is.
     window.trmJobs = { chart, curves };
   };
@@ -102,13 +118,12 @@ export function startJobsPanel({ onPromoted }) {
       view.textContent = describe(job);
       view.setAttribute('aria-pressed', String(shown === job.id));
       view.setAttribute('aria-label', `Show the curves of job ${job.id}: ${describe(job)}`);
-      view.addEventListener('click', async () => {
+      view.addEventListener('click', () => {
         shown = job.id;
-        await loadHistory(job.id);
         render();
       });
       item.append(view);
-      const p = progressOf(job);
+      const p = job.progress ?? {};
       if (p.total) {
         const bar = document.createElement('progress');
         bar.max = p.total;
@@ -116,7 +131,7 @@ export function startJobsPanel({ onPromoted }) {
         bar.setAttribute('aria-label', `progress of job ${job.id}`);
         item.append(bar);
       }
-      const version = publishedOf(job);
+      const version = job.version ?? null;
       if (job.status === 'succeeded' && version !== null && job.model) {
         const promote = document.createElement('button');
         promote.type = 'button';
@@ -143,40 +158,31 @@ export function startJobsPanel({ onPromoted }) {
     if (FINISHED.has(job.status) || streams.has(job.id) || typeof EventSource === 'undefined') return;
     const source = new EventSource(`/v1/jobs/${encodeURIComponent(job.id)}/events`);
     streams.set(job.id, source);
-    source.onmessage = (event) => {
-      let update;
+    const update = (event) => {
+      let next;
       try {
-        update = JSON.parse(event.data);
+        next = JSON.parse(event.data);
       } catch {
         return;
       }
-      // An event is the job itself, or its progress alone.
-      const next = update && update.id !== undefined ? update : { ...jobs.get(job.id), progress: update.progress ?? update, status: update.status ?? jobs.get(job.id).status };
+      if (!next || next.id !== job.id) return;
       jobs.set(job.id, next);
-      record(job.id, progressOf(next));
-      if (FINISHED.has(next.status)) {
+      record(job.id, next.progress);
+      // Closed here: after `end` the server closes the stream, and an EventSource left open would reconnect.
+      if (event.type === 'end' || FINISHED.has(next.status)) {
         source.close();
         streams.delete(job.id);
       }
       render();
     };
+    source.addEventListener('progress', update);
+    source.addEventListener('end', update);
+    source.onmessage = update;
     source.onerror = () => {
-      // The server closes the stream when the job ends; the next refresh reconnects if not.
+      // The stream broke (the server went away): Refresh lists the jobs again and reconnects.
       source.close();
       streams.delete(job.id);
     };
-  };
-
-  const loadHistory = async (id) => {
-    // A job's curves: its recorded history when the server keeps one, else what the events brought.
-    try {
-      const job = await api(`/v1/jobs/${encodeURIComponent(id)}`);
-      for (const p of job.history ?? job.progressHistory ?? []) record(id, p);
-      record(id, progressOf(job));
-      jobs.set(id, job);
-    } catch (e) {
-      showError(e.message);
-    }
   };
 
   const refresh = async () => {
@@ -184,7 +190,7 @@ export function startJobsPanel({ onPromoted }) {
     try {
       body = await api('/v1/jobs');
     } catch (e) {
-      if (e.status === 404) {
+      if (NO_JOBS.has(e.status)) {
         $('jobs-panel').hidden = true;
         return;
       }
@@ -198,7 +204,7 @@ export function startJobsPanel({ onPromoted }) {
     jobs.clear();
     for (const job of list) {
       jobs.set(job.id, job);
-      record(job.id, progressOf(job));
+      record(job.id, job.progress);
       follow(job);
     }
     if (shown === null && list.length) shown = list[0].id;

@@ -13,9 +13,9 @@ import { Type } from '@sinclair/typebox';
 import { InputError } from '../errors';
 import { CONFIG_FILE } from '../model/directory';
 import { EVAL_SEED, heldOutExample } from '../tasks/splits';
-import { markServed } from './oip-routes';
+import { markServed } from './infer';
 import { ErrorBody, ModelParams, VersionParams } from './schemas';
-import type { LoadedVersion } from './repository';
+import type { LoadedVersion } from './loaded-version';
 
 /** Query values arrive as strings (the server does not coerce types): digits only. */
 const ExampleQuery = Type.Object({ seed: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })) }, { additionalProperties: false });

@@ -215,30 +215,38 @@ describe.skipIf(!haveChromium)('trace page in Chromium', () => {
 });
 
 /**
- * The jobs panel against a stand-in for issue 13's jobs routes, registered through
- * createServer's `plugins` as the jobs plugin will be: GET /v1/jobs, GET /v1/jobs/{id} and
- * GET /v1/jobs/{id}/events (server-sent events) in the shapes that issue gives. The jobs
- * branch had not landed when this was written: once it has, this suite should run a real
- * short job instead. Promoting goes through the real alias route of a real repository.
+ * The jobs panel against a stand-in for the jobs routes, registered through createServer's
+ * `plugins` as the jobs plugin is: GET /v1/jobs and GET /v1/jobs/{id}/events in the shapes of
+ * the `jobs` branch (lib/serve/jobs/routes.ts `jobView`, its `progress` and `end` events), which
+ * is not in this tree. Once both are merged this should run a real short job instead.
+ * Promoting goes through the real alias route of a real repository.
  */
 describe.skipIf(!haveChromium)('jobs panel in Chromium', () => {
-  const job = (status: string, step: number, extra: Record<string, unknown> = {}) => ({
-    id: 'job-2', kind: 'train', model: 'sudoku4', status, progress: { step, total: 4, loss: 1 / step, heldOutExact: step / 5 }, ...extra,
+  const accuracy = (exact: number) => ({ exact, correct: exact * 100, count: 100 });
+  const job = (status: string, step: number, heldOutStep: number, extra: Record<string, unknown> = {}) => ({
+    id: 'job-2', kind: 'train', model: 'sudoku4', status, created: '2026-12-01T10:00:00.000Z', started: '2026-12-01T10:00:01.000Z', finished: null,
+    attempts: 1, cancelRequested: false, error: null, version: null, result: null, spec: {}, links: { self: '/v1/jobs/job-2', events: '/v1/jobs/job-2/events', model: '/v1/models' },
+    progress: { step, total: 4, loss: 1 / step, actSteps: 2, stepsPerSecond: 5, etaSeconds: 4 - step, heldOut: { step: heldOutStep, sets: { heldOut: accuracy(heldOutStep / 5) } }, resumedFrom: null },
+    ...extra,
   });
-  const failed = { id: 'job-1', kind: 'train', model: 'sudoku4', status: 'failed', error: 'the recipe diverged', progress: { step: 1, total: 4, loss: 2 } };
+  const failed = { ...job('failed', 1, 1), id: 'job-1', error: 'the recipe diverged' };
   const standIn = async (app: import('fastify').FastifyInstance) => {
     // The job as it stands: the events move it on.
-    let now = job('running', 2);
+    let now = job('running', 2, 2);
     app.get('/v1/jobs', async () => ({ jobs: [failed, now] }));
-    app.get('/v1/jobs/:id', async () => ({ ...now, history: [1, 2].map((step) => ({ step, loss: 1 / step, heldOutExact: step / 5 })) }));
     app.get('/v1/jobs/:id/events', (_request, reply) => {
       reply.hijack();
       reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-      const events = [job('running', 3), job('running', 4), job('succeeded', 4, { version: 2 })];
+      const events: Array<[string, ReturnType<typeof job>]> = [
+        ['progress', job('running', 3, 2)],
+        ['progress', job('running', 4, 4)],
+        ['end', job('succeeded', 4, 4, { version: 2, result: { version: 2, promoted: false, promoteReason: 'promote: never', heldOut: { heldOut: accuracy(0.8) }, baseline: null, trainingSeconds: 1, deleted: [] } })],
+      ];
       let i = 0;
       const timer = setInterval(() => {
-        now = events[i++];
-        reply.raw.write(`data: ${JSON.stringify(now)}\n\n`);
+        const [type, state] = events[i++];
+        now = state;
+        reply.raw.write(`event: ${type}\nid: ${i}\ndata: ${JSON.stringify(state)}\n\n`);
         if (i === events.length) {
           clearInterval(timer);
           reply.raw.end();
@@ -261,15 +269,14 @@ describe.skipIf(!haveChromium)('jobs panel in Chromium', () => {
     expect(await page.inputValue('#version')).toBe('current');
     expect(await page.$$eval('#jobs li', (els) => els.length)).toBe(2);
     expect(await page.textContent('#jobs li[data-status="failed"]')).toContain('error: the recipe diverged');
-    // The running job's events arrive: it succeeds and offers its version.
+    // The running job's events arrive: it ends, succeeded, and offers its version.
     await page.waitForSelector('#jobs li[data-status="succeeded"]', { timeout: 10_000 });
     expect(await page.textContent('#jobs li[data-status="succeeded"] button.job')).toBe('train sudoku4 · succeeded · step 4 of 4 · loss 0.2500 · held-out 80.0% · published v2');
-    // Its curves: the history (steps 1, 2) and then the events (3, 4), one point per step.
+    // Its curves: the listed state (step 2) and the events (3, 4); held-out scores at the steps they were taken.
     await page.click('#jobs li[data-status="succeeded"] button.job');
     await page.waitForSelector('#job-figure:not([hidden])');
-    const curve = await page.evaluate(() => (window as unknown as { trmJobs: { chart: { data: number[][] } } }).trmJobs.chart.data);
-    expect(curve[0]).toEqual([1, 2, 3, 4]);
-    expect(curve[2]).toEqual([0.2, 0.4, 0.6, 0.8]);
+    const curve = await page.evaluate(() => (window as unknown as { trmJobs: { chart: { data: Array<Array<number | null>> } } }).trmJobs.chart.data);
+    expect(curve).toEqual([[2, 3, 4], [1 / 2, 1 / 3, 1 / 4], [0.4, null, 0.8]]);
 
     // Without the token the server refuses, and the panel says so; with it, current moves.
     await page.click('text=Promote v2 to current');
