@@ -161,8 +161,6 @@ async function drawExample(seed) {
     state.layout = layoutFor(ex.task, ex.text ?? ex.display);
     state.example = ex;
     loadInput(ex.text, ex.text === null ? ex.inputs : null);
-    if (ex.text === null) $('text-input').value = ex.inputs.join(', ');
-    $('input-help').dataset.seed = String(ex.seed);
     setMode(state.layout ? 'grid' : 'text');
     $('input-help').textContent += ` Held-out example, seed ${ex.seed} (trm solve --random --seed ${ex.seed} draws it too).`;
     if (ex.text === null) $('input-help').textContent += ` As the task shows it:\n${ex.display}`;
