@@ -11,7 +11,7 @@ import { labelledConfidence } from '../evaluate';
 import { loadModel } from '../index';
 import { CONFIG_FILE } from '../model/directory';
 import { taskForModel } from '../model-task';
-import { EVAL_SEED, heldOutSet, readTrainDataDescription } from '../tasks/splits';
+import { EVAL_SEED, heldOutExample } from '../tasks/splits';
 import { IGNORE_LABEL } from '../tasks/task';
 import { Command, FlagValues, LOAD_FLAGS, STOP_FLAGS, intFlag, loadOptions, numberFlag, stopOptions, stringFlag } from './common';
 import { formatTrace } from '../codecs/predict';
@@ -63,9 +63,7 @@ export const solveCommand: Command = {
         const seed = intFlag(values, 'seed', 0) ?? EVAL_SEED;
         // Drawn with the training set's generator options (its difficulty, its clause count), so
         // the puzzle is of the kind the model was trained on.
-        const training = task.name === model.config.task ? readTrainDataDescription(model.config, path.join(path.resolve(dir), CONFIG_FILE)) : undefined;
-        const [example] = heldOutSet(task, 1, { seed, options: training?.options }).examples;
-        ({ inputs, labels } = example);
+        ({ inputs, labels } = heldOutExample(task, model.config, seed, path.join(path.resolve(dir), CONFIG_FILE)));
         console.log(`a held-out ${task.name} puzzle (seed ${seed}):`);
       } else {
         const text = values.file !== undefined ? readPuzzleFile(stringFlag(values, 'file')!) : stringFlag(values, 'input')!;

@@ -18,10 +18,12 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { UnavailableError } from '../errors';
 import type { LoadOptions } from '../types';
 import type { BatchSettings } from './batcher';
+import { exampleRoutes } from './example-route';
 import { sendError } from './http-errors';
 import { AuthMode, DEFAULT_LIMITS, ServeLimits, checkAccess } from './limits';
 import { ServerMetrics } from './metrics';
 import { oipRoutes } from './oip-routes';
+import { tracePage } from './page';
 import { ModelRepository } from './repository';
 import { v1Routes } from './v1-routes';
 
@@ -146,6 +148,8 @@ export function createServer(options: ServerOptions = {}): ServeApp {
 
   app.register(oipRoutes);
   app.register(v1Routes);
+  app.register(exampleRoutes);
+  app.register(tracePage);
   app.get('/metrics', { config: { access: 'read' } }, async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();

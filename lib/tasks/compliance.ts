@@ -206,6 +206,11 @@ export class ComplianceTask implements Task<ComplianceOptions> {
     return lines.join('\n');
   }
 
+  /** The clauses as `parse` reads them: "door min_width 80 85; stair max_riser 175 180". */
+  inputText(inputs: Int32Array): string {
+    return decodeClauses(inputs).map((c) => `${c.element} ${c.rule} ${c.measured} ${c.threshold}`).join('; ');
+  }
+
   /**
    * Clauses separated by ';' or new lines, each "ELEMENT RULE MEASURED THRESHOLD", e.g.
    * "door min_width 80 85; stair max_riser 175 180". The pair must be one of CHECKS.

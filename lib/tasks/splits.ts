@@ -106,3 +106,15 @@ export function heldOutSet<O extends GenerateOptions>(task: Task<O>, count: numb
   const examples = task.generate(count, seed, { ...options, ...(exclude ? { exclude } : {}) } as O);
   return { examples, seed, options, excludedTraining: exclude?.size ?? 0 };
 }
+
+/**
+ * One held-out example of the kind a model was trained on, as `trm solve --random` and the
+ * server's example route draw it: `seed` (>= EVAL_SEED) with the generator options of the
+ * model's training set when the task is the one it trained on. The training set is not
+ * regenerated to be excluded (seconds on 100k puzzles, for one example): the seed keeps it
+ * apart, with the rare overlap on small tasks that the note at the top of this file counts.
+ */
+export function heldOutExample<O extends GenerateOptions>(task: Task<O>, config: Record<string, unknown>, seed: number, file?: string): Example {
+  const training = task.name === config.task ? readTrainDataDescription(config, file) : undefined;
+  return heldOutSet(task, 1, { seed, options: training?.options as O | undefined }).examples[0];
+}

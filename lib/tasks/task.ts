@@ -48,6 +48,11 @@ export interface Task<Options extends GenerateOptions = GenerateOptions> {
   format(inputs: Int32Array, outputs?: Int32Array): string;
   /** Reads the text form a user would type (a Sudoku string, a maze drawing, rule clauses) into input tokens. */
   parse?(text: string): Int32Array;
+  /**
+   * The input in the text form `parse` reads, for a task whose `format` draws something else
+   * (the compliance rule list); without it, `format(inputs)` is that text form.
+   */
+  inputText?(inputs: Int32Array): string;
   /** Official config keys (`config/arch/trm.yaml` names) for a small model that fits the task. */
   suggestedConfig(): Record<string, unknown>;
 }

@@ -147,6 +147,13 @@ describe('compliance text', () => {
     expect(task.format(example.inputs)).toContain('-> ?');
   });
 
+  it('writes inputs back in the text form parse reads', () => {
+    expect(task.inputText(task.parse('door min_width 80 85\nstair max_riser 175 180'))).toBe('door min_width 80 85; stair max_riser 175 180');
+    for (const example of task.generate(50, 3, { minClauses: 1, maxClauses: 4 })) {
+      expect(Array.from(task.parse(task.inputText(example.inputs)))).toEqual(Array.from(example.inputs));
+    }
+  });
+
   it('rejects malformed clauses with an InputError naming the clause', () => {
     expect(() => task.parse('door min_width 80')).toThrow(InputError);
     expect(() => task.parse('door min_width 80 85; door max_slope 80 85')).toThrow(/clause 2/);
