@@ -23,7 +23,7 @@ import { OptionError } from '../../errors';
 import { evaluateModel } from '../../evaluate';
 import { parseConfig, type TrmConfig } from '../../model/config';
 import { readModelDirectory } from '../../model/directory';
-import { writeFileAtomic } from '../../model/safetensors';
+import { writeFileAtomic } from '../../util/write-file-atomic';
 import { getTask } from '../../tasks';
 import { heldOutSet, readTrainDataDescription, TRAIN_DATA_KEY } from '../../tasks/splits';
 import type { Example } from '../../tasks/task';
