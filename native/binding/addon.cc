@@ -1,6 +1,9 @@
-// The addon's entry point: registers NativeModel, GradientEngine, CudaModel and the ISA and CUDA queries.
+// The addon's entry point: registers NativeModel, GradientEngine, CudaModel and the ISA and
+// CUDA queries. Context-aware: Init runs once per environment (the main thread and every
+// worker_thread that requires the addon), and all per-environment state is AddonEnv's.
 #include <napi.h>
 
+#include "binding/addon_env.h"
 #include "binding/cuda_model.h"
 #include "binding/gradient_engine.h"
 #include "binding/kernel_probe.h"
@@ -21,11 +24,12 @@ Napi::Value DefaultIsa(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("NativeModel", trm::binding::NativeModel::Define(env));
-  exports.Set("GradientEngine", trm::binding::NativeGradientEngine::Define(env));
+  trm::binding::AddonEnv::attach(env);
+  exports.Set("NativeModel", trm::binding::AddonModel::Define(env));
+  exports.Set("GradientEngine", trm::binding::AddonGradientEngine::Define(env));
   exports.Set("supportedIsas", Napi::Function::New(env, SupportedIsas));
   exports.Set("defaultIsa", Napi::Function::New(env, DefaultIsa));
-  exports.Set("CudaModel", trm::binding::CudaModelWrap::Define(env));
+  exports.Set("CudaModel", trm::binding::AddonCudaModel::Define(env));
   exports.Set("cudaAvailable", Napi::Function::New(env, trm::binding::CudaAvailable));
   trm::binding::RegisterKernelProbe(env, exports);
   return exports;

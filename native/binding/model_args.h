@@ -1,6 +1,7 @@
-// Arguments shared by the addon's model-like constructors (NativeModel, GradientEngine):
-// the spec object built by lib/backends/native.ts nativeSpec(), the { threads, isa }
-// options, and the { name: Float32Array } weights, read as views (the core copies them).
+// Arguments shared by the addon's model-like constructors (AddonModel, AddonGradientEngine,
+// AddonCudaModel): the spec object built by lib/backends/native.ts nativeSpec(), the
+// { threads, isa, precision } options, and the { name: Float32Array } weights, read as views
+// (the core copies them).
 #pragma once
 
 #include <napi.h>
@@ -61,6 +62,36 @@ inline int read_threads(const Napi::Object& options) {
   if (!threads_value.IsUndefined() && !threads_value.IsNull()) threads = get_int(options, "threads");
   if (threads < 1 || threads > 1024) throw make_error(options.Env(), "threads must be in [1, 1024]", "TRM_OPTION");
   return threads;
+}
+
+// Every precision the addon knows, by its JS name: adding one is one line here.
+struct PrecisionName {
+  const char* name;
+  Precision value;
+};
+inline constexpr PrecisionName kPrecisions[] = {
+    {"fp32", Precision::kFp32},
+    {"bf16", Precision::kBf16},
+};
+
+inline const char* precision_name(Precision precision) {
+  for (const PrecisionName& p : kPrecisions) {
+    if (p.value == precision) return p.name;
+  }
+  return "unknown";
+}
+
+// options.precision: absent means fp32; a name outside kPrecisions is TRM_OPTION.
+inline Precision read_precision(const Napi::Object& options) {
+  Napi::Value value = options.Get("precision");
+  if (value.IsUndefined() || value.IsNull()) return Precision::kFp32;
+  const std::string name = value.ToString().Utf8Value();
+  std::string known;
+  for (const PrecisionName& p : kPrecisions) {
+    if (name == p.name) return p.value;
+    known += std::string(known.empty() ? "'" : ", '") + p.name + "'";
+  }
+  throw make_error(options.Env(), "precision must be one of " + known + ", got '" + name + "'", "TRM_OPTION");
 }
 
 // Views into the JS arrays: valid only while the caller holds the object.
