@@ -60,6 +60,22 @@ export class InputError extends TrmError {}
 /** An option to `loadModel` or `infer` outside its allowed values. */
 export class OptionError extends TrmError {}
 
+/**
+ * A call larger than the model's load-time limits allow (`maxBatch` samples, `maxStepsLimit`
+ * ACT steps), refused before any work: `field` is the request's field, `value` what it asked
+ * for, `limit` the cap and `option` the load option that set it.
+ */
+export class LimitError extends TrmError {
+  readonly limit: number;
+  readonly option: string;
+
+  constructor(message: string, details: TrmErrorDetails & { limit: number; option: string }) {
+    super(message, { ...details, expected: details.expected ?? `at most ${details.limit} (load option ${details.option})` });
+    this.limit = details.limit;
+    this.option = details.option;
+  }
+}
+
 /** A backend that cannot run here (addon missing, ISA not supported, model disposed). */
 export class BackendError extends TrmError {}
 

@@ -5,7 +5,7 @@ export { cudaAvailable } from './backends/cuda';
 export type { CudaAvailability } from './backends/cuda';
 export { exportOnnx, weightsFingerprint, ONNX_OPSET } from './onnx/exporter';
 export { initialCarry } from './onnx/carry';
-export { TrmError, ModelFormatError, InputError, OptionError, BackendError, DatasetError } from './errors';
+export { TrmError, ModelFormatError, InputError, OptionError, BackendError, DatasetError, LimitError } from './errors';
 export { parseConfig, modelDimensions } from './model/config';
 export type { TrmConfig, ModelDimensions, PosEncoding } from './model/config';
 export { readModelDirectory, writeModelDirectory } from './model/directory';
@@ -29,7 +29,7 @@ export { buildTrainingData } from './train/data';
 export { haltProbability, shouldHalt } from './halting';
 export type { HaltingPolicy } from './halting';
 export type {
-  LoadOptions, InferInput, InferOptions, InferResult, TraceRecord, Carry, ModelInfo, BackendName, Device, IsaName, Precision,
+  LoadOptions, InferInput, InferOptions, InferResult, TraceRecord, Carry, ModelInfo, ModelLimits, BackendName, Device, IsaName, Precision,
 } from './types';
 export {
   getTask, generateTrainTest, TASK_NAMES, SudokuTask, MazeTask, ComplianceTask, IGNORE_LABEL, exampleKey,

@@ -13,10 +13,10 @@ import { haltProbability } from './halting';
 import { modelDimensions, type ModelDimensions, type TrmConfig } from './model/config';
 import { readModelDirectory } from './model/directory';
 import type { WeightMap } from './model/weights';
-import { normalizeInput, normalizeOptions, type InferRequest } from './request';
-import type { InferInput, InferOptions, InferResult, LoadOptions, ModelInfo } from './types';
+import { MAX_STEPS_LIMIT, normalizeInput, normalizeOptions, type InferRequest } from './request';
+import type { InferInput, InferOptions, InferResult, LoadOptions, ModelInfo, ModelLimits } from './types';
 
-const LOAD_KEYS = new Set(['backend', 'threads', 'isa', 'precision', 'device']);
+const LOAD_KEYS = new Set(['backend', 'threads', 'isa', 'precision', 'device', 'maxBatch', 'maxStepsLimit']);
 
 /** What a model was created from: the training API builds its gradient engine from it. */
 export interface ModelSource {
@@ -50,11 +50,14 @@ export function modelSource(model: TrmModel): ModelSource {
 export class TrmModel {
   readonly config: TrmConfig;
   readonly dimensions: ModelDimensions;
+  /** The per-call caps every infer call is checked against before any work. */
+  readonly limits: Readonly<ModelLimits>;
   private backend: Backend | null;
 
-  constructor(config: TrmConfig, backend: Backend) {
+  constructor(config: TrmConfig, backend: Backend, limits: ModelLimits = { maxBatch: Infinity, maxStepsLimit: MAX_STEPS_LIMIT }) {
     this.config = config;
     this.dimensions = modelDimensions(config);
+    this.limits = Object.freeze({ ...limits });
     this.backend = backend;
   }
 
@@ -89,7 +92,7 @@ export class TrmModel {
 
   private request(input: InferInput, options?: InferOptions): InferRequest {
     this.live();
-    return { ...normalizeInput(input, this.config, this.dimensions), ...normalizeOptions(options, this.config) };
+    return { ...normalizeInput(input, this.config, this.dimensions, this.limits), ...normalizeOptions(options, this.config, this.limits) };
   }
 
   private shape(r: BackendResult, request: InferRequest): InferResult {
@@ -145,12 +148,30 @@ function checkLoadOptions(options: LoadOptions | undefined): LoadOptions {
       throw new OptionError("threads applies to device 'cpu' only", { field: 'threads', value: o.threads, expected: "undefined with device 'cuda'" });
     }
   }
+  for (const [key, max] of [['maxBatch', 2 ** 31 - 1], ['maxStepsLimit', MAX_STEPS_LIMIT]] as const) {
+    const v = o[key];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max)) {
+      throw new OptionError('invalid option', { field: key, value: v, expected: `an integer in [1, ${max}]` });
+    }
+  }
   return o as LoadOptions;
+}
+
+/** The load options' caps, checked against the model: its default call must fit them. */
+function resolveLimits(o: LoadOptions, config: TrmConfig): ModelLimits {
+  const limits = { maxBatch: o.maxBatch ?? Infinity, maxStepsLimit: o.maxStepsLimit ?? MAX_STEPS_LIMIT };
+  if (limits.maxStepsLimit < config.halt_max_steps) {
+    throw new OptionError('maxStepsLimit is below the model\'s own step count', {
+      field: 'maxStepsLimit', value: limits.maxStepsLimit, expected: `at least halt_max_steps (${config.halt_max_steps}), the steps of a call without maxSteps`,
+    });
+  }
+  return limits;
 }
 
 /** A model from a config and weights already in memory (e.g. from the random generator); native backend. */
 export function createModel(config: TrmConfig, weights: WeightMap, options?: LoadOptions): TrmModel {
   const o = checkLoadOptions(options);
+  const limits = resolveLimits(o, config);
   if (o.backend === 'onnx') {
     throw new OptionError('createModel is synchronous and runs the native backend', {
       field: 'backend', value: o.backend, expected: "'native'; use createOnnxModel (async) for the onnx backend",
@@ -159,7 +180,7 @@ export function createModel(config: TrmConfig, weights: WeightMap, options?: Loa
   const backend = o.device === 'cuda'
     ? new CudaBackend(config, weights, { precision: o.precision })
     : new NativeBackend(config, weights, { threads: o.threads, isa: o.isa, precision: o.precision });
-  return remember(new TrmModel(config, backend), config, weights);
+  return remember(new TrmModel(config, backend, limits), config, weights);
 }
 
 /** onnxruntime-node loads only when a model asks for the onnx backend. */
@@ -170,9 +191,10 @@ async function onnxBackendModule(): Promise<typeof import('./backends/onnx')> {
 /** A model on the onnx backend from a config and weights in memory: the step graph is exported in memory. */
 export async function createOnnxModel(config: TrmConfig, weights: WeightMap, options?: Omit<LoadOptions, 'backend' | 'isa' | 'precision' | 'device'>): Promise<TrmModel> {
   const o = checkLoadOptions({ ...options, backend: 'onnx' });
+  const limits = resolveLimits(o, config);
   const { OnnxBackend: Onnx } = await onnxBackendModule();
   const backend: OnnxBackend = await Onnx.create(config, weights, { threads: o.threads });
-  return remember(new TrmModel(config, backend), config, weights);
+  return remember(new TrmModel(config, backend, limits), config, weights);
 }
 
 /**
@@ -184,10 +206,11 @@ export async function loadModel(dir: string, options?: LoadOptions): Promise<Trm
   const o = checkLoadOptions(options);
   const { dir: root, config, weights } = readModelDirectory(dir);
   if (o.backend === 'onnx') {
+    const limits = resolveLimits(o, config);
     const { OnnxBackend: Onnx, ONNX_FILE } = await onnxBackendModule();
     const file = path.join(root, ONNX_FILE);
     const modelFile = fs.existsSync(file) ? file : undefined;
-    return remember(new TrmModel(config, await Onnx.create(config, weights, { threads: o.threads, modelFile })), config, weights);
+    return remember(new TrmModel(config, await Onnx.create(config, weights, { threads: o.threads, modelFile }), limits), config, weights);
   }
   return createModel(config, weights, options);
 }
