@@ -24,16 +24,26 @@ const FIELDS = ['inputs', 'labels', 'puzzle_identifier'] as const;
 const MAX_TOKEN = 0x7fffffff;
 
 export function readJsonlDataset(file: string, options: ReadJsonlOptions = {}): Example[] {
-  for (const key of ['seqLen', 'vocabSize', 'numPuzzleIdentifiers'] as const) {
-    const v = options[key];
-    if (v !== undefined && !(Number.isSafeInteger(v) && v >= 1)) throw new DatasetError('invalid read option', { field: key, value: v, expected: 'an integer >= 1', file });
-  }
+  checkReadOptions(options, file);
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
     throw new DatasetError('cannot read the dataset file', { field: 'file', value: (e as NodeJS.ErrnoException).code ?? String(e), expected: 'a readable JSONL file', file });
   }
+  return parseJsonlDataset(text, file, options);
+}
+
+function checkReadOptions(options: ReadJsonlOptions, file: string): void {
+  for (const key of ['seqLen', 'vocabSize', 'numPuzzleIdentifiers'] as const) {
+    const v = options[key];
+    if (v !== undefined && !(Number.isSafeInteger(v) && v >= 1)) throw new DatasetError('invalid read option', { field: key, value: v, expected: 'an integer >= 1', file });
+  }
+}
+
+/** The dataset in `text` (a JSONL file's contents); `file` only labels errors. */
+export function parseJsonlDataset(text: string, file: string, options: ReadJsonlOptions = {}): Example[] {
+  checkReadOptions(options, file);
   const lines = text.split('\n');
   const examples: Example[] = [];
   let seqLen = options.seqLen;
