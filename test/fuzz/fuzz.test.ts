@@ -57,5 +57,7 @@ describe.each(FUZZ_TARGETS.map((t) => [t.name, t] as const))('fuzz %s', (_name, 
     // A failure with no finding is the harness's own (an arbitrary that threw): report it.
     if (failure !== undefined && findings.length === 0) throw failure;
     expect(findings, String(failure ?? '')).toEqual([]);
+    // Every generated input ran (fast-check stops early only on a failure).
+    expect([...outcomes.values()].reduce((a, b) => a + b, 0)).toBe(runs);
   }, Math.max(120_000, TOTAL * 2));
 });

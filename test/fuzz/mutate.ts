@@ -113,15 +113,17 @@ export function applyJsonEdits(value: unknown, edits: readonly JsonEdit[]): stri
     if (all.length === 0) break;
     const [container, key] = all[e.path % all.length];
     const isArray = Array.isArray(container);
-    if (e.op === 'replace') (container as Record<string | number, unknown>)[key] = e.value;
+    // A copy: fast-check hands out the same constant objects to many inputs.
+    const value = structuredClone(e.op === 'delete' ? undefined : e.value);
+    if (e.op === 'replace') (container as Record<string | number, unknown>)[key] = value;
     else if (e.op === 'delete') {
       if (isArray) (container as unknown[]).splice(key as number, 1);
       else delete (container as Record<string, unknown>)[key as string];
     } else {
       const target = (container as Record<string | number, unknown>)[key];
-      if (Array.isArray(target)) target.push(e.value);
-      else if (target !== null && typeof target === 'object') Object.defineProperty(target, e.key, { value: e.value, enumerable: true, writable: true, configurable: true });
-      else (container as Record<string | number, unknown>)[key] = { [e.key]: e.value };
+      if (Array.isArray(target)) target.push(value);
+      else if (target !== null && typeof target === 'object') Object.defineProperty(target, e.key, { value, enumerable: true, writable: true, configurable: true });
+      else (container as Record<string | number, unknown>)[key] = { [e.key]: value };
     }
   }
   // Deleting the root leaves nothing: an empty text, itself a case worth feeding.
