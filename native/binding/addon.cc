@@ -6,6 +6,7 @@
 #include "binding/addon_env.h"
 #include "binding/cuda_model.h"
 #include "binding/gradient_engine.h"
+#include "binding/js_errors.h"
 #include "binding/kernel_probe.h"
 #include "binding/native_model.h"
 #include "cpu/dispatch.h"
@@ -23,14 +24,22 @@ Napi::Value DefaultIsa(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), trm::cpu::default_kernels().isa);
 }
 
+// A free function under the binding's one error mapper, like every Addon* method.
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+Napi::Function Guarded(Napi::Env env) {
+  return Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+    return trm::binding::with_js_errors(info.Env(), "running a native call", [&] { return F(info); });
+  });
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   trm::binding::AddonEnv::attach(env);
   exports.Set("NativeModel", trm::binding::AddonModel::Define(env));
   exports.Set("GradientEngine", trm::binding::AddonGradientEngine::Define(env));
-  exports.Set("supportedIsas", Napi::Function::New(env, SupportedIsas));
-  exports.Set("defaultIsa", Napi::Function::New(env, DefaultIsa));
+  exports.Set("supportedIsas", Guarded<SupportedIsas>(env));
+  exports.Set("defaultIsa", Guarded<DefaultIsa>(env));
   exports.Set("CudaModel", trm::binding::AddonCudaModel::Define(env));
-  exports.Set("cudaAvailable", Napi::Function::New(env, trm::binding::CudaAvailable));
+  exports.Set("cudaAvailable", Guarded<trm::binding::CudaAvailable>(env));
   trm::binding::RegisterKernelProbe(env, exports);
   return exports;
 }

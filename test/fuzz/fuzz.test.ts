@@ -59,5 +59,5 @@ describe.each(FUZZ_TARGETS.map((t) => [t.name, t] as const))('fuzz %s', (_name, 
     expect(findings, String(failure ?? '')).toEqual([]);
     // Every generated input ran (fast-check stops early only on a failure).
     expect([...outcomes.values()].reduce((a, b) => a + b, 0)).toBe(runs);
-  }, Math.max(120_000, TOTAL * 2));
+  }, Math.max(120_000, TOTAL * 10));
 });
