@@ -28,7 +28,9 @@ describe.each(FUZZ_TARGETS.map((t) => [t.name, t] as const))('fuzz %s', (_name, 
     const outcomes = new Map<string, number>();
     const findings: string[] = [];
     const started = Date.now();
+    let done = 0;
     const check = async (input: never): Promise<boolean> => {
+      if (++done % 50_000 === 0) process.stderr.write(`fuzz ${target.name}: ${done} of ${runs} after ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
       try {
         await target.run(input);
         outcomes.set('accepted', (outcomes.get('accepted') ?? 0) + 1);

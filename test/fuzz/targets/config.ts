@@ -14,7 +14,7 @@ import type { FuzzTarget } from '../target';
 
 export const configTarget: FuzzTarget<string> = {
   name: 'config',
-  share: 0.35,
+  share: 0.425,
   corpus: 'models/*/config.json and ../shared/golden/*/config.json',
   arbitrary() {
     const texts = modelSeeds().map((s) => s.configText);

@@ -55,7 +55,7 @@ function render(seed: Seed, edits: ReadonlyArray<{ kind: string; line: number; e
 
 export const jsonlTarget: FuzzTarget<Input> = {
   name: 'jsonl',
-  share: 0.35,
+  share: 0.425,
   corpus: 'valid datasets from every task generator (lib/tasks), 6 examples each',
   arbitrary() {
     const all = seeds();

@@ -46,7 +46,7 @@ function onnxSeeds(): Seed[] {
 
 export const onnxTarget: FuzzTarget<Input> = {
   name: 'onnx',
-  share: 0.1,
+  share: 0.05,
   corpus: "the 'step' graph exported from the smallest shipped/golden model and from a tiny random model",
   arbitrary(smoke) {
     const all = onnxSeeds();

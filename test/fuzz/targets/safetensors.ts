@@ -50,7 +50,7 @@ function build({ seed, edit }: Input): Buffer {
 
 export const safetensorsTarget: FuzzTarget<Input> = {
   name: 'safetensors',
-  share: 0.2,
+  share: 0.1,
   corpus: 'models/*/model.safetensors and ../shared/golden/*/model.safetensors, with their config.json',
   arbitrary(smoke) {
     const seeds = modelSeeds();
