@@ -77,6 +77,24 @@ export class InputError extends TrmError {}
 /** An option to `loadModel` or `infer` outside its allowed values. */
 export class OptionError extends TrmError {}
 
+/**
+ * A call or request over a limit, refused before any work: the model's load-time caps
+ * (`maxBatch` samples, `maxStepsLimit` ACT steps: then `limit` is the cap and `option` the load
+ * option that set it) or the service's (body bytes, samples or steps per request; HTTP 413).
+ * `field` is the request's field and `value` what it asked for.
+ */
+export class LimitError extends TrmError {
+  readonly limit?: number;
+  readonly option?: string;
+
+  constructor(message: string, details: TrmErrorDetails & { limit?: number; option?: string }) {
+    const cap = details.limit === undefined ? undefined : `at most ${details.limit}${details.option === undefined ? '' : ` (load option ${details.option})`}`;
+    super(message, { ...details, expected: details.expected ?? cap });
+    if (details.limit !== undefined) this.limit = details.limit;
+    if (details.option !== undefined) this.option = details.option;
+  }
+}
+
 /** A backend that cannot run here (addon missing, ISA not supported, model disposed). */
 export class BackendError extends TrmError {}
 
@@ -115,9 +133,6 @@ export class UnavailableError extends TrmError {
     this.retryAfterSeconds = details.retryAfterSeconds ?? 1;
   }
 }
-
-/** A request over one of the service's size limits: body bytes, samples per request (HTTP 413). */
-export class LimitError extends TrmError {}
 
 /** A missing or wrong bearer token (HTTP 401). */
 export class AuthError extends TrmError {}

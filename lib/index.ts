@@ -9,7 +9,7 @@ export type { Backend, BackendResult, ResolvedLoadOptions } from './backends/bac
 export { exportOnnx, weightsFingerprint, ONNX_OPSET } from './onnx/exporter';
 export type { ExportOptions, OnnxPrecision } from './onnx/exporter';
 export { initialCarry } from './onnx/carry';
-export { TrmError, ModelFormatError, MissingConfigError, InputError, OptionError, BackendError, DatasetError } from './errors';
+export { TrmError, ModelFormatError, MissingConfigError, InputError, OptionError, BackendError, DatasetError, LimitError } from './errors';
 export { parseConfig, modelDimensions } from './model/config';
 export type { TrmConfig, ModelDimensions, PosEncoding } from './model/config';
 export { readModelDirectory, writeModelDirectory } from './model/directory';
@@ -44,7 +44,7 @@ export { haltProbability, stopReason, nextUnchangedRun, replayStopping, STOP_REA
 export type { HaltingPolicy } from './halting';
 export { MAX_CYCLES } from './request';
 export type {
-  LoadOptions, InferInput, InferOptions, InferResult, TraceRecord, StopReason, Carry, ModelInfo, BackendName, Device, IsaName, Precision,
+  LoadOptions, InferInput, InferOptions, InferResult, TraceRecord, StopReason, Carry, ModelInfo, ModelLimits, BackendName, Device, IsaName, Precision,
 } from './types';
 export {
   getTask, generateTrainTest, TASK_NAMES, SudokuTask, MazeTask, ComplianceTask, IGNORE_LABEL, exampleKey,
@@ -59,7 +59,7 @@ export type { TrainDataDescription, HeldOutOptions, HeldOutSet } from './tasks/s
 export { scorePredictions, labelledConfidence, evaluateModel } from './evaluate';
 export type { Score, EvalRun, EvaluateOptions } from './evaluate';
 export { taskForModel, TASK_KEY, TASK_PARAMS_KEY } from './model-task';
-export { NotFoundError, ConflictError, UnavailableError, LimitError, AuthError } from './errors';
+export { NotFoundError, ConflictError, UnavailableError, AuthError } from './errors';
 export { createServer } from './serve/entry';
 export { jobsPlugin } from './serve/jobs/entry';
 export type { JobsOptions } from './serve/jobs/entry';

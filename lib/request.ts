@@ -3,10 +3,10 @@
  * can run. Every rejection names the field, the value and what was expected, and nothing
  * here touches a loaded model, so a bad call leaves the model as it was.
  */
-import { InputError, OptionError } from './errors';
+import { InputError, LimitError, OptionError } from './errors';
 import type { ModelDimensions, TrmConfig } from './model/config';
 import type { HaltingPolicy } from './halting';
-import type { InferInput, InferOptions } from './types';
+import type { InferInput, InferOptions, ModelLimits } from './types';
 
 /** The checked options of one call. */
 export interface RequestOptions extends HaltingPolicy {
@@ -51,7 +51,7 @@ function checkThreshold(field: string, value: unknown, off: string): number | nu
   return value;
 }
 
-export function normalizeOptions(options: InferOptions | undefined, config: TrmConfig): RequestOptions {
+export function normalizeOptions(options: InferOptions | undefined, config: TrmConfig, limits?: ModelLimits): RequestOptions {
   const o = (options ?? {}) as Record<string, unknown>;
   if (typeof o !== 'object' || o === null || Array.isArray(o)) {
     throw new OptionError('options must be an object', { field: 'options', value: options, expected: 'an object or undefined' });
@@ -60,6 +60,9 @@ export function normalizeOptions(options: InferOptions | undefined, config: TrmC
     if (!OPTION_KEYS.has(key)) throw new OptionError('unknown option', { field: key, value: o[key], expected: [...OPTION_KEYS].join(', ') });
   }
   const maxSteps = o.maxSteps === undefined ? config.halt_max_steps : checkInteger('maxSteps', o.maxSteps, 1, MAX_STEPS_LIMIT);
+  if (limits !== undefined && maxSteps > limits.maxStepsLimit) {
+    throw new LimitError('too many ACT steps for one call', { field: 'maxSteps', value: maxSteps, limit: limits.maxStepsLimit, option: 'maxStepsLimit' });
+  }
   const minSteps = o.minSteps === undefined ? 1 : checkInteger('minSteps', o.minSteps, 1, maxSteps);
   const haltThreshold = checkThreshold('haltThreshold', o.haltThreshold, 'for no halting rule');
   const confidenceThreshold = checkThreshold('confidenceThreshold', o.confidenceThreshold, 'for no confidence rule');
@@ -108,7 +111,16 @@ function flattenTokens(inputs: unknown, seqLen: number): Int32Array {
   return out;
 }
 
-export function normalizeInput(input: InferInput, config: TrmConfig, dims: ModelDimensions): Pick<InferRequest, 'batch' | 'inputs' | 'puzzleIdentifiers' | 'carry'> {
+/** Refuses a call of more than maxBatch samples before its tokens are read or copied. */
+function checkBatchLimit(inputs: unknown, seqLen: number, limits: ModelLimits | undefined): void {
+  if (limits === undefined || !Number.isFinite(limits.maxBatch)) return;
+  const samples = inputs instanceof Int32Array ? Math.ceil(inputs.length / seqLen) : Array.isArray(inputs) ? inputs.length : 0;
+  if (samples > limits.maxBatch) {
+    throw new LimitError('too many samples for one call', { field: 'inputs', value: samples, limit: limits.maxBatch, option: 'maxBatch', expected: `at most ${limits.maxBatch} samples (load option maxBatch)` });
+  }
+}
+
+export function normalizeInput(input: InferInput, config: TrmConfig, dims: ModelDimensions, limits?: ModelLimits): Pick<InferRequest, 'batch' | 'inputs' | 'puzzleIdentifiers' | 'carry'> {
   if (typeof input !== 'object' || input === null) {
     throw new InputError('infer takes an object { inputs, puzzleIdentifiers?, carry? }', { field: 'input', value: input });
   }
@@ -116,6 +128,7 @@ export function normalizeInput(input: InferInput, config: TrmConfig, dims: Model
     if (!INPUT_KEYS.has(key)) throw new InputError('unknown input field', { field: key, expected: [...INPUT_KEYS].join(', ') });
   }
   const seqLen = config.seq_len;
+  checkBatchLimit(input.inputs, seqLen, limits);
   const inputs = flattenTokens(input.inputs, seqLen);
   const batch = inputs.length / seqLen;
   for (let i = 0; i < inputs.length; i++) {

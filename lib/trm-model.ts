@@ -10,8 +10,8 @@ import { haltProbability } from './halting';
 import { modelDimensions, type ModelDimensions, type TrmConfig } from './model/config';
 import { readModelDirectory } from './model/directory';
 import type { WeightMap } from './model/weights';
-import { normalizeInput, normalizeOptions, type InferRequest } from './request';
-import type { InferInput, InferOptions, InferResult, LoadOptions, ModelInfo } from './types';
+import { MAX_STEPS_LIMIT, normalizeInput, normalizeOptions, type InferRequest } from './request';
+import type { InferInput, InferOptions, InferResult, LoadOptions, ModelInfo, ModelLimits } from './types';
 import { checkCodecFits, readModelCodec, type Codec } from './codecs/codec';
 import type { EncodedInput } from './codecs/codec-types';
 import { decodeResult, predictInputs, type Prediction, type PredictOptions } from './codecs/predict';
@@ -55,13 +55,16 @@ export class TrmModel {
   readonly dimensions: ModelDimensions;
   /** How records or texts become this model's tokens (the directory's codec.json); undefined for a token model. */
   readonly codec?: Codec;
+  /** The per-call caps every infer call is checked against before any work. */
+  readonly limits: Readonly<ModelLimits>;
   private backend: Backend | null;
 
-  constructor(config: TrmConfig, backend: Backend, codec?: Codec) {
+  constructor(config: TrmConfig, backend: Backend, extras: { codec?: Codec; limits?: ModelLimits } = {}) {
     this.config = config;
     this.dimensions = modelDimensions(config);
+    this.limits = Object.freeze({ ...(extras.limits ?? { maxBatch: Infinity, maxStepsLimit: MAX_STEPS_LIMIT }) });
     this.backend = backend;
-    if (codec) this.codec = codec;
+    if (extras.codec) this.codec = extras.codec;
   }
 
   /** The tokens of one record or text (with notes on unknown values and truncation); codec models only. */
@@ -124,7 +127,7 @@ export class TrmModel {
 
   private request(input: InferInput, options?: InferOptions): InferRequest {
     this.live();
-    return { ...normalizeInput(input, this.config, this.dimensions), ...normalizeOptions(options, this.config) };
+    return { ...normalizeInput(input, this.config, this.dimensions, this.limits), ...normalizeOptions(options, this.config, this.limits) };
   }
 
   private shape(r: BackendResult, request: InferRequest): InferResult {
@@ -146,22 +149,30 @@ export class TrmModel {
   }
 }
 
+/** The load options' caps, checked against the model: its default call must fit them. */
+function resolveLimits(o: ResolvedLoadOptions, config: TrmConfig): ModelLimits {
+  const limits = { maxBatch: o.maxBatch ?? Infinity, maxStepsLimit: o.maxStepsLimit ?? MAX_STEPS_LIMIT };
+  if (limits.maxStepsLimit < config.halt_max_steps) {
+    throw new OptionError('maxStepsLimit is below the model\'s own step count', {
+      field: 'maxStepsLimit', value: limits.maxStepsLimit, expected: `at least halt_max_steps (${config.halt_max_steps}), the steps of a call without maxSteps`,
+    });
+  }
+  return limits;
+}
+
 /** A model from a config and weights already in memory (e.g. from the random generator); a backend that starts synchronously. `codec` makes it a codec model. */
 export function createModel(config: TrmConfig, weights: WeightMap, options?: LoadOptions, codec?: Codec): TrmModel {
   const o = resolveLoadOptions(options);
+  const limits = resolveLimits(o, config);
   if (codec) checkCodecFits(codec, config);
-  return remember(new TrmModel(config, createBackendSync(o.backend, config, weights, o), codec), config, weights, o);
+  return remember(new TrmModel(config, createBackendSync(o.backend, config, weights, o), { codec, limits }), config, weights, o);
 }
 
 /** A model on the onnx backend from a config and weights in memory: the step graph is exported in memory. */
 export async function createOnnxModel(config: TrmConfig, weights: WeightMap, options?: Omit<LoadOptions, 'backend' | 'isa' | 'device'>): Promise<TrmModel> {
   const o = resolveLoadOptions({ ...options, backend: 'onnx' });
-  return remember(new TrmModel(config, await createBackend(o.backend, config, weights, o)), config, weights, o);
-}
-
-/** The onnx backend's precision; checkLoadOptions has already refused bf16 there. */
-function onnxPrecision(precision: LoadOptions['precision']): 'fp32' | 'int8' {
-  return precision === 'int8' ? 'int8' : 'fp32';
+  const limits = resolveLimits(o, config);
+  return remember(new TrmModel(config, await createBackend(o.backend, config, weights, o), { limits }), config, weights, o);
 }
 
 /**
@@ -178,6 +189,7 @@ export async function loadModel(dir: string, options?: LoadOptions): Promise<Trm
   if (storage.quantization !== null && (options as LoadOptions | undefined)?.precision === undefined) {
     o = resolveLoadOptions({ ...options, precision: 'int8' });
   }
+  const limits = resolveLimits(o, config);
   const codec = readModelCodec(root, config);
-  return remember(new TrmModel(config, await createBackend(o.backend, config, weights, o, { dir: root }), codec), config, weights, o);
+  return remember(new TrmModel(config, await createBackend(o.backend, config, weights, o, { dir: root }), { codec, limits }), config, weights, o);
 }

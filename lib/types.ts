@@ -42,6 +42,25 @@ export interface LoadOptions {
    * weights once).
    */
   gradients?: boolean;
+  /**
+   * The most samples one `infer` call may carry; a larger call is refused with a LimitError
+   * before any work. Default: no cap but memory. For services, where one call of 200,000
+   * Sudoku-9x9 samples would hold the model for minutes.
+   */
+  maxBatch?: number;
+  /**
+   * The most ACT steps one call may ask for (`maxSteps`); a larger call is refused with a
+   * LimitError. Default 1,000,000 (the hard cap); at least the model's halt_max_steps.
+   */
+  maxStepsLimit?: number;
+}
+
+/** The per-call caps of a loaded model (LoadOptions maxBatch and maxStepsLimit, resolved). */
+export interface ModelLimits {
+  /** Samples per call; Infinity when uncapped. */
+  maxBatch: number;
+  /** ACT steps per call. */
+  maxStepsLimit: number;
 }
 
 /** Every precision, in one place: the option checks and the CLI read this list. */

@@ -16,7 +16,11 @@ if (!env.npm_config_nodedir) {
 const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
 // configure, then build: `cmake-js compile` skips the configure step when a build folder
 // exists, so a changed TRM_CUDA would be ignored.
-const args = ['--out', 'build'];
+// TRM_BUILD_DIR: another build folder (the sanitizer build uses build-asan, so build/Release
+// is never clobbered). TRM_SANITIZE=ON: AddressSanitizer + UBSan (npm run test:asan).
+const buildDir = env.TRM_BUILD_DIR ?? 'build';
+const args = ['--out', buildDir];
+if ((env.TRM_SANITIZE ?? 'OFF').toUpperCase() === 'ON') args.push('--CDTRM_SANITIZE=ON');
 // TRM_CUDA=AUTO|ON|OFF (default AUTO: CUDA only where nvcc and an NVIDIA driver are both
 // present). Always passed, so a later plain build does not inherit a cached ON from the last.
 const cuda = (env.TRM_CUDA ?? 'AUTO').toUpperCase();
@@ -37,7 +41,7 @@ const build = () => {
 // Whether the last configure chose to build CUDA (cmake/trm_cuda.cmake records it).
 const cudaAttempted = () => {
   try {
-    return /^TRM_CUDA_ATTEMPTED:INTERNAL=ON$/m.test(fs.readFileSync(path.resolve(__dirname, '..', 'build', 'CMakeCache.txt'), 'utf8'));
+    return /^TRM_CUDA_ATTEMPTED:INTERNAL=ON$/m.test(fs.readFileSync(path.resolve(__dirname, '..', buildDir, 'CMakeCache.txt'), 'utf8'));
   } catch {
     return false;
   }

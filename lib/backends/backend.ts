@@ -16,6 +16,9 @@ export interface ResolvedLoadOptions {
   isa?: string;
   precision: Precision;
   gradients: boolean;
+  /** The per-call caps (trm-model.ts resolves the defaults against the model). */
+  maxBatch?: number;
+  maxStepsLimit?: number;
 }
 
 export interface BackendResult {

@@ -9,6 +9,7 @@ import { PRECISIONS, type Device, type Precision } from '../types';
 import type { LoadOptionName, ResolvedLoadOptions } from './backend';
 import { backendFactory, registeredBackends } from './registry';
 import { resolveThreads, threadsExpected } from './threads';
+import { MAX_STEPS_LIMIT } from '../request';
 
 export const DEVICES: readonly Device[] = ['cpu', 'cuda'];
 export { PRECISIONS };
@@ -26,6 +27,10 @@ const oneOf = (message: string, list: () => readonly string[]): Rule => ({
   check: (v) => (typeof v === 'string' && list().includes(v) ? null : `one of ${quoted(list())}`),
 });
 
+function integerIn(min: number, max: number): Rule {
+  return { message: 'invalid option', check: (v) => (Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? null : `an integer in [${min}, ${max}]`) };
+}
+
 const RULES: Record<LoadOptionName, Rule> = {
   backend: oneOf('unknown backend', registeredBackends),
   device: oneOf('unknown device', () => DEVICES),
@@ -33,10 +38,12 @@ const RULES: Record<LoadOptionName, Rule> = {
   threads: { message: 'invalid option', check: (v) => threadsExpected(v) },
   isa: { message: 'invalid option', check: (v) => (typeof v === 'string' ? null : 'a string') },
   gradients: { message: 'invalid option', check: (v) => (typeof v === 'boolean' ? null : 'true or false') },
+  maxBatch: integerIn(1, 2 ** 31 - 1),
+  maxStepsLimit: integerIn(1, MAX_STEPS_LIMIT),
 };
 
 /** Options any backend accepts: they choose the backend or concern the model, not the kernels. */
-const ALWAYS = new Set<LoadOptionName>(['backend', 'device', 'gradients']);
+const ALWAYS = new Set<LoadOptionName>(['backend', 'device', 'gradients', 'maxBatch', 'maxStepsLimit']);
 
 export function resolveLoadOptions(options: unknown): ResolvedLoadOptions {
   const o = (options ?? {}) as Record<string, unknown>;
@@ -71,6 +78,8 @@ export function resolveLoadOptions(options: unknown): ResolvedLoadOptions {
   }
   const out: ResolvedLoadOptions = { backend, device, threads: resolveThreads(o.threads), precision, gradients: o.gradients === true };
   if (o.isa !== undefined) out.isa = o.isa as string;
+  if (o.maxBatch !== undefined) out.maxBatch = o.maxBatch as number;
+  if (o.maxStepsLimit !== undefined) out.maxStepsLimit = o.maxStepsLimit as number;
   return out;
 }
 

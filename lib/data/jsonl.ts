@@ -24,16 +24,34 @@ const FIELDS = ['inputs', 'labels', 'puzzle_identifier'] as const;
 const MAX_TOKEN = 0x7fffffff;
 
 export function readJsonlDataset(file: string, options: ReadJsonlOptions = {}): Example[] {
-  for (const key of ['seqLen', 'vocabSize', 'numPuzzleIdentifiers'] as const) {
-    const v = options[key];
-    if (v !== undefined && !(Number.isSafeInteger(v) && v >= 1)) throw new DatasetError('invalid read option', { field: key, value: v, expected: 'an integer >= 1', file });
-  }
+  checkReadOptions(options, file);
+  return parseJsonlDataset(readDatasetText(file), file, options);
+}
+
+/** The dataset in `text` (a JSONL file's contents); `file` only labels errors. */
+export function parseJsonlDataset(text: string, file: string, options: ReadJsonlOptions = {}): Example[] {
+  checkReadOptions(options, file);
   let seqLen = options.seqLen;
-  return readJsonObjects(file, '{"inputs": [...], "labels": [...]}', (record, line) => {
+  return parseJsonObjects(text, file, '{"inputs": [...], "labels": [...]}', (record, line) => {
     const example = parseLine(record, line, file, seqLen, options);
     seqLen ??= example.inputs.length;
     return example;
   });
+}
+
+function checkReadOptions(options: ReadJsonlOptions, file: string): void {
+  for (const key of ['seqLen', 'vocabSize', 'numPuzzleIdentifiers'] as const) {
+    const v = options[key];
+    if (v !== undefined && !(Number.isSafeInteger(v) && v >= 1)) throw new DatasetError('invalid read option', { field: key, value: v, expected: 'an integer >= 1', file });
+  }
+}
+
+function readDatasetText(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new DatasetError('cannot read the dataset file', { field: 'file', value: (e as NodeJS.ErrnoException).code ?? String(e), expected: 'a readable JSONL file', file });
+  }
 }
 
 /**
@@ -43,12 +61,11 @@ export function readJsonlDataset(file: string, options: ReadJsonlOptions = {}): 
  * like, for those messages.
  */
 export function readJsonObjects<T>(file: string, shape: string, parse: (record: Record<string, unknown>, line: number) => T): T[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new DatasetError('cannot read the dataset file', { field: 'file', value: (e as NodeJS.ErrnoException).code ?? String(e), expected: 'a readable JSONL file', file });
-  }
+  return parseJsonObjects(readDatasetText(file), file, shape, parse);
+}
+
+/** readJsonObjects on a file's contents already in memory; `file` only labels errors. */
+export function parseJsonObjects<T>(text: string, file: string, shape: string, parse: (record: Record<string, unknown>, line: number) => T): T[] {
   const lines = text.split('\n');
   const out: T[] = [];
   for (let index = 0; index < lines.length; index++) {

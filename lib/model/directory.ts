@@ -48,6 +48,11 @@ function readConfigFile(file: string): TrmConfig {
     const message = code === 'ENOENT' ? `${CONFIG_FILE} is missing from the model directory` : `cannot read ${CONFIG_FILE} (${code})`;
     throw new ModelFormatError(message, { file, field: CONFIG_FILE, expected: 'a readable JSON file with the TRM arch config' });
   }
+  return parseConfigJson(text, file);
+}
+
+/** A config.json's text as a checked config; `file` labels errors. */
+export function parseConfigJson(text: string, file: string): TrmConfig {
   let raw: unknown;
   try {
     raw = JSON.parse(text);

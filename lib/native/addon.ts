@@ -209,6 +209,7 @@ function candidates(): string[] {
 }
 
 let cached: NativeAddon | undefined;
+let cachedPath: string | undefined;
 
 export function loadAddon(): NativeAddon {
   if (cached) return cached;
@@ -221,6 +222,7 @@ export function loadAddon(): NativeAddon {
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       cached = require(file) as NativeAddon;
+      cachedPath = file;
       return cached;
     } catch (e) {
       failures.push(`${file}: ${(e as Error).message}`);
@@ -231,6 +233,12 @@ export function loadAddon(): NativeAddon {
       failures.join('\n  '),
     { field: 'backend', value: 'native', expected: 'a built build/Release/trm_node.node' },
   );
+}
+
+/** The file the addon was loaded from (loading it if need be): what a worker_thread must require to share it. */
+export function addonPath(): string {
+  loadAddon();
+  return cachedPath!;
 }
 
 /** Native errors carry a code; give them the library's typed errors. */

@@ -1,9 +1,13 @@
 // The addon's entry point: registers NativeModel, GradientEngine, CudaModel, the ISA and CUDA
 // queries, and the core's tensor table (lib/model/weights.ts is tested against it).
+// Context-aware: Init runs once per environment (the main thread and every worker_thread
+// that requires the addon), and all per-environment state is AddonEnv's.
 #include <napi.h>
 
+#include "binding/addon_env.h"
 #include "binding/cuda_model.h"
 #include "binding/gradient_engine.h"
+#include "binding/js_errors.h"
 #include "binding/kernel_probe.h"
 #include "binding/model_args.h"
 #include "binding/native_model.h"
@@ -41,14 +45,23 @@ Napi::Value TensorTable(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// A free function under the binding's one error mapper, like every Addon* method.
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+Napi::Function Guarded(Napi::Env env) {
+  return Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+    return trm::binding::with_js_errors(info.Env(), "running a native call", [&] { return F(info); });
+  });
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("NativeModel", trm::binding::NativeModel::Define(env));
-  exports.Set("GradientEngine", trm::binding::NativeGradientEngine::Define(env));
-  exports.Set("supportedIsas", Napi::Function::New(env, SupportedIsas));
-  exports.Set("defaultIsa", Napi::Function::New(env, DefaultIsa));
-  exports.Set("CudaModel", trm::binding::CudaModelWrap::Define(env));
-  exports.Set("cudaAvailable", Napi::Function::New(env, trm::binding::CudaAvailable));
-  exports.Set("tensorTable", Napi::Function::New(env, TensorTable));
+  trm::binding::AddonEnv::attach(env);
+  exports.Set("NativeModel", trm::binding::AddonModel::Define(env));
+  exports.Set("GradientEngine", trm::binding::AddonGradientEngine::Define(env));
+  exports.Set("supportedIsas", Guarded<SupportedIsas>(env));
+  exports.Set("defaultIsa", Guarded<DefaultIsa>(env));
+  exports.Set("CudaModel", trm::binding::AddonCudaModel::Define(env));
+  exports.Set("cudaAvailable", Guarded<trm::binding::CudaAvailable>(env));
+  exports.Set("tensorTable", Guarded<TensorTable>(env));
   trm::binding::RegisterKernelProbe(env, exports);
   return exports;
 }

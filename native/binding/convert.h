@@ -1,5 +1,5 @@
-// JS <-> core conversions for the binding: typed arrays in, typed arrays out, and core
-// errors turned into JS errors that carry a `code` the TypeScript layer maps to its types.
+// JS <-> core conversions for the binding: typed arrays in, typed arrays out. A bad
+// argument throws TRM_ARGUMENT through the error mapper's make_error (js_errors.h).
 #pragma once
 
 #include <napi.h>
@@ -8,29 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "core/errors.h"
+#include "binding/js_errors.h"
 
 namespace trm::binding {
-
-// Error codes the TypeScript layer maps to ModelFormatError, InputError, OptionError.
-inline const char* error_code(ErrorKind kind) {
-  switch (kind) {
-    case ErrorKind::kModel: return "TRM_MODEL";
-    case ErrorKind::kInput: return "TRM_INPUT";
-    case ErrorKind::kOption: return "TRM_OPTION";
-  }
-  return "TRM_INTERNAL";
-}
-
-inline Napi::Error make_error(Napi::Env env, const std::string& message, const char* code) {
-  Napi::Error error = Napi::Error::New(env, message);
-  error.Set("code", Napi::String::New(env, code));
-  return error;
-}
-
-[[noreturn]] inline void throw_argument(Napi::Env env, const std::string& message) {
-  throw make_error(env, message, "TRM_ARGUMENT");
-}
 
 inline Napi::Value required(const Napi::Object& obj, const char* key) {
   Napi::Value v = obj.Get(key);

@@ -16,7 +16,7 @@
 namespace trm::binding {
 
 #ifdef TRM_HAVE_CUDA
-// The model, with CUDA runtime failures turned into the binding's BackendFailure.
+// The model, with CUDA runtime failures turned into the binding's BackendFailure (TRM_BACKEND).
 struct CudaHandle {
   std::unique_ptr<cuda::CudaModel> model;
   InferResult infer(const InferRequest& request) const {
@@ -33,58 +33,55 @@ struct CudaHandle {
 };
 #endif
 
-Napi::Function CudaModelWrap::Define(Napi::Env env) {
+Napi::Function AddonCudaModel::Define(Napi::Env env) {
   return DefineClass(env, "CudaModel",
-                     {InstanceMethod<&CudaModelWrap::Infer>("infer"), InstanceMethod<&CudaModelWrap::InferSync>("inferSync"),
-                      InstanceMethod<&CudaModelWrap::Dispose>("dispose"),
-                      InstanceAccessor<&CudaModelWrap::PrecisionName>("precision"),
-                      InstanceAccessor<&CudaModelWrap::DeviceName>("deviceName")});
+                     {Method<&AddonCudaModel::Infer>("infer"), Method<&AddonCudaModel::InferSync>("inferSync"),
+                      Method<&AddonCudaModel::Dispose>("dispose"), Getter<&AddonCudaModel::PrecisionName>("precision"),
+                      Getter<&AddonCudaModel::DeviceName>("deviceName")});
 }
 
-// new CudaModel(spec, weights: { [name]: Float32Array }, options: { precision, device })
-CudaModelWrap::CudaModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CudaModelWrap>(info) {
+// new CudaModel(spec, weights: { [name]: Float32Array }, options: { precision, deviceIndex })
+AddonCudaModel::AddonCudaModel(const Napi::CallbackInfo& info) : AddonWrap<AddonCudaModel>(info) {
   Napi::Env env = info.Env();
 #ifndef TRM_HAVE_CUDA
   throw make_error(env, std::string("this build of trm-node has no CUDA backend: ") + TRM_CUDA_STATUS, "TRM_BACKEND");
 #else
-  if (info.Length() < 3 || !info[0].IsObject() || !info[1].IsObject() || !info[2].IsObject()) {
-    throw_argument(env, "CudaModel(spec, weights, options) takes three objects");
-  }
-  const ModelSpec spec = read_spec(info[0].As<Napi::Object>());
-  const Napi::Object options = info[2].As<Napi::Object>();
-  const Precision precision = read_precision(options, true, false, "the CUDA backend");
-  int device = 0;
-  if (!options.Get("deviceIndex").IsUndefined()) device = get_int(options, "deviceIndex");
-  const WeightViews weights = read_weights(info[1].As<Napi::Object>());
-  try {
+  with_js_errors(env, "loading the model", [&] {
+    if (info.Length() < 3 || !info[0].IsObject() || !info[1].IsObject() || !info[2].IsObject()) {
+      throw_argument(env, "CudaModel(spec, weights, options) takes three objects");
+    }
+    const ModelSpec spec = read_spec(info[0].As<Napi::Object>());
+    const Napi::Object options = info[2].As<Napi::Object>();
+    const Precision precision = read_precision(options, {Precision::kFp32, Precision::kBf16}, "the CUDA backend");
+    int device = 0;
+    if (!options.Get("deviceIndex").IsUndefined()) device = get_int(options, "deviceIndex");
+    const WeightViews weights = read_weights(info[1].As<Napi::Object>());
     auto handle = std::make_shared<CudaHandle>();
-    handle->model = std::make_unique<cuda::CudaModel>(spec, weights, precision, device);
+    try {
+      handle->model = std::make_unique<cuda::CudaModel>(spec, weights, precision, device);
+    } catch (const cuda::DeviceError& e) {
+      throw BackendFailure(e.what());
+    }
     handle_ = std::move(handle);
-  } catch (const Error& e) {
-    throw make_error(env, e.what(), error_code(e.kind()));
-  } catch (const cuda::DeviceError& e) {
-    throw make_error(env, e.what(), "TRM_BACKEND");
-  } catch (const std::bad_alloc&) {
-    throw make_error(env, "out of host memory while loading the model", "TRM_OUT_OF_MEMORY");
-  }
+  });
 #endif
 }
 
-std::shared_ptr<const CudaHandle> CudaModelWrap::handle(Napi::Env env) const {
+std::shared_ptr<const CudaHandle> AddonCudaModel::handle(Napi::Env env) const {
   if (!handle_) throw make_error(env, "model has been disposed", "TRM_DISPOSED");
   return handle_;
 }
 
-Napi::Value CudaModelWrap::Infer(const Napi::CallbackInfo& info) { return queue_infer<CudaHandle>(info, handle(info.Env())); }
+Napi::Value AddonCudaModel::Infer(const Napi::CallbackInfo& info) { return queue_infer<CudaHandle>(info, handle(info.Env())); }
 
-Napi::Value CudaModelWrap::InferSync(const Napi::CallbackInfo& info) { return infer_sync<CudaHandle>(info, handle(info.Env())); }
+Napi::Value AddonCudaModel::InferSync(const Napi::CallbackInfo& info) { return infer_sync<CudaHandle>(info, handle(info.Env())); }
 
-Napi::Value CudaModelWrap::Dispose(const Napi::CallbackInfo& info) {
+Napi::Value AddonCudaModel::Dispose(const Napi::CallbackInfo& info) {
   handle_.reset();
   return info.Env().Undefined();
 }
 
-Napi::Value CudaModelWrap::PrecisionName(const Napi::CallbackInfo& info) {
+Napi::Value AddonCudaModel::PrecisionName(const Napi::CallbackInfo& info) {
 #ifdef TRM_HAVE_CUDA
   return Napi::String::New(info.Env(), precision_name(handle(info.Env())->model->precision()));
 #else
@@ -92,7 +89,7 @@ Napi::Value CudaModelWrap::PrecisionName(const Napi::CallbackInfo& info) {
 #endif
 }
 
-Napi::Value CudaModelWrap::DeviceName(const Napi::CallbackInfo& info) {
+Napi::Value AddonCudaModel::DeviceName(const Napi::CallbackInfo& info) {
 #ifdef TRM_HAVE_CUDA
   return Napi::String::New(info.Env(), handle(info.Env())->model->device_name());
 #else

@@ -1,4 +1,4 @@
-// CudaModel: the JS handle of a trm::cuda::CudaModel, and cudaAvailable(). Always compiled:
+// AddonCudaModel (JS class CudaModel): the JS handle of a trm::cuda::CudaModel, and cudaAvailable(). Always compiled:
 // in a build without CUDA (TRM_HAVE_CUDA undefined) the constructor throws TRM_BACKEND with
 // the reason the build gave, so the TypeScript layer can say why.
 #pragma once
@@ -7,14 +7,16 @@
 
 #include <memory>
 
+#include "binding/addon_wrap.h"
+
 namespace trm::binding {
 
 struct CudaHandle;
 
-class CudaModelWrap : public Napi::ObjectWrap<CudaModelWrap> {
+class AddonCudaModel : public AddonWrap<AddonCudaModel> {
  public:
   static Napi::Function Define(Napi::Env env);
-  explicit CudaModelWrap(const Napi::CallbackInfo& info);
+  explicit AddonCudaModel(const Napi::CallbackInfo& info);
 
  private:
   Napi::Value Infer(const Napi::CallbackInfo& info);

@@ -5,6 +5,7 @@
 
 #include "binding/convert.h"
 #include "binding/model_args.h"
+#include "binding/promise_worker.h"
 
 namespace trm::binding {
 namespace {
@@ -70,39 +71,23 @@ Napi::Object write_step(Napi::Env env, const train::StepOutput& o) {
 }
 
 // Runs one step on a libuv worker thread and settles a Promise with its result.
-class StepWorker : public Napi::AsyncWorker {
+class AddonStepWorker : public AddonPromiseWorker<train::StepOutput> {
  public:
-  StepWorker(Napi::Env env, std::shared_ptr<train::GradientEngine> engine, StepRequest request)
-      : Napi::AsyncWorker(env, "trm:gradientStep"),
+  AddonStepWorker(Napi::Env env, std::shared_ptr<train::GradientEngine> engine, StepRequest request)
+      : AddonPromiseWorker<train::StepOutput>(env, "trm:gradientStep", "running this batch"),
         engine_(std::move(engine)),
-        request_(std::move(request)),
-        deferred_(Napi::Promise::Deferred::New(env)) {}
-
-  Napi::Promise promise() { return deferred_.Promise(); }
-
-  void Execute() override {
-    try {
-      engine_->step(request_.view(), result_);
-    } catch (const Error& e) {
-      code_ = error_code(e.kind());
-      SetError(e.what());
-    } catch (const std::bad_alloc&) {
-      code_ = "TRM_OUT_OF_MEMORY";
-      SetError("out of memory for this batch");
-    } catch (const std::exception& e) {
-      SetError(e.what());
-    }
-  }
-
-  void OnOK() override { deferred_.Resolve(write_step(Env(), result_)); }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(make_error(Env(), e.Message(), code_).Value()); }
+        request_(std::move(request)) {}
 
  private:
+  train::StepOutput Run() override {
+    train::StepOutput out;
+    engine_->step(request_.view(), out);
+    return out;
+  }
+  Napi::Value ToJs(Napi::Env env, const train::StepOutput& out) override { return write_step(env, out); }
+
   std::shared_ptr<train::GradientEngine> engine_;
   StepRequest request_;
-  train::StepOutput result_;
-  const char* code_ = "TRM_INTERNAL";
-  Napi::Promise::Deferred deferred_;
 };
 
 std::string name_arg(const Napi::CallbackInfo& info, const char* method) {
@@ -112,48 +97,40 @@ std::string name_arg(const Napi::CallbackInfo& info, const char* method) {
 
 }  // namespace
 
-Napi::Function NativeGradientEngine::Define(Napi::Env env) {
+Napi::Function AddonGradientEngine::Define(Napi::Env env) {
   return DefineClass(env, "GradientEngine",
-                     {InstanceMethod<&NativeGradientEngine::Tensors>("tensors"),
-                      InstanceMethod<&NativeGradientEngine::Parameter>("parameter"),
-                      InstanceMethod<&NativeGradientEngine::Gradient>("gradient"),
-                      InstanceMethod<&NativeGradientEngine::ZeroGradients>("zeroGradients"),
-                      InstanceMethod<&NativeGradientEngine::Step>("step"),
-                      InstanceMethod<&NativeGradientEngine::StepSync>("stepSync"),
-                      InstanceMethod<&NativeGradientEngine::Dispose>("dispose"),
-                      InstanceAccessor<&NativeGradientEngine::Isa>("isa"),
-                      InstanceAccessor<&NativeGradientEngine::Threads>("threads"),
-                      InstanceAccessor<&NativeGradientEngine::TapeBytes>("tapeBytes")});
+                     {Method<&AddonGradientEngine::Tensors>("tensors"), Method<&AddonGradientEngine::Parameter>("parameter"),
+                      Method<&AddonGradientEngine::Gradient>("gradient"),
+                      Method<&AddonGradientEngine::ZeroGradients>("zeroGradients"), Method<&AddonGradientEngine::Step>("step"),
+                      Method<&AddonGradientEngine::StepSync>("stepSync"), Method<&AddonGradientEngine::Dispose>("dispose"),
+                      Getter<&AddonGradientEngine::Isa>("isa"), Getter<&AddonGradientEngine::Threads>("threads"),
+                      Getter<&AddonGradientEngine::TapeBytes>("tapeBytes")});
 }
 
 // new GradientEngine(spec, weights: { [name]: Float32Array }, options: { threads, isa })
-NativeGradientEngine::NativeGradientEngine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeGradientEngine>(info) {
+AddonGradientEngine::AddonGradientEngine(const Napi::CallbackInfo& info) : AddonWrap<AddonGradientEngine>(info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 3 || !info[0].IsObject() || !info[1].IsObject() || !info[2].IsObject()) {
-    throw_argument(env, "GradientEngine(spec, weights, options) takes three objects");
-  }
-  const ModelSpec spec = read_spec(info[0].As<Napi::Object>());
-  const Napi::Object options = info[2].As<Napi::Object>();
-  const cpu::KernelTable& kernels = read_kernels(options);
-  const int threads = read_threads(options);
-  read_precision(options, false, false, "the gradient engine (it trains in fp32)");
-  const WeightViews weights = read_weights(info[1].As<Napi::Object>());
-  try {
+  with_js_errors(env, "loading the model", [&] {
+    if (info.Length() < 3 || !info[0].IsObject() || !info[1].IsObject() || !info[2].IsObject()) {
+      throw_argument(env, "GradientEngine(spec, weights, options) takes three objects");
+    }
+    const ModelSpec spec = read_spec(info[0].As<Napi::Object>());
+    const Napi::Object options = info[2].As<Napi::Object>();
+    const cpu::KernelTable& kernels = read_kernels(options);
+    const int threads = read_threads(options);
+    read_precision(options, {Precision::kFp32}, "the gradient engine (it trains in fp32)");
+    const WeightViews weights = read_weights(info[1].As<Napi::Object>());
     engine_ = std::make_shared<train::GradientEngine>(spec, weights, kernels, threads);
-  } catch (const Error& e) {
-    throw make_error(env, e.what(), error_code(e.kind()));
-  } catch (const std::bad_alloc&) {
-    throw make_error(env, "out of memory while loading the model", "TRM_OUT_OF_MEMORY");
-  }
+  });
 }
 
-std::shared_ptr<train::GradientEngine> NativeGradientEngine::engine(Napi::Env env) const {
+std::shared_ptr<train::GradientEngine> AddonGradientEngine::engine(Napi::Env env) const {
   if (!engine_) throw make_error(env, "gradient engine has been disposed", "TRM_DISPOSED");
   return engine_;
 }
 
 // [{ name, shape, trained }] in state_dict order.
-Napi::Value NativeGradientEngine::Tensors(const Napi::CallbackInfo& info) {
+Napi::Value AddonGradientEngine::Tensors(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const auto& tensors = engine(env)->params().tensors();
   Napi::Array out = Napi::Array::New(env, tensors.size());
@@ -169,7 +146,7 @@ Napi::Value NativeGradientEngine::Tensors(const Napi::CallbackInfo& info) {
   return out;
 }
 
-Napi::Value NativeGradientEngine::view(const Napi::CallbackInfo& info, bool gradient) {
+Napi::Value AddonGradientEngine::view(const Napi::CallbackInfo& info, bool gradient) {
   Napi::Env env = info.Env();
   const std::string name = name_arg(info, gradient ? "gradient" : "parameter");
   std::shared_ptr<train::Tensor> tensor = engine(env)->params().find(name);
@@ -189,55 +166,48 @@ Napi::Value NativeGradientEngine::view(const Napi::CallbackInfo& info, bool grad
   return array;
 }
 
-Napi::Value NativeGradientEngine::Parameter(const Napi::CallbackInfo& info) { return view(info, false); }
-Napi::Value NativeGradientEngine::Gradient(const Napi::CallbackInfo& info) { return view(info, true); }
+Napi::Value AddonGradientEngine::Parameter(const Napi::CallbackInfo& info) { return view(info, false); }
+Napi::Value AddonGradientEngine::Gradient(const Napi::CallbackInfo& info) { return view(info, true); }
 
-Napi::Value NativeGradientEngine::ZeroGradients(const Napi::CallbackInfo& info) {
+Napi::Value AddonGradientEngine::ZeroGradients(const Napi::CallbackInfo& info) {
   engine(info.Env())->zero_gradients();
   return info.Env().Undefined();
 }
 
-Napi::Value NativeGradientEngine::Step(const Napi::CallbackInfo& info) {
+Napi::Value AddonGradientEngine::Step(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) throw_argument(env, "step(batch) takes an object");
   std::shared_ptr<train::GradientEngine> e = engine(env);
-  auto* worker = new StepWorker(env, e, read_step(info[0].As<Napi::Object>(), e->spec()));
-  Napi::Promise promise = worker->promise();
-  worker->Queue();
-  return promise;
+  return (new AddonStepWorker(env, e, read_step(info[0].As<Napi::Object>(), e->spec())))->Start();
 }
 
-Napi::Value NativeGradientEngine::StepSync(const Napi::CallbackInfo& info) {
+Napi::Value AddonGradientEngine::StepSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) throw_argument(env, "stepSync(batch) takes an object");
   std::shared_ptr<train::GradientEngine> e = engine(env);
   const StepRequest request = read_step(info[0].As<Napi::Object>(), e->spec());
-  train::StepOutput result;
-  try {
+  return with_js_errors(env, "running this batch", [&] {
+    train::StepOutput result;
     e->step(request.view(), result);
-  } catch (const Error& err) {
-    throw make_error(env, err.what(), error_code(err.kind()));
-  } catch (const std::bad_alloc&) {
-    throw make_error(env, "out of memory for this batch", "TRM_OUT_OF_MEMORY");
-  }
-  return write_step(env, result);
+    return write_step(env, result);
+  });
 }
 
-Napi::Value NativeGradientEngine::Dispose(const Napi::CallbackInfo& info) {
+Napi::Value AddonGradientEngine::Dispose(const Napi::CallbackInfo& info) {
   engine_.reset();
   views_.clear();
   return info.Env().Undefined();
 }
 
-Napi::Value NativeGradientEngine::Isa(const Napi::CallbackInfo& info) {
+Napi::Value AddonGradientEngine::Isa(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), engine(info.Env())->kernels().isa);
 }
 
-Napi::Value NativeGradientEngine::Threads(const Napi::CallbackInfo& info) {
+Napi::Value AddonGradientEngine::Threads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), engine(info.Env())->threads());
 }
 
-Napi::Value NativeGradientEngine::TapeBytes(const Napi::CallbackInfo& info) {
+Napi::Value AddonGradientEngine::TapeBytes(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(engine(info.Env())->tape_bytes()));
 }
 

@@ -1,4 +1,4 @@
-// NativeGradientEngine (JS class GradientEngine): the JS handle of a trm::train::GradientEngine. Conversions only.
+// AddonGradientEngine (JS class GradientEngine): the JS handle of a trm::train::GradientEngine. Conversions only.
 //
 // Parameters and gradients are handed out as Float32Arrays over the engine's own memory
 // (one view per tensor, created once), so a trainer reads gradients and writes updated
@@ -11,14 +11,15 @@
 #include <memory>
 #include <string>
 
+#include "binding/addon_wrap.h"
 #include "train/engine.h"
 
 namespace trm::binding {
 
-class NativeGradientEngine : public Napi::ObjectWrap<NativeGradientEngine> {
+class AddonGradientEngine : public AddonWrap<AddonGradientEngine> {
  public:
   static Napi::Function Define(Napi::Env env);
-  explicit NativeGradientEngine(const Napi::CallbackInfo& info);
+  explicit AddonGradientEngine(const Napi::CallbackInfo& info);
 
  private:
   Napi::Value Tensors(const Napi::CallbackInfo& info);

@@ -1,11 +1,13 @@
-// Arguments shared by the addon's model-like constructors (NativeModel, GradientEngine):
-// the spec object built by lib/backends/native.ts nativeSpec(), the { threads, isa }
-// options, and the { name: Float32Array } weights, read as views (the core copies them).
+// Arguments shared by the addon's model-like constructors (AddonModel, AddonGradientEngine,
+// AddonCudaModel): the spec object built by lib/backends/native.ts nativeSpec(), the
+// { threads, isa, precision } options, and the { name: Float32Array } weights, read as views
+// (the core copies them).
 #pragma once
 
 #include <napi.h>
 
 #include <algorithm>
+#include <initializer_list>
 #include <string>
 #include <thread>
 
@@ -63,22 +65,33 @@ inline int read_threads(const Napi::Object& options) {
   return threads;
 }
 
-// options.precision: 'fp32' (default), 'bf16' or 'int8', where `runs_int8` says whether
-// this engine has the int8 kernels (the native CPU model does; CUDA and the gradient
-// engine refuse it with TRM_OPTION, naming what they run).
-inline Precision read_precision(const Napi::Object& options, bool runs_bf16, bool runs_int8, const char* engine) {
+// Every precision the addon takes, named as in JS by the core's precision_name(): adding one
+// is one line here.
+inline constexpr Precision kPrecisions[] = {Precision::kFp32, Precision::kBf16, Precision::kInt8};
+
+// options.precision: absent means fp32; a name outside kPrecisions is TRM_OPTION, and so is a
+// known one that `engine` does not run (`runs`: the native CPU model runs all three; CUDA
+// fp32 and bf16; the gradient engine fp32), naming what it does run.
+inline Precision read_precision(const Napi::Object& options, std::initializer_list<Precision> runs, const char* engine) {
   Napi::Value value = options.Get("precision");
   if (value.IsUndefined() || value.IsNull()) return Precision::kFp32;
   const std::string name = value.ToString().Utf8Value();
-  const std::string allowed = std::string("'fp32'") + (runs_bf16 ? ", 'bf16'" : "") + (runs_int8 ? ", 'int8'" : "");
-  if (name == "fp32") return Precision::kFp32;
-  if (name == "bf16" && runs_bf16) return Precision::kBf16;
-  if (name == "int8" && runs_int8) return Precision::kInt8;
-  if (name == "bf16" || name == "int8") {
-    throw make_error(options.Env(), "precision " + name + " does not run on " + engine + " (it runs " + allowed + ")",
+  auto quoted = [](auto&& keep) {
+    std::string out;
+    for (Precision p : kPrecisions) {
+      if (keep(p)) out += std::string(out.empty() ? "'" : ", '") + precision_name(p) + "'";
+    }
+    return out;
+  };
+  const auto runs_here = [&](Precision p) { return std::find(runs.begin(), runs.end(), p) != runs.end(); };
+  for (Precision p : kPrecisions) {
+    if (name != precision_name(p)) continue;
+    if (runs_here(p)) return p;
+    throw make_error(options.Env(), "precision " + name + " does not run on " + engine + " (it runs " + quoted(runs_here) + ")",
                      "TRM_OPTION");
   }
-  throw make_error(options.Env(), "precision must be one of " + allowed + ", got '" + name + "'", "TRM_OPTION");
+  throw make_error(options.Env(), "precision must be one of " + quoted([](Precision) { return true; }) + ", got '" + name + "'",
+                   "TRM_OPTION");
 }
 
 // Views into the JS arrays: valid only while the caller holds the object.

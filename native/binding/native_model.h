@@ -1,18 +1,20 @@
-// NativeModel: the JS handle of a loaded trm::Model. Conversions only; all work is in core.
+// AddonModel (JS class NativeModel): the JS handle of a loaded trm::Model. Conversions only;
+// all work is in core.
 #pragma once
 
 #include <napi.h>
 
 #include <memory>
 
+#include "binding/addon_wrap.h"
 #include "core/model.h"
 
 namespace trm::binding {
 
-class NativeModel : public Napi::ObjectWrap<NativeModel> {
+class AddonModel : public AddonWrap<AddonModel> {
  public:
   static Napi::Function Define(Napi::Env env);
-  explicit NativeModel(const Napi::CallbackInfo& info);
+  explicit AddonModel(const Napi::CallbackInfo& info);
 
  private:
   Napi::Value Infer(const Napi::CallbackInfo& info);

@@ -6,20 +6,12 @@
 
 #include <cstring>
 #include <memory>
-#include <stdexcept>
 
 #include "binding/convert.h"
-#include "core/errors.h"
+#include "binding/promise_worker.h"
 #include "core/infer_types.h"
 
 namespace trm::binding {
-
-// A backend's own failure (a CUDA error, no device): reported as TRM_BACKEND (BackendError).
-class BackendFailure : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
 
 inline InferRequest read_request(const Napi::Object& js) {
   InferRequest r;
@@ -79,43 +71,19 @@ inline Napi::Object write_result(Napi::Env env, const InferResult& r) {
 
 // Runs model->infer on a libuv worker thread and settles a Promise with the result.
 template <typename ModelT>
-class InferWorker : public Napi::AsyncWorker {
+class AddonInferWorker : public AddonPromiseWorker<InferResult> {
  public:
-  InferWorker(Napi::Env env, std::shared_ptr<const ModelT> model, InferRequest request)
-      : Napi::AsyncWorker(env, "trm:infer"),
+  AddonInferWorker(Napi::Env env, std::shared_ptr<const ModelT> model, InferRequest request)
+      : AddonPromiseWorker<InferResult>(env, "trm:infer", "running this batch"),
         model_(std::move(model)),
-        request_(std::move(request)),
-        deferred_(Napi::Promise::Deferred::New(env)) {}
-
-  Napi::Promise promise() { return deferred_.Promise(); }
-
-  void Execute() override {
-    try {
-      result_ = model_->infer(request_);
-    } catch (const Error& e) {
-      code_ = error_code(e.kind());
-      SetError(e.what());
-    } catch (const std::bad_alloc&) {
-      code_ = "TRM_OUT_OF_MEMORY";
-      SetError("out of memory for this batch");
-    } catch (const BackendFailure& e) {
-      code_ = "TRM_BACKEND";
-      SetError(e.what());
-    } catch (const std::exception& e) {
-      SetError(e.what());
-    }
-  }
-  void OnOK() override { deferred_.Resolve(write_result(Env(), result_)); }
-  void OnError(const Napi::Error& e) override {
-    deferred_.Reject(make_error(Env(), e.Message(), code_).Value());
-  }
+        request_(std::move(request)) {}
 
  private:
+  InferResult Run() override { return model_->infer(request_); }
+  Napi::Value ToJs(Napi::Env env, const InferResult& result) override { return write_result(env, result); }
+
   std::shared_ptr<const ModelT> model_;
   InferRequest request_;
-  InferResult result_;
-  const char* code_ = "TRM_INTERNAL";
-  Napi::Promise::Deferred deferred_;
 };
 
 // The `infer(request)` method of a model wrap (CPU or CUDA): the request is read on the JS
@@ -124,27 +92,16 @@ template <typename ModelT>
 Napi::Value queue_infer(const Napi::CallbackInfo& info, std::shared_ptr<const ModelT> model) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) throw_argument(env, "infer(request) takes an object");
-  auto* worker = new InferWorker<ModelT>(env, std::move(model), read_request(info[0].As<Napi::Object>()));
-  Napi::Promise promise = worker->promise();
-  worker->Queue();
-  return promise;
+  return (new AddonInferWorker<ModelT>(env, std::move(model), read_request(info[0].As<Napi::Object>())))->Start();
 }
 
-// The `inferSync(request)` method of a model wrap: the same errors as InferWorker, thrown.
+// The `inferSync(request)` method of a model wrap: the same errors as the async path, thrown.
 template <typename ModelT>
 Napi::Value infer_sync(const Napi::CallbackInfo& info, const std::shared_ptr<const ModelT>& model) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) throw_argument(env, "inferSync(request) takes an object");
   const InferRequest request = read_request(info[0].As<Napi::Object>());
-  try {
-    return write_result(env, model->infer(request));
-  } catch (const Error& e) {
-    throw make_error(env, e.what(), error_code(e.kind()));
-  } catch (const BackendFailure& e) {
-    throw make_error(env, e.what(), "TRM_BACKEND");
-  } catch (const std::bad_alloc&) {
-    throw make_error(env, "out of memory for this batch", "TRM_OUT_OF_MEMORY");
-  }
+  return with_js_errors(env, "running this batch", [&] { return write_result(env, model->infer(request)); });
 }
 
 }  // namespace trm::binding
