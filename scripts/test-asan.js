@@ -12,11 +12,13 @@ const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..');
 // The suites that drive native code hardest for their time: every kernel of every ISA at tile
-// edges, threading, bf16, the error paths, worker termination, the gradient engine.
+// edges (fp32, bf16, int8 and every Linear GEMM of the kernel list), threading, bf16, int8,
+// the error paths, worker termination, the gradient engine.
 // golden-parity and oracle-matrix are left out by default (minutes under ASan on 2 cores);
 // name them to run them.
 const DEFAULT_SUITES = [
-  'test/native/kernels.test.ts', 'test/native/threading.test.ts', 'test/native/bf16.test.ts', 'test/native/error-mapper.test.ts',
+  'test/native/kernels.test.ts', 'test/native/linear-kernels.test.ts', 'test/native/int8-kernels.test.ts', 'test/native/int8.test.ts',
+  'test/native/threading.test.ts', 'test/native/bf16.test.ts', 'test/native/error-mapper.test.ts',
   'test/reliability', 'test/api/errors.test.ts', 'test/api/limits.test.ts', 'test/train/errors.test.ts', 'test/train/engine.test.ts',
 ];
 const argv = process.argv.slice(2);
