@@ -75,7 +75,7 @@ describe('one error from every path', () => {
       message = (e as Error).message;
       expect((e as { code?: string }).code).toBe('TRM_OPTION');
     }
-    expect(message).toBe("precision must be one of 'fp32', 'bf16', got 'fp8'");
+    expect(message).toBe("precision must be one of 'fp32', 'bf16', 'int8', got 'fp8'");
   });
 
   it('a core input error is the same code from infer, inferSync, step and stepSync', async () => {

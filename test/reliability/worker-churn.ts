@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { NativeRequest, NativeSpec, NativeStepRequest } from '../../lib/native/addon';
-import { SeededRandom } from '../../lib/model/random';
+import { SeededRandom } from '../../lib/util/seeded-random';
 
 export const WORKER_FILE = path.join(__dirname, 'infer-worker.cjs');
 export const MODES = ['infer', 'infer', 'sync', 'dispose', 'step'] as const;
