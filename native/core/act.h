@@ -10,11 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define TRM_HOST_DEVICE __host__ __device__
-#else
-#define TRM_HOST_DEVICE
-#endif
+#include "core/host_device.h"
 
 namespace trm::act {
 

@@ -5,11 +5,7 @@
 #include <cstdint>
 #include <cstring>
 
-#if defined(__CUDACC__)
-#define TRM_HOST_DEVICE __host__ __device__
-#else
-#define TRM_HOST_DEVICE
-#endif
+#include "core/host_device.h"
 
 namespace trm {
 
