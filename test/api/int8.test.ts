@@ -8,10 +8,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelFormatError, OptionError, createOnnxModel, exportOnnx, loadModel, writeModelDirectory } from '../../lib';
+import { ModelFormatError, OptionError, createModel, createOnnxModel, exportOnnx, loadModel, quantizeModelDir, writeModelDirectory } from '../../lib';
 import { randomConfig, randomWeights } from '../../lib/model/random';
 import { cliIsFresh, trm } from '../helpers/cli';
-import { nativeSupportsPrecision } from '../helpers/native';
 import { REPO_ROOT } from '../helpers/paths';
 
 const config = randomConfig({ seq_len: 9, vocab_size: 7, hidden_size: 24, num_heads: 2, halt_max_steps: 4, L_layers: 2 });
@@ -77,11 +76,14 @@ describe('onnx backend in int8', () => {
     await expect(createOnnxModel(config, weights, { precision: 'bf16' })).rejects.toThrow(OptionError);
   });
 
-  it('native int8 is a typed OptionError until the addon has it', async () => {
-    const native = nativeSupportsPrecision('int8');
-    if (native.supported) return;
-    expect(native.error).toBeInstanceOf(OptionError);
-    expect(native.error!.message).toMatch(/precision/);
+  it('a quantized directory runs native int8 by default, and the native engines that lack it refuse it by name', async () => {
+    const quantized = path.join(tmp, `q${counter++}`);
+    quantizeModelDir(modelDir(), quantized);
+    const model = await loadModel(quantized, { threads: 1 });
+    expect(model.info.precision).toBe('int8');
+    expect(model.info.int8Compute).not.toBeNull();
+    model.dispose();
+    expect(() => createModel(config, weights, { device: 'cuda', precision: 'int8' })).toThrow(OptionError);
   });
 });
 

@@ -4,9 +4,8 @@
  * prediction agreement with fp32, logit error per ACT step, the halting-step distribution.
  *
  * The reference is the native backend in fp32. bf16 runs on the native backend; int8 on the
- * onnx backend (the int8 graph) and, once the addon runs precision 'int8', natively too,
- * with native-int8 vs onnx-int8 agreement reported: those cases skip, printing why, until
- * then (nativeSupportsPrecision).
+ * onnx backend (the int8 graph) and natively, with native-int8 vs onnx-int8 agreement
+ * reported.
  *
  * The issue's targets are the assertions: exact accuracy within 1 point of fp32 (fixed and
  * adaptive) and 99%+ token agreement on the sudoku and maze models. `npm test` runs them on
@@ -21,7 +20,6 @@ import { createModel, createOnnxModel } from '../../lib';
 import { readModelDirectory } from '../../lib/model/directory';
 import type { Example } from '../../lib/tasks/task';
 import type { TrmModel } from '../../lib/trm-model';
-import { nativeSkipMessage, nativeSupportsPrecision } from '../helpers/native';
 import { REPO_ROOT } from '../helpers/paths';
 import {
   TABLE_HEADER, comparePrecision, detailLine, heldOutExamples, runPrecision, tableRow, type PrecisionRun,
@@ -34,8 +32,6 @@ const AGREEMENT = 0.99;
 /** Models the agreement target names (sudoku and maze); compliance is held to the accuracy target only. */
 const AGREEMENT_MODELS = new Set(['sudoku-4x4', 'sudoku-9x9', 'maze']);
 
-const nativeInt8 = nativeSupportsPrecision('int8').supported;
-if (!nativeInt8) console.log(nativeSkipMessage('int8', 'the native-int8 accuracy rows and native-int8 vs onnx-int8 agreement'));
 
 const table: string[] = [];
 const details: string[] = [];
@@ -74,7 +70,7 @@ function suite(name: string, count: number, accuracyBound: number) {
   const variants: Variant[] = [
     { label: 'bf16 (native)', make: () => createModel(config, weights, { threads: 1, precision: 'bf16' }) },
     { label: 'int8 (onnx)', make: () => createOnnxModel(config, weights, { threads: 1, precision: 'int8' }) },
-    { label: 'int8 (native)', make: () => createModel(config, weights, { threads: 1, precision: 'int8' }), skip: !nativeInt8 },
+    { label: 'int8 (native)', make: () => createModel(config, weights, { threads: 1, precision: 'int8' }) },
   ];
   const variant = (label: string) => variants.find((v) => v.label === label)!;
 
@@ -101,7 +97,7 @@ function suite(name: string, count: number, accuracyBound: number) {
     }, 1_200_000);
   }
 
-  it.skipIf(!nativeInt8)(`${name}: native int8 vs onnx int8 agreement (predictions and logits)`, async () => {
+  it(`${name}: native int8 vs onnx int8 agreement (predictions and logits)`, async () => {
     const onnx = await runOf('int8 (onnx)', variant('int8 (onnx)').make);
     const native = await runOf('int8 (native)', variant('int8 (native)').make);
     const c = comparePrecision(onnx, native, heldOut());
