@@ -135,3 +135,18 @@ export function concat(parts: ArrayLike<number>[]): Float32Array {
   }
   return out;
 }
+
+/**
+ * Every recorded step of a golden case as one batch: sample b of step s sits at s * batch + b,
+ * with the golden carry going into step s, so one ACT step of this batch checks every step.
+ */
+export function everyStepBatch(golden: GoldenCase): { inputs: Int32Array; puzzleIdentifiers: Int32Array; carry: { zH: Float32Array; zL: Float32Array } } {
+  const { batch: B, steps: S } = golden;
+  const inputs = new Int32Array(S * golden.inputs.length);
+  const puzzleIdentifiers = new Int32Array(S * B);
+  for (let s = 0; s < S; s++) {
+    inputs.set(golden.inputs, s * golden.inputs.length);
+    puzzleIdentifiers.set(golden.puzzleIdentifiers, s * B);
+  }
+  return { inputs, puzzleIdentifiers, carry: { zH: concat(golden.zH.slice(0, S)), zL: concat(golden.zL.slice(0, S)) } };
+}

@@ -16,21 +16,15 @@
 import { describe, expect, it } from 'vitest';
 import { createModel, createOnnxModel, OptionError, supportedIsas } from '../../lib';
 import { readModelDirectory } from '../../lib/model/directory';
-import { GOLDEN_NAMES, concat, loadGolden, relativeError } from '../helpers/golden';
+import { GOLDEN_NAMES, everyStepBatch, loadGolden, relativeError } from '../helpers/golden';
 
 const ONE_PASS_BOUND = 1e-2;
 
 describe.each(GOLDEN_NAMES)('bf16 on golden %s', (name) => {
   const golden = loadGolden(name);
   const { config, weights } = readModelDirectory(golden.dir);
-  const { batch: B, steps: S } = golden;
-  const inputs = new Int32Array(S * golden.inputs.length);
-  const ids = new Int32Array(S * B);
-  for (let s = 0; s < S; s++) {
-    inputs.set(golden.inputs, s * golden.inputs.length);
-    ids.set(golden.puzzleIdentifiers, s * B);
-  }
-  const request = { inputs, puzzleIdentifiers: ids, carry: { zH: concat(golden.zH.slice(0, S)), zL: concat(golden.zL.slice(0, S)) } };
+  const { steps: S } = golden;
+  const request = everyStepBatch(golden);
   const run = (cfg: typeof config, isa: string, precision: 'fp32' | 'bf16') => {
     const model = createModel(cfg, weights, { isa: isa as 'scalar', threads: 2, precision });
     expect(model.info.precision).toBe(precision);

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { createModel, supportedIsas } from '../../lib';
 import { readModelDirectory } from '../../lib/model/directory';
-import { GOLDEN_NAMES, concat, loadGolden, relativeError } from '../helpers/golden';
+import { GOLDEN_NAMES, everyStepBatch, loadGolden, relativeError } from '../helpers/golden';
 
 // The acceptance bound; a correct float32 implementation lands near 5e-5 at worst.
 const TOLERANCE = 1e-4;
@@ -24,14 +24,8 @@ describe.each(GOLDEN_NAMES)('golden %s', (name) => {
   it.each(supportedIsas())('one-step parity from the golden carry at every step (%s)', (isa) => {
     const model = createModel(config, weights, { isa: isa as 'scalar', threads: 2 });
     // All S steps in one call: sample block s enters step s from the golden carry.
-    const inputs = new Int32Array(S * golden.inputs.length);
-    const ids = new Int32Array(S * B);
-    for (let s = 0; s < S; s++) {
-      inputs.set(golden.inputs, s * golden.inputs.length);
-      ids.set(golden.puzzleIdentifiers, s * B);
-    }
     const r = model.inferSync(
-      { inputs, puzzleIdentifiers: ids, carry: { zH: concat(golden.zH.slice(0, S)), zL: concat(golden.zL.slice(0, S)) } },
+      everyStepBatch(golden),
       { maxSteps: 1, returnCarry: true },
     );
     const worst = { logits: 0, qHalt: 0, qContinue: 0, zH: 0, zL: 0 };

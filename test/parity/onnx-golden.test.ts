@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createOnnxModel } from '../../lib';
 import { readModelDirectory } from '../../lib/model/directory';
-import { GOLDEN_NAMES, concat, loadGolden, maxAbsError, relativeError } from '../helpers/golden';
+import { GOLDEN_NAMES, everyStepBatch, loadGolden, maxAbsError, relativeError } from '../helpers/golden';
 
 // The acceptance bound, norm-wise relative, the same as the native backend's.
 const TOLERANCE = 1e-4;
@@ -36,14 +36,9 @@ describe.each(GOLDEN_NAMES)('onnx backend, golden %s', (name) => {
     const { config, weights } = readModelDirectory(golden.dir);
     const { batch: B, steps: S } = golden;
     const model = await createOnnxModel(config, weights, { threads: 2 });
-    const inputs = new Int32Array(S * golden.inputs.length);
-    const ids = new Int32Array(S * B);
-    for (let s = 0; s < S; s++) {
-      inputs.set(golden.inputs, s * golden.inputs.length);
-      ids.set(golden.puzzleIdentifiers, s * B);
-    }
+    // All S steps in one call: sample block s enters step s from the golden carry.
     const r = await model.infer(
-      { inputs, puzzleIdentifiers: ids, carry: { zH: concat(golden.zH.slice(0, S)), zL: concat(golden.zL.slice(0, S)) } },
+      everyStepBatch(golden),
       { maxSteps: 1, returnCarry: true },
     );
     expect(Array.from(r.steps)).toEqual(new Array(S * B).fill(1));
