@@ -10,8 +10,14 @@
  * demands the card's counts exactly, whatever the machine. Another table sums in another
  * order and may flip an answer the model is unsure of, so where this CPU has no avx512 the
  * check is skipped, saying so, rather than passed with a guessed tolerance.
+ *
+ * A codec model (a codec.json beside its weights) is scored on labelled data, not generated
+ * examples: its card's reproducing block has the `trm generate --dataset ...` lines that write
+ * the training and held-out files and a `trm eval models/<name> --data FILE` line; this runs
+ * those generate lines in a temporary directory and evaluates on FILE.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { supportedIsas } from '../../lib';
@@ -39,22 +45,46 @@ function readClaim(card: string): CardClaim | undefined {
   return fixed && adaptive ? { fixed, adaptive, text: card } : undefined;
 }
 
+/**
+ * A codec model's held-out file: runs the card's `trm generate --dataset` lines in a new
+ * temporary directory (they name their files relative to it) and returns the file the card's
+ * `trm eval models/<name> --data FILE` line scores.
+ */
+async function codecHeldOutFile(name: string, card: string): Promise<string> {
+  const generate = [...card.matchAll(/^trm generate (--dataset .*)$/gm)].map((m) => m[1].trim().split(/\s+/));
+  const evalData = new RegExp(`^trm eval models/${name} --data (\\S+)`, 'm').exec(card);
+  if (generate.length === 0 || !evalData) throw new Error(`${name}: the card has no "trm generate --dataset" line or no "trm eval models/${name} --data FILE" line`);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `trm-card-${name}-`));
+  for (const args of generate) {
+    const r = await trmAsync(['generate', ...args], { cwd: tmp });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  }
+  return path.join(tmp, evalData[1]);
+}
+
 const modelsDir = path.join(REPO_ROOT, 'models');
 const cards = fs.readdirSync(modelsDir)
   .map((name) => ({ name, card: path.join(modelsDir, name, 'README.md') }))
   .filter(({ card }) => fs.existsSync(card))
-  .map(({ name, card }) => ({ name, claim: readClaim(fs.readFileSync(card, 'utf8')) }))
-  .filter((c): c is { name: string; claim: CardClaim } => c.claim !== undefined);
+  .map(({ name, card }) => {
+    const text = fs.readFileSync(card, 'utf8');
+    return { name, text, codec: fs.existsSync(path.join(modelsDir, name, 'codec.json')), claim: readClaim(text) };
+  })
+  .filter((c): c is { name: string; text: string; codec: boolean; claim: CardClaim } => c.claim !== undefined);
 
 describe.skipIf(!slow || !built || !runsCardTable)('shipped models reproduce their cards (slow)', () => {
-  it('finds the four trained models\' cards', () => {
-    expect(cards.map((c) => c.name).sort()).toEqual(['compliance', 'maze', 'sudoku-4x4', 'sudoku-9x9']);
+  it('finds the five trained models\' cards', () => {
+    expect(cards.map((c) => c.name).sort()).toEqual(['compliance', 'compliance-records', 'maze', 'sudoku-4x4', 'sudoku-9x9']);
   });
 
-  for (const { name, claim } of cards) {
-    it(`${name}: trm eval --count ${claim.fixed[1]} --isa ${CARD_ISA} gives the card's exact counts`, async () => {
+  for (const { name, text, codec, claim } of cards) {
+    it(`${name}: trm eval --count ${claim.fixed[1]}${codec ? ' --data (the card\'s held-out file)' : ''} --isa ${CARD_ISA} gives the card's exact counts`, async () => {
       expect(claim.text, 'the card names the table it was measured with').toMatch(/AVX-512/);
-      const r = await trmAsync(['eval', path.join('models', name), '--count', String(claim.fixed[1]), '--json', '--threads', '2', '--isa', CARD_ISA]);
+      const heldOut = codec ? await codecHeldOutFile(name, text) : undefined;
+      const data = heldOut === undefined ? [] : ['--data', heldOut];
+      const r = await trmAsync(['eval', path.join('models', name), '--count', String(claim.fixed[1]), ...data, '--json', '--threads', '2', '--isa', CARD_ISA]);
+      if (heldOut !== undefined) fs.rmSync(path.dirname(heldOut), { recursive: true, force: true });
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
       const result = JSON.parse(r.stdout);
