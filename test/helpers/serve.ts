@@ -11,6 +11,8 @@ import { createServer, type ServeApp, type ServerOptions } from '../../lib/serve
 import { REPO_ROOT } from './paths';
 
 export const SHIPPED = path.join(REPO_ROOT, 'models');
+/** The shipped models' names as a server lists them (sorted), read from models/ rather than written here. */
+export const SHIPPED_NAMES = fs.readdirSync(SHIPPED).filter((d) => fs.existsSync(path.join(SHIPPED, d, 'config.json'))).sort();
 export const TOKEN = 'test-token-0123456789';
 export const AUTH = { authorization: `Bearer ${TOKEN}` };
 

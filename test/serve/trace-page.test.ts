@@ -18,7 +18,7 @@ import type { BrowserContext, ConsoleMessage, Page } from 'playwright-core';
 import { EVAL_SEED } from '../../lib/tasks/splits';
 import { REPO_ROOT } from '../helpers/paths';
 import { ModelRepository } from '../../lib/serve/repository';
-import { SHIPPED, TOKEN, cleanup, listeningServer, makeRepository } from '../helpers/serve';
+import { SHIPPED, SHIPPED_NAMES, TOKEN, cleanup, listeningServer, makeRepository } from '../helpers/serve';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts');
@@ -109,7 +109,7 @@ describe.skipIf(!haveChromium)('trace page in Chromium', () => {
   it('loads with no console errors, lists the models and hides the jobs panel of a build without jobs', async () => {
     const { page, errors } = await openPage('');
     const models = await page.$$eval('#model option', (os) => os.map((o) => (o as HTMLOptionElement).value));
-    expect(models).toEqual(['compliance', 'example-untrained', 'maze', 'sudoku-4x4', 'sudoku-9x9']);
+    expect(models).toEqual(SHIPPED_NAMES);
     expect(await page.inputValue('#model')).toBe('maze');
     expect(await page.textContent('#metadata')).toMatch(/held-out accuracy96\.9% \(969\/1000\) fixed steps/);
     await page.waitForTimeout(200); // the jobs probe

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, type TrmModel } from '../../lib';
 import type { ServeApp } from '../../lib/serve/server';
 import { getTask } from '../../lib/tasks';
-import { AUTH, SHIPPED, cleanup, makeRepository, makeServer } from '../helpers/serve';
+import { AUTH, SHIPPED, SHIPPED_NAMES, cleanup, makeRepository, makeServer } from '../helpers/serve';
 
 const sudoku = getTask('sudoku4');
 const compliance = getTask('compliance');
@@ -147,8 +147,9 @@ describe('models, aliases and versions', () => {
     expect(Date.parse(v1.created)).toBeGreaterThan(0);
     expect(v1.task).toBe('sudoku4');
     // The shipped card's held-out table, and config.json's training blocks.
-    expect(v1.heldOutAccuracy.fixed).toEqual({ exact: 0.996, correct: 996, count: 1000 });
-    expect(v1.trainingSamples).toEqual({ distinct: 10000, drawn: 27572, steps: 600 });
+    // (models/sudoku-4x4: card 999/1000 fixed; config.json train_data.count 10000, training.examples_drawn and steps.)
+    expect(v1.heldOutAccuracy.fixed).toEqual({ exact: 0.999, correct: 999, count: 1000 });
+    expect(v1.trainingSamples).toEqual({ distinct: 10000, drawn: 105031, steps: 2000 });
   });
 
   it('switches an alias (token needed), which requests without a version then get', async () => {
@@ -206,7 +207,7 @@ describe('the shipped models', () => {
     const shipped = await makeServer({});
     const list = (await shipped.inject('/v1/models')).json();
     expect(list.readOnly).toBe(true);
-    expect(list.models.map((m: { name: string }) => m.name)).toEqual(['compliance', 'example-untrained', 'maze', 'sudoku-4x4', 'sudoku-9x9']);
+    expect(list.models.map((m: { name: string }) => m.name)).toEqual(SHIPPED_NAMES);
     expect(list.models.every((m: { versions: Array<{ version: number }> }) => m.versions.length === 1 && m.versions[0].version === 1)).toBe(true);
     const put = await shipped.inject({ method: 'PUT', url: '/v1/models/maze/aliases/current', payload: { version: 1 }, headers: AUTH });
     expect(put.statusCode).toBe(409);
