@@ -6,6 +6,7 @@
  */
 import { InputError } from '../errors';
 import { DEFAULT_THRESHOLD } from '../cli/eval';
+import { decodeResult } from '../codecs/predict';
 import { stepStatistics } from '../trace';
 import type { InferResult } from '../types';
 import type { LoadedVersion } from './repository';
@@ -20,6 +21,8 @@ export interface AnalysisStep {
   confidence: number;
   haltProbability: number;
   halted: boolean;
+  /** Codec models: the label as it stood after this step. */
+  label?: unknown;
 }
 
 export interface Analysis {
@@ -31,12 +34,29 @@ export interface Analysis {
   confidence: number;
   /** 'halt' (p(halt) passed the threshold), 'maxSteps', or what the library says. */
   stoppedBy: string;
+  /** Codec models (codec.json): the decoded label, and its probability. */
+  label?: unknown;
+  labelProbability?: number;
   trace?: AnalysisStep[];
 }
 
 /** The tokens of one v1 input: text through the task's parser, or a token list as given. */
-export function analyzeTokens(version: LoadedVersion, input: string | number[], field: string): Int32Array | number[] {
+export function analyzeTokens(version: LoadedVersion, input: string | number[] | Record<string, unknown>, field: string): Int32Array | number[] {
   if (Array.isArray(input)) return input;
+  const codec = version.model.codec;
+  if (codec !== undefined) {
+    try {
+      return codec.encodeInput(input).inputs;
+    } catch (e) {
+      if (e instanceof InputError) throw new InputError(e.message.split(';')[0], { field: e.field ? `${field}.${e.field}` : field, value: e.value, expected: e.expected });
+      throw e;
+    }
+  }
+  if (typeof input !== 'string') {
+    throw new InputError('this model reads no records (it has no codec.json)', {
+      field, value: input, expected: `its task's text form, or an array of ${version.config.seq_len} token ids`,
+    });
+  }
   if (!version.task?.parse) {
     throw new InputError('this model has no text form; send its tokens instead', {
       field, value: input, expected: `an array of ${version.config.seq_len} token ids${version.taskProblem ? ` (${version.taskProblem})` : ''}`,
@@ -93,8 +113,15 @@ export function analysis(version: LoadedVersion, inputs: Int32Array, sample: num
     confidence,
     stoppedBy: stoppedBy(result, sample, options),
   };
+  const codec = version.model.codec;
+  const decoded = codec === undefined ? undefined : decodeResult(codec, result, sample);
+  if (decoded !== undefined) {
+    out.label = decoded.label;
+    out.labelProbability = decoded.probability;
+    out.answer = labelText(decoded.label);
+  }
   if (withTrace && result.trace) {
-    out.trace = result.trace.slice(0, result.steps[sample]).map((record) => {
+    out.trace = result.trace.slice(0, result.steps[sample]).map((record, i) => {
       const tokens = new Int32Array(S);
       if (record.logits) stepStatistics(record.logits, sample * S * V, S, V, tokens, 0);
       return {
@@ -105,8 +132,14 @@ export function analysis(version: LoadedVersion, inputs: Int32Array, sample: num
         confidence: record.confidence[sample],
         haltProbability: record.haltProbability[sample],
         halted: record.halted[sample] === 1,
+        ...(decoded?.trace?.[i] !== undefined && { answer: labelText(decoded.trace[i].label), label: decoded.trace[i].label }),
       };
     });
   }
   return out;
+}
+
+/** A codec label as one line of text: a class as it is, label fields or lists as JSON. */
+function labelText(label: unknown): string {
+  return typeof label === 'string' ? label : JSON.stringify(label);
 }

@@ -90,7 +90,8 @@ export const LoadRequest = Type.Union([Type.Null(), Type.Object({
 export const Empty = Type.Object({});
 
 /** TRM v1: a sample as the task's text form, or its tokens. */
-const AnalyzeInput = Type.Union([Type.String({ maxLength: 65_536 }), Type.Array(Type.Integer(), { maxItems: 65_536 })]);
+// A codec model (codec.json) also takes a record as an object, or a text as a string.
+const AnalyzeInput = Type.Union([Type.String({ maxLength: 65_536 }), Type.Array(Type.Integer(), { maxItems: 65_536 }), Type.Record(Type.String(), Type.Unknown())]);
 /** Inference options by their library names (maxSteps, haltThreshold, ...); the library checks them. */
 const AnalyzeOptions = Type.Record(Type.String(), Type.Unknown());
 
@@ -116,6 +117,8 @@ export const AnalyzeStep = Type.Object({
   confidence: Type.Number(),
   haltProbability: Type.Number(),
   halted: Type.Boolean(),
+  /** Codec models: the label as it stood after this step. */
+  label: Type.Optional(Type.Unknown()),
 });
 
 export const Analysis = Type.Object({
@@ -125,6 +128,9 @@ export const Analysis = Type.Object({
   haltProbability: Type.Number(),
   confidence: Type.Number(),
   stoppedBy: Type.String(),
+  /** Codec models: the decoded label and its probability (the product of its slots'). */
+  label: Type.Optional(Type.Unknown()),
+  labelProbability: Type.Optional(Type.Number()),
   trace: Type.Optional(Type.Array(AnalyzeStep)),
 });
 

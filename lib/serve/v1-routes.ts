@@ -20,7 +20,7 @@ export async function v1Routes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const repository = app.trm.repository;
 
-  const analyzeMany = (request: FastifyRequest, name: string, ref: string | undefined, inputs: Array<string | number[]>, ids: number[] | undefined, given: Record<string, unknown> | undefined, field: (i: number) => string) =>
+  const analyzeMany = (request: FastifyRequest, name: string, ref: string | undefined, inputs: Array<string | number[] | Record<string, unknown>>, ids: number[] | undefined, given: Record<string, unknown> | undefined, field: (i: number) => string) =>
     repository.use(name, ref, async (version) => {
       markServed(request, version);
       if (ids !== undefined && ids.length !== inputs.length) {

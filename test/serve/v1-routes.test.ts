@@ -216,3 +216,41 @@ describe('the shipped models', () => {
     expect((await shipped.inject({ method: 'POST', url: '/v1/models/sudoku-9x9/analyze', payload: { input: '.'.repeat(81) } })).statusCode).toBe(200);
   });
 });
+
+describe('analyze on a codec model (models/compliance-records)', () => {
+  // The record from the model's card (models/compliance-records/README.md, its trm solve line).
+  const record = {
+    element_features: { type: 'door', storey: 2 },
+    rule_context: { rule_id: 'IBC-1010.1.1', severity: 'major' },
+    compliance_check: { actual_value: 81.5, required_value: 85, comparison: '>=' },
+  };
+
+  it('takes a record, answers its label as the library decodes it, with the label at every step', async () => {
+    const shipped = await makeServer({});
+    const r = await shipped.inject({ method: 'POST', url: '/v1/models/compliance-records/analyze', payload: { input: record } });
+    expect(r.statusCode, r.body).toBe(200);
+    const body = r.json();
+    const model = await loadModel(path.join(SHIPPED, 'compliance-records'), { threads: 1 });
+    const [expected] = await model.predict([record], { trace: true });
+    model.dispose();
+    expect(body.label).toEqual(expected.label);
+    expect(body.labelProbability).toBeCloseTo(expected.probability, 6);
+    expect(body.steps).toBe(expected.steps);
+    expect(body.trace.map((s: { label: unknown }) => s.label)).toEqual(expected.trace!.map((s) => s.label));
+  });
+
+  it('refuses a number outside the schema\'s range, naming the field (unknown categories are UNK, not errors)', async () => {
+    const shipped = await makeServer({});
+    const bad = { ...record, compliance_check: { ...record.compliance_check, actual_value: 5000 } };
+    const r = await shipped.inject({ method: 'POST', url: '/v1/models/compliance-records/analyze', payload: { input: bad } });
+    expect(r.statusCode).toBe(400);
+    expect(r.json().error).toMatch(/actual_value/);
+  });
+
+  it('refuses a record for a model without a codec', async () => {
+    const shipped = await makeServer({});
+    const r = await shipped.inject({ method: 'POST', url: '/v1/models/maze/analyze', payload: { input: record } });
+    expect(r.statusCode).toBe(400);
+    expect(r.json().error).toMatch(/no codec/);
+  });
+});
