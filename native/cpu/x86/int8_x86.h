@@ -1,8 +1,10 @@
 // What the x86 int8 GEMMs share: the per-thread scratch for quantized activations, the row
-// blocking, the even split of a block into register tiles. Internal linkage (an anonymous
+// blocking, the even split of a block into register tiles, and the driver loop over them
+// (gemm_int8_blocked); each kernel's file keeps only its row quantization and its tile. Internal linkage (an anonymous
 // namespace): every translation unit, built with its own ISA flags, keeps its own copy.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -56,6 +58,75 @@ void for_int8_tiles(int rows, int mr, Fn&& fn) {
     fn(r, h);
     r += h;
   }
+}
+
+// What one register tile is handed: the panel of weights, the quantized rows (kg words each)
+// and their scales, the panel's weight scales and column sums (null where the layout has
+// none), and where its `valid` output columns go.
+struct Int8Tile {
+  const int8_t* panel;
+  int kg;
+  const int32_t* rows;
+  const float* sx;
+  const float* sw;
+  const int32_t* col_sums;
+  float* c;
+  int ldc;
+  int valid;
+  bool accumulate;
+};
+
+// Kernel::tile<h>(tile) for the run-time tile height h in [1, Kernel::kMr].
+template <class Kernel, int Height = Kernel::kMr>
+inline void run_int8_tile(int h, const Int8Tile& tile) {
+  if constexpr (Height >= 1) {
+    if (h == Height) {
+      Kernel::template tile<Height>(tile);
+    } else {
+      run_int8_tile<Kernel, Height - 1>(h, tile);
+    }
+  }
+}
+
+// The driver every x86 int8 GEMM shares; a kernel supplies its layout (kNr features per
+// panel, kKGroup k values per int32 word, kColSums), its tile height kMr, quantize_row (one
+// row of `a` into kg words, returning s_x) and tile<h>. Rows are quantized a block at a time,
+// then every weight panel streams past the block's rows, in tiles of even height.
+template <class Kernel>
+void gemm_int8_blocked(const Int8Weights& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) {
+  const int n = w.n, kg = w.kg;
+  if (m <= 0 || n <= 0) return;
+  const int block = int8_row_block(kg * 4, Kernel::kMr);
+  const Int8Scratch scratch = int8_scratch(static_cast<size_t>(block) * kg, block);
+  const int panels = (n + Kernel::kNr - 1) / Kernel::kNr;
+  const size_t panel_bytes = static_cast<size_t>(kg) * Kernel::kNr * Kernel::kKGroup;
+  for_int8_row_blocks(m, block, [&](int i0, int rows) {
+    for (int i = 0; i < rows; ++i) {
+      scratch.sx[i] = Kernel::quantize_row(a + static_cast<size_t>(i0 + i) * lda, w.k, kg,
+                                           scratch.words + static_cast<size_t>(i) * kg);
+    }
+    for (int p = 0; p < panels; ++p) {
+      const int col = p * Kernel::kNr;
+      Int8Tile tile{w.data.data() + p * panel_bytes, kg, nullptr, nullptr, w.scales.data() + col,
+                    Kernel::kColSums ? w.col_sums.data() + col : nullptr, nullptr, ldc,
+                    std::min(Kernel::kNr, n - col), accumulate};
+      for_int8_tiles(rows, Kernel::kMr, [&](int r, int h) {
+        tile.rows = scratch.words + static_cast<size_t>(r) * kg;
+        tile.sx = scratch.sx + r;
+        tile.c = c + static_cast<size_t>(i0 + r) * ldc + col;
+        run_int8_tile<Kernel>(h, tile);
+      });
+    }
+  });
+}
+
+// The LinearImpl of an int8 kernel: its layout and the shared driver.
+template <class Kernel>
+constexpr LinearImpl int8_linear_impl() {
+  return LinearImpl{int8_layout({Kernel::kNr, Kernel::kKGroup, 1, Kernel::kColSums}),
+                    [](const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) {
+                      gemm_int8_blocked<Kernel>(w.int8, a, lda, c, ldc, m, accumulate);
+                    }};
 }
 
 }  // namespace

@@ -88,49 +88,19 @@ inline void gemm_tile_int8_avx512vnni_mrx32(const int8_t* panel, int kg, const i
   }
 }
 
-void gemm_int8_avx512vnni_8x32(const Int8Weights& w, const float* a, int lda, float* c, int ldc, int m,
-                               bool accumulate) {
-  const int n = w.n, kg = w.kg;
-  if (m <= 0 || n <= 0) return;
-  const int block = int8_row_block(kg * 4, kMr);
-  const Int8Scratch scratch = int8_scratch(static_cast<size_t>(block) * kg, block);
-  const int panels = (n + kNr - 1) / kNr;
-  for_int8_row_blocks(m, block, [&](int i0, int rows) {
-    for (int i = 0; i < rows; ++i) {
-      scratch.sx[i] = quantize_row_u8_avx512(a + static_cast<size_t>(i0 + i) * lda, w.k, kg,
-                                             scratch.words + static_cast<size_t>(i) * kg);
-    }
-    for (int p = 0; p < panels; ++p) {
-      const int8_t* panel = w.data.data() + static_cast<size_t>(p) * kg * kNr * 4;
-      const int col = p * kNr, valid = std::min(kNr, n - col);
-      const float* sw = w.scales.data() + col;
-      const int32_t* sums = w.col_sums.data() + col;
-      for_int8_tiles(rows, kMr, [&](int r, int mr) {
-        const int32_t* ar = scratch.words + static_cast<size_t>(r) * kg;
-        float* cr = c + static_cast<size_t>(i0 + r) * ldc + col;
-        const float* sx = scratch.sx + r;
-        switch (mr) {
-          case 8: gemm_tile_int8_avx512vnni_mrx32<8>(panel, kg, ar, kg, sx, sw, sums, cr, ldc, valid, accumulate); break;
-          case 7: gemm_tile_int8_avx512vnni_mrx32<7>(panel, kg, ar, kg, sx, sw, sums, cr, ldc, valid, accumulate); break;
-          case 6: gemm_tile_int8_avx512vnni_mrx32<6>(panel, kg, ar, kg, sx, sw, sums, cr, ldc, valid, accumulate); break;
-          case 5: gemm_tile_int8_avx512vnni_mrx32<5>(panel, kg, ar, kg, sx, sw, sums, cr, ldc, valid, accumulate); break;
-          case 4: gemm_tile_int8_avx512vnni_mrx32<4>(panel, kg, ar, kg, sx, sw, sums, cr, ldc, valid, accumulate); break;
-          case 3: gemm_tile_int8_avx512vnni_mrx32<3>(panel, kg, ar, kg, sx, sw, sums, cr, ldc, valid, accumulate); break;
-          case 2: gemm_tile_int8_avx512vnni_mrx32<2>(panel, kg, ar, kg, sx, sw, sums, cr, ldc, valid, accumulate); break;
-          case 1: gemm_tile_int8_avx512vnni_mrx32<1>(panel, kg, ar, kg, sx, sw, sums, cr, ldc, valid, accumulate); break;
-          default: break;
-        }
-      });
-    }
-  });
-}
+// The kernel gemm_int8_blocked (int8_x86.h) drives.
+struct Avx512VnniInt8 {
+  static constexpr int kNr = ::trm::cpu::kNr;
+  static constexpr int kMr = ::trm::cpu::kMr;
+  static constexpr int kKGroup = 4;
+  static constexpr bool kColSums = true;
+  static float quantize_row(const float* x, int k, int kg, int32_t* words) { return quantize_row_u8_avx512(x, k, kg, words); }
+  template <int MR>
+  static void tile(const Int8Tile& t) { gemm_tile_int8_avx512vnni_mrx32<MR>(t.panel, t.kg, t.rows, t.kg, t.sx, t.sw, t.col_sums, t.c, t.ldc, t.valid, t.accumulate); }
+};
 
 }  // namespace
 
-extern const LinearImpl gemm_int8_avx512vnni_8x32_impl{
-    int8_layout({kNr, 4, 1, true}),
-    [](const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) {
-      gemm_int8_avx512vnni_8x32(w.int8, a, lda, c, ldc, m, accumulate);
-    }};
+extern const LinearImpl gemm_int8_avx512vnni_8x32_impl = int8_linear_impl<Avx512VnniInt8>();
 
 }  // namespace trm::cpu
