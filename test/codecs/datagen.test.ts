@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { complianceRecords, generateDataset, intentUtterances } from '../../lib/index';
+import { intentPools } from '../../lib/datagen/intents';
 import { inputKey } from '../../lib/datagen/labelled';
 
 describe('compliance records', () => {
@@ -57,6 +58,28 @@ describe('intents', () => {
       expect(train.some((e) => (e.input as string).toLowerCase().includes(value))).toBe(false);
       expect(held.some((e) => (e.input as string).toLowerCase().includes(value))).toBe(true);
     }
+  });
+
+  it('the two splits share no phrasing, frame or slot value (on/off aside), so held-out templates are never trained on', () => {
+    const t = intentPools('train'), h = intentPools('heldout');
+    expect(h.phrases.filter((p) => t.phrases.includes(p))).toEqual([]);
+    expect(h.frames.filter((f) => f !== '|' && t.frames.includes(f))).toEqual([]);
+    for (const [slot, values] of Object.entries(h.slots)) {
+      if (slot === 'onoff') continue;
+      expect(values.filter((v) => t.slots[slot].includes(v)), slot).toEqual([]);
+      // Nor inside a longer training value or phrasing ("5pm" in "5pm sharp").
+      for (const v of values) {
+        const within = (w: string) => ` ${w} `.includes(` ${v} `);
+        expect([...Object.values(t.slots).flat(), ...t.phrases].filter(within), v).toEqual([]);
+      }
+    }
+    expect(h.joiners.every((j) => t.joiners.includes(j))).toBe(true);
+  });
+
+  it('training utterances carry fillers and held-out ones do not', () => {
+    const filler = /\b(um|uh|basically|kindly|real quick)\b/i;
+    expect(train.filter((e) => filler.test(e.input as string)).length).toBeGreaterThan(200);
+    expect(held.filter((e) => filler.test(e.input as string))).toEqual([]);
   });
 
   it('the registry names what it lacks', () => {
