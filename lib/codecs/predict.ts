@@ -25,6 +25,8 @@ export interface SlotAnswer {
 export interface StepAnswer {
   step: number;
   label: unknown;
+  /** The product of the slots' probabilities at this step. */
+  probability: number;
   slots: SlotAnswer[];
   haltProbability: number;
 }
@@ -109,7 +111,10 @@ export function decodeResult(codec: Codec, result: InferResult, index = 0, notes
   if (result.trace && result.trace[0]?.logits) {
     prediction.trace = result.trace.slice(0, steps).map((rec) => {
       const stepSlots = slotAnswers(codec, rec.logits!, index * seqLen * vocabSize, vocabSize);
-      return { step: rec.step, label: labelOf(codec, stepSlots), slots: stepSlots, haltProbability: rec.haltProbability[index] };
+      return {
+        step: rec.step, label: labelOf(codec, stepSlots), probability: stepSlots.reduce((p, slot) => p * slot.probability, 1),
+        slots: stepSlots, haltProbability: rec.haltProbability[index],
+      };
     });
   }
   return prediction;

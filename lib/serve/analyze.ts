@@ -6,7 +6,7 @@
  */
 import { InputError } from '../errors';
 import { DEFAULT_THRESHOLD } from '../cli/eval';
-import { decodeResult } from '../codecs/predict';
+import { decodeResult, formatTrace } from '../codecs/predict';
 import { stepStatistics } from '../trace';
 import type { InferResult } from '../types';
 import type { LoadedVersion } from './repository';
@@ -21,8 +21,11 @@ export interface AnalysisStep {
   confidence: number;
   haltProbability: number;
   halted: boolean;
-  /** Codec models: the label as it stood after this step. */
+  /** Codec models: the label as it stood after this step, its probability, and the step as a line of text
+   * (`step 3: FAIL 0.91 (changed from PASS)`, formatTrace's). */
   label?: unknown;
+  labelProbability?: number;
+  text?: string;
 }
 
 export interface Analysis {
@@ -48,7 +51,8 @@ export function analyzeTokens(version: LoadedVersion, input: string | number[] |
     try {
       return codec.encodeInput(input).inputs;
     } catch (e) {
-      if (e instanceof InputError) throw new InputError(e.message.split(';')[0], { field: e.field ? `${field}.${e.field}` : field, value: e.value, expected: e.expected });
+      // The codec names the record "input" ("input.compliance_check.actual_value"); the caller knows it as this field.
+      if (e instanceof InputError) throw new InputError(e.message.split(';')[0], { field: `${field}${(e.field ?? '').replace(/^input/, '')}`, value: e.value, expected: e.expected });
       throw e;
     }
   }
@@ -115,6 +119,7 @@ export function analysis(version: LoadedVersion, inputs: Int32Array, sample: num
   };
   const codec = version.model.codec;
   const decoded = codec === undefined ? undefined : decodeResult(codec, result, sample);
+  const lines = decoded === undefined ? [] : formatTrace(decoded);
   if (decoded !== undefined) {
     out.label = decoded.label;
     out.labelProbability = decoded.probability;
@@ -132,7 +137,9 @@ export function analysis(version: LoadedVersion, inputs: Int32Array, sample: num
         confidence: record.confidence[sample],
         haltProbability: record.haltProbability[sample],
         halted: record.halted[sample] === 1,
-        ...(decoded?.trace?.[i] !== undefined && { answer: labelText(decoded.trace[i].label), label: decoded.trace[i].label }),
+        ...(decoded?.trace?.[i] !== undefined && {
+          answer: labelText(decoded.trace[i].label), label: decoded.trace[i].label, labelProbability: decoded.trace[i].probability, text: lines[i],
+        }),
       };
     });
   }

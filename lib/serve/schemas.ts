@@ -117,8 +117,10 @@ export const AnalyzeStep = Type.Object({
   confidence: Type.Number(),
   haltProbability: Type.Number(),
   halted: Type.Boolean(),
-  /** Codec models: the label as it stood after this step. */
+  /** Codec models: the label as it stood after this step, its probability, the step as text. */
   label: Type.Optional(Type.Unknown()),
+  labelProbability: Type.Optional(Type.Number()),
+  text: Type.Optional(Type.String()),
 });
 
 export const Analysis = Type.Object({

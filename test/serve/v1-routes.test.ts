@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModel, type TrmModel } from '../../lib';
+import { formatTrace, loadModel, type TrmModel } from '../../lib';
 import type { ServeApp } from '../../lib/serve/server';
 import { getTask } from '../../lib/tasks';
 import { AUTH, SHIPPED, SHIPPED_NAMES, cleanup, makeRepository, makeServer } from '../helpers/serve';
@@ -237,6 +237,9 @@ describe('analyze on a codec model (models/compliance-records)', () => {
     expect(body.labelProbability).toBeCloseTo(expected.probability, 6);
     expect(body.steps).toBe(expected.steps);
     expect(body.trace.map((s: { label: unknown }) => s.label)).toEqual(expected.trace!.map((s) => s.label));
+    body.trace.forEach((s: { labelProbability: number }, i: number) => expect(s.labelProbability).toBeCloseTo(expected.trace![i].probability, 6));
+    expect(body.trace.map((s: { text: string }) => s.text)).toEqual(formatTrace(expected));
+    expect(body.trace[0].text).toMatch(/^step 1: status (PASS|FAIL) \d\.\d\d, violated_rule \S+ \d\.\d\d/);
   });
 
   it('refuses a number outside the schema\'s range, naming the field (unknown categories are UNK, not errors)', async () => {
@@ -244,7 +247,10 @@ describe('analyze on a codec model (models/compliance-records)', () => {
     const bad = { ...record, compliance_check: { ...record.compliance_check, actual_value: 5000 } };
     const r = await shipped.inject({ method: 'POST', url: '/v1/models/compliance-records/analyze', payload: { input: bad } });
     expect(r.statusCode).toBe(400);
-    expect(r.json().error).toMatch(/actual_value/);
+    expect(r.json().error).toMatch(/field: input\.compliance_check\.actual_value; got: 5000/);
+    const batch = await shipped.inject({ method: 'POST', url: '/v1/models/compliance-records/batch-analyze', payload: { inputs: [record, bad] } });
+    expect(batch.statusCode).toBe(400);
+    expect(batch.json().error).toMatch(/field: inputs\[1\]\.compliance_check\.actual_value/);
   });
 
   it('refuses a record for a model without a codec', async () => {
