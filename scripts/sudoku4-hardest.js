@@ -3,17 +3,19 @@
 // with 10 blanks (6 givens; the task's default maximum) and a unique solution. There are few enough to try them all: every one of the 288 full grids with every
 // choice of 6 given cells, kept when the solution is unique. Needs the built dist/.
 //
-//   node scripts/sudoku4-hardest.js [MODEL_DIR] [--limit N] [--threads N]
+//   node scripts/sudoku4-hardest.js [MODEL_DIR] [--limit N] [--threads N] [--adaptive-only] [--failures N]
 //
 // Prints how many such puzzles exist, and the model's exact accuracy on them (or on the first
-// N, in a fixed shuffled order) under fixed steps and adaptive halting.
+// N, in a fixed shuffled order) under fixed steps and adaptive halting (--adaptive-only: adaptive
+// halting alone, about 8x faster); --failures N prints up to N puzzles it gets wrong (puzzle, solution,
+// the model's answer; '.' a blank) under the last rule scored.
 'use strict';
 const path = require('node:path');
 const { parseArgs } = require('node:util');
 const lib = require('../dist/index.js');
 const { SudokuSolver } = require('../dist/tasks/sudoku-solver.js');
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { limit: { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' } } });
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { limit: { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' }, 'adaptive-only': { type: 'boolean' }, failures: { type: 'string' } } });
 const dir = path.resolve(positionals[0] ?? path.join(__dirname, '..', 'models', 'sudoku-4x4'));
 
 function allGrids() {
@@ -52,6 +54,23 @@ function hardestPuzzles() {
   return { grids: grids.length, puzzles: out };
 }
 
+const cells = (tokens) => Array.from(tokens, (t) => (t === 1 ? '.' : String(t - 1))).join('');
+
+async function printFailures(model, examples, most) {
+  let shown = 0;
+  for (let at = 0; at < examples.length && shown < most; at += 256) {
+    const chunk = examples.slice(at, at + 256);
+    const r = await model.infer({ inputs: chunk.map((e) => e.inputs) }, { haltThreshold: 0.5 });
+    chunk.forEach((e, i) => {
+      const answer = r.predictions.subarray(i * 16, (i + 1) * 16);
+      if (shown < most && answer.some((t, j) => t !== e.labels[j])) {
+        shown++;
+        console.log(`wrong: puzzle ${cells(e.inputs)} solution ${cells(e.labels)} answer ${cells(answer)}`);
+      }
+    });
+  }
+}
+
 async function main() {
   const start = Date.now();
   const { grids, puzzles } = hardestPuzzles();
@@ -65,18 +84,19 @@ async function main() {
   const examples = puzzles.slice(0, limit);
   const model = await lib.loadModel(dir, values.threads ? { threads: Number(values.threads) } : {});
   try {
-    const fixed = await lib.evaluateModel(model, examples, { haltThreshold: null, batch: 256 });
+    const fixed = values['adaptive-only'] ? undefined : await lib.evaluateModel(model, examples, { haltThreshold: null, batch: 256 });
     const adaptive = await lib.evaluateModel(model, examples, { haltThreshold: 0.5, batch: 256 });
     const summary = {
       model: dir, grids, hardestPuzzles: puzzles.length, scored: examples.length,
-      fixed: { exact: fixed.exactAccuracy, correct: fixed.exactCorrect, meanSteps: fixed.meanSteps },
+      fixed: fixed && { exact: fixed.exactAccuracy, correct: fixed.exactCorrect, meanSteps: fixed.meanSteps },
       adaptive: { exact: adaptive.exactAccuracy, correct: adaptive.exactCorrect, meanSteps: adaptive.meanSteps },
       seconds: (Date.now() - start) / 1000,
     };
     if (values.json) { console.log(JSON.stringify(summary, null, 2)); return; }
     console.log(`${grids} full grids; ${puzzles.length} puzzles with 10 blanks and a unique solution; scored ${examples.length}`);
-    console.log(`fixed ${model.config.halt_max_steps} steps: exact ${(100 * fixed.exactAccuracy).toFixed(2)}% (${fixed.exactCorrect}/${examples.length})`);
+    if (fixed) console.log(`fixed ${model.config.halt_max_steps} steps: exact ${(100 * fixed.exactAccuracy).toFixed(2)}% (${fixed.exactCorrect}/${examples.length})`);
     console.log(`adaptive p(halt) > 0.5: exact ${(100 * adaptive.exactAccuracy).toFixed(2)}% (${adaptive.exactCorrect}/${examples.length}), mean ${adaptive.meanSteps.toFixed(2)} steps`);
+    if (values.failures !== undefined) await printFailures(model, examples, Number(values.failures));
   } finally {
     model.dispose();
   }
