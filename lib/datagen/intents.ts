@@ -5,7 +5,8 @@
  * frame around them ("can you ...", "... please"); a third of the utterances join two
  * different intents with "and" ("and then", "and also"); a fifth carry one typo (a letter
  * dropped, doubled, swapped with the next or replaced by a neighbour on the keyboard);
- * casing varies. A fourth of the training utterances (none held out) carry a filler word
+ * casing varies. Two in five training intents are said as a shared lead and a noun phrase
+ * naming the intent (OBJECTS). A fourth of the training utterances (none held out) carry a filler word
  * ("um", "just", ...) between two of their words, so that a model keys on the words that name
  * the intent rather than on where a template puts them.
  *
@@ -88,6 +89,30 @@ const FRAMES: { train: Array<[string, string]>; heldout: Array<[string, string]>
 
 const JOINERS = { train: [' and ', ' and ', ' and then ', ' and also ', ' and after that ', ', and '], heldout: [' and ', ' and then ', ' and also '] };
 
+/**
+ * Training only: what names each intent as a noun phrase, said after one of LEADS, which every
+ * intent shares ("give me the forecast", "give me a timer for 5 minutes"). In the templates a
+ * verb or a construction goes with one intent ("tell {person} that ..." is always a message),
+ * and a model learns those instead of the words that name the intent; a lead says nothing of
+ * the intent, so it pushes the model to read the object. Leads and objects are chosen so that no
+ * held-out phrasing comes out of them.
+ */
+const OBJECTS: Record<IntentName, string[]> = {
+  alarm: ['an alarm for {time}', 'an alarm at {time} {day}', 'a wake up alarm', 'my {time} alarm', 'the alarm for {day}'],
+  timer: ['a timer for {duration}', 'a {duration} timer', 'the kitchen timer', 'a countdown of {duration}', 'a timer'],
+  reminder: ['a reminder to {task}', 'a reminder for {day}', 'my reminders', 'a reminder about {task}'],
+  weather: ['the weather', 'the weather in {city}', 'the forecast for {city}', 'the weather report {day}', 'the temperature outside', 'the forecast'],
+  music: ['some music', 'the song {song}', 'music by {song}', '{song}', 'my music', 'a song', 'the playlist {song}'],
+  lights: ['the lights', 'the {room} lights', 'the lights in the {room}', 'the {room} lamp', 'the lights {onoff}'],
+  call: ['a call with {person}', 'a phone call with {person}', 'a call to {person}', 'the phone', 'a video chat with {person}'],
+  message: ['a message to {person}', 'a text to {person}', 'a message for {person} saying {text}', 'my messages', 'a new text'],
+  news: ['the news', 'the {topic} news', 'the headlines', 'the {topic} headlines', 'the top stories', 'todays news'],
+  volume: ['the volume {level}', 'more volume', 'the sound {level}', 'less volume', 'the volume'],
+};
+const LEADS = ['can i get ', 'i want ', 'i need ', 'give me ', 'set up ', 'start ', 'go ahead with ', 'lets do ', 'how about ', 'show me ', 'bring up ', 'open ', 'run ', 'i would like ', 'id like '];
+/** The share of training intents said as a lead and an object rather than a template. */
+const COMPOSED_SHARE = 0.4;
+
 /** Said in passing; put into training utterances only (see the header). */
 const FILLERS = ['just', 'like', 'um', 'quickly', 'maybe', 'actually', 'real quick', 'uh', 'basically', 'kindly'];
 
@@ -102,7 +127,8 @@ const FILLER_SHARE = 0.25;
 /** The phrasings, frames, joiners and slot values of one split, for checking that the splits share none. */
 export function intentPools(split: IntentSplit): { phrases: string[]; frames: string[]; joiners: string[]; slots: Record<string, string[]> } {
   return {
-    phrases: INTENTS.flatMap((intent) => PHRASES[intent][split]),
+    // Training also says every lead with every object.
+    phrases: [...INTENTS.flatMap((intent) => PHRASES[intent][split]), ...(split === 'train' ? INTENTS.flatMap((intent) => OBJECTS[intent].flatMap((o) => LEADS.map((l) => l + o))) : [])],
     frames: FRAMES[split].map(([before, after]) => `${before}|${after}`),
     joiners: [...JOINERS[split]],
     slots: Object.fromEntries(Object.entries(SLOTS).map(([name, pool]) => [name, [...pool[split]]])),
@@ -123,7 +149,8 @@ function pick<T>(rng: SeededRandom, items: readonly T[]): T {
 }
 
 function phrase(rng: SeededRandom, intent: IntentName, split: IntentSplit): string {
-  const template = pick(rng, PHRASES[intent][split]);
+  const composed = split === 'train' && rng.uniform() < COMPOSED_SHARE;
+  const template = composed ? pick(rng, LEADS) + pick(rng, OBJECTS[intent]) : pick(rng, PHRASES[intent][split]);
   return template.replace(/\{(\w+)\}/g, (_, slot: string) => pick(rng, SLOTS[slot][split])).replace(/\s+/g, ' ').trim();
 }
 
