@@ -172,16 +172,17 @@ describe.skipIf(!haveChromium)('trace page in Chromium', () => {
 
   it('edits a grid cell from the keyboard and runs the edited puzzle', async () => {
     const { page, errors } = await openPage(`?model=sudoku-4x4&seed=${EVAL_SEED}`);
-    // EVAL_SEED's sudoku4 puzzle is ". . | 2 . / 2 . | . . / 4 . | . 2 / . . | 1 4": cell 0 is blank.
-    await page.focus('#grid-editor .cell >> nth=0');
-    await page.keyboard.type('1');
+    // EVAL_SEED's sudoku4 puzzle (models/sudoku-4x4's held-out set, 10 blanks) is
+    // "1 . | 2 3 / 2 . | . 1 / . . | . 2 / . . | . .": cell 1 is blank, cell 2 holds a 2.
+    await page.focus('#grid-editor .cell >> nth=1');
+    await page.keyboard.type('4');
     await page.keyboard.press('ArrowRight');
-    await page.keyboard.type('9'); // past 4: refused, the cell stays blank
-    expect(await page.inputValue('#grid-editor .cell >> nth=1')).toBe('');
+    await page.keyboard.type('9'); // past 4: refused, the cell keeps its 2
+    expect(await page.inputValue('#grid-editor .cell >> nth=2')).toBe('2');
     await run(page);
     expect(await page.textContent('#verdict')).toMatch(/^No label/);
     const grid = await answerGrid(page);
-    expect(grid.cells[0]).toBe('1');
+    expect(grid.cells[1]).toBe('4');
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -147,9 +147,9 @@ describe('models, aliases and versions', () => {
     expect(Date.parse(v1.created)).toBeGreaterThan(0);
     expect(v1.task).toBe('sudoku4');
     // The shipped card's held-out table, and config.json's training blocks.
-    // (models/sudoku-4x4: card 999/1000 fixed; config.json train_data.count 10000, training.examples_drawn and steps.)
-    expect(v1.heldOutAccuracy.fixed).toEqual({ exact: 0.999, correct: 999, count: 1000 });
-    expect(v1.trainingSamples).toEqual({ distinct: 10000, drawn: 105031, steps: 2000 });
+    // (models/sudoku-4x4: card 1000/1000 fixed; config.json train_data.count 20000, training.examples_drawn and steps.)
+    expect(v1.heldOutAccuracy.fixed).toEqual({ exact: 1, correct: 1000, count: 1000 });
+    expect(v1.trainingSamples).toEqual({ distinct: 20000, drawn: 446944, steps: 8000 });
   });
 
   it('switches an alias (token needed), which requests without a version then get', async () => {
