@@ -74,8 +74,8 @@ const cards = fs.readdirSync(modelsDir)
   .filter((c): c is { name: string; text: string; codec: boolean; claim: CardClaim } => c.claim !== undefined);
 
 describe.skipIf(!slow || !built || !runsCardTable)('shipped models reproduce their cards (slow)', () => {
-  it('finds the five trained models\' cards', () => {
-    expect(cards.map((c) => c.name).sort()).toEqual(['compliance', 'compliance-records', 'maze', 'sudoku-4x4', 'sudoku-9x9']);
+  it('finds the six trained models\' cards', () => {
+    expect(cards.map((c) => c.name).sort()).toEqual(['compliance', 'compliance-records', 'intent', 'maze', 'sudoku-4x4', 'sudoku-9x9']);
   });
 
   for (const { name, text, codec, claim } of cards) {

@@ -260,3 +260,26 @@ describe('analyze on a codec model (models/compliance-records)', () => {
     expect(r.json().error).toMatch(/no codec/);
   });
 });
+
+describe('analyze on a text codec model (models/intent)', () => {
+  it('takes a text, answers the intents in order as the library decodes them, with a line per step', async () => {
+    const shipped = await makeServer({});
+    const text = 'could you dim the lights in the bathroom and then tell me the weather in lisbon'; // the card's example
+    const r = await shipped.inject({ method: 'POST', url: '/v1/models/intent/analyze', payload: { input: text } });
+    expect(r.statusCode, r.body).toBe(200);
+    const body = r.json();
+    const model = await loadModel(path.join(SHIPPED, 'intent'), { threads: 1 });
+    const [expected] = await model.predict([text], { trace: true });
+    model.dispose();
+    expect(body.label).toEqual(expected.label);
+    expect(body.label).toEqual(['lights', 'weather']);
+    expect(body.answer).toBe('["lights","weather"]');
+    expect(body.trace.map((s: { text: string }) => s.text)).toEqual(formatTrace(expected));
+  });
+
+  it('refuses a text that is not a string or a token list', async () => {
+    const shipped = await makeServer({});
+    const r = await shipped.inject({ method: 'POST', url: '/v1/models/intent/analyze', payload: { input: 42 } });
+    expect(r.statusCode).toBe(400);
+  });
+});
