@@ -54,13 +54,17 @@ function hardestPuzzles() {
   return { grids: grids.length, puzzles: out };
 }
 
+// Rounded down, so that a miss never reads as 100%.
+const percent = (correct, count) => `${(Math.floor((100000 * correct) / count) / 1000).toFixed(3)}%`;
 const cells = (tokens) => Array.from(tokens, (t) => (t === 1 ? '.' : String(t - 1))).join('');
 
 async function printFailures(model, examples, most) {
   let shown = 0;
   for (let at = 0; at < examples.length && shown < most; at += 256) {
     const chunk = examples.slice(at, at + 256);
-    const r = await model.infer({ inputs: chunk.map((e) => e.inputs) }, { haltThreshold: 0.5 });
+    // The options and inputs evaluateModel gives infer, so the two agree on what is wrong.
+    const r = await model.infer({ inputs: chunk.map((e) => e.inputs), puzzleIdentifiers: chunk.map((e) => e.puzzleIdentifier) },
+      { maxSteps: model.config.halt_max_steps, haltThreshold: 0.5, confidenceThreshold: null, stableSteps: null });
     chunk.forEach((e, i) => {
       const answer = r.predictions.subarray(i * 16, (i + 1) * 16);
       if (shown < most && answer.some((t, j) => t !== e.labels[j])) {
@@ -94,8 +98,8 @@ async function main() {
     };
     if (values.json) { console.log(JSON.stringify(summary, null, 2)); return; }
     console.log(`${grids} full grids; ${puzzles.length} puzzles with 10 blanks and a unique solution; scored ${examples.length}`);
-    if (fixed) console.log(`fixed ${model.config.halt_max_steps} steps: exact ${(100 * fixed.exactAccuracy).toFixed(2)}% (${fixed.exactCorrect}/${examples.length})`);
-    console.log(`adaptive p(halt) > 0.5: exact ${(100 * adaptive.exactAccuracy).toFixed(2)}% (${adaptive.exactCorrect}/${examples.length}), mean ${adaptive.meanSteps.toFixed(2)} steps`);
+    if (fixed) console.log(`fixed ${model.config.halt_max_steps} steps: exact ${percent(fixed.exactCorrect, examples.length)} (${fixed.exactCorrect}/${examples.length})`);
+    console.log(`adaptive p(halt) > 0.5: exact ${percent(adaptive.exactCorrect, examples.length)} (${adaptive.exactCorrect}/${examples.length}), mean ${adaptive.meanSteps.toFixed(2)} steps`);
     if (values.failures !== undefined) await printFailures(model, examples, Number(values.failures));
   } finally {
     model.dispose();
