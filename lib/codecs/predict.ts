@@ -93,6 +93,11 @@ export function constrainedPredictions(codec: Codec, result: InferResult): Int32
 }
 
 /** The prediction of sample `index` of `result` (with its trace when the call recorded one with logits). */
+/** A label's probability: the product of its slots' (each slot's softmax over its allowed tokens). */
+function jointProbability(slots: readonly SlotAnswer[]): number {
+  return slots.reduce((p, slot) => p * slot.probability, 1);
+}
+
 export function decodeResult(codec: Codec, result: InferResult, index = 0, notes: EncodeNote[] = []): Prediction {
   if (!(Number.isInteger(index) && index >= 0 && index < result.batch)) {
     throw new OptionError('no such sample in the result', { field: 'index', value: index, expected: `an integer in [0, ${result.batch})` });
@@ -102,7 +107,7 @@ export function decodeResult(codec: Codec, result: InferResult, index = 0, notes
   const steps = result.steps[index];
   const prediction: Prediction = {
     label: labelOf(codec, slots),
-    probability: slots.reduce((p, s) => p * s.probability, 1),
+    probability: jointProbability(slots),
     slots,
     steps,
     haltProbability: result.haltProbability[index],
@@ -112,7 +117,7 @@ export function decodeResult(codec: Codec, result: InferResult, index = 0, notes
     prediction.trace = result.trace.slice(0, steps).map((rec) => {
       const stepSlots = slotAnswers(codec, rec.logits!, index * seqLen * vocabSize, vocabSize);
       return {
-        step: rec.step, label: labelOf(codec, stepSlots), probability: stepSlots.reduce((p, slot) => p * slot.probability, 1),
+        step: rec.step, label: labelOf(codec, stepSlots), probability: jointProbability(stepSlots),
         slots: stepSlots, haltProbability: rec.haltProbability[index],
       };
     });

@@ -119,7 +119,7 @@ export function analysis(version: LoadedVersion, inputs: Int32Array, sample: num
   };
   const codec = version.model.codec;
   const decoded = codec === undefined ? undefined : decodeResult(codec, result, sample);
-  const lines = decoded === undefined ? [] : formatTrace(decoded);
+  const lines = decoded === undefined || !withTrace ? [] : formatTrace(decoded);
   if (decoded !== undefined) {
     out.label = decoded.label;
     out.labelProbability = decoded.probability;
