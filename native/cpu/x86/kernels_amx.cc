@@ -29,33 +29,12 @@
 #include "../int8.h"
 #include "../kernels.h"
 #include "../linear.h"
+#include "amx_tiles.h"
 
 namespace trm::cpu {
 namespace {
 
-constexpr int kTileRows = 16;
-constexpr int kTileBytes = 64;
 constexpr int kPanel = 16;  // output features per B tile
-
-struct alignas(64) TileConfig {
-  uint8_t palette_id;
-  uint8_t start_row;
-  uint8_t reserved[14];
-  uint16_t colsb[16];
-  uint8_t rows[16];
-};
-
-// Eight tiles of 16 rows x 64 bytes.
-void load_tile_config() {
-  TileConfig cfg;
-  std::memset(&cfg, 0, sizeof(cfg));
-  cfg.palette_id = 1;
-  for (int t = 0; t < 8; ++t) {
-    cfg.colsb[t] = kTileBytes;
-    cfg.rows[t] = kTileRows;
-  }
-  _tile_loadconfig(&cfg);
-}
 
 inline __mmask16 mask_first(int count) {
   if (count <= 0) return 0;

@@ -6,31 +6,16 @@
 
 #include <chrono>
 #include <cstdint>
-#include <cstring>
 
 #include "../peak.h"
+#include "amx_tiles.h"
 
 namespace trm::cpu {
 namespace {
 
-struct alignas(64) TileConfig {
-  uint8_t palette_id;
-  uint8_t start_row;
-  uint8_t reserved[14];
-  uint16_t colsb[16];
-  uint8_t rows[16];
-};
-
 template <typename Body>
 double amx_loop(double seconds, double ops_per_iteration, Body body) {
-  TileConfig cfg;
-  std::memset(&cfg, 0, sizeof(cfg));
-  cfg.palette_id = 1;
-  for (int t = 0; t < 8; ++t) {
-    cfg.colsb[t] = 64;
-    cfg.rows[t] = 16;
-  }
-  _tile_loadconfig(&cfg);
+  load_tile_config();
   alignas(64) static const uint8_t operand[16 * 64] = {};
   _tile_loadd(4, operand, 64);
   _tile_loadd(5, operand, 64);
