@@ -35,6 +35,17 @@ void for_chunks(int r0, int r1, int chunk, Fn&& fn) {
   }
 }
 
+// hidden[i] += a[i] (+ b[i]): the official code forms (z_H + x) first, then adds it to z_L,
+// so the sum is rounded in that order.
+inline void inject_rows(float* hidden, const float* a, const float* b, size_t begin, size_t end) {
+  if (a == nullptr) return;
+  if (b == nullptr) {
+    for (size_t i = begin; i < end; ++i) hidden[i] += a[i];
+  } else {
+    for (size_t i = begin; i < end; ++i) hidden[i] += a[i] + b[i];
+  }
+}
+
 }  // namespace
 
 Forward::Forward(const ModelSpec& spec, const ModelWeights& weights, const cpu::KernelTable& kernels,
@@ -73,6 +84,11 @@ Forward::Forward(const ModelSpec& spec, const ModelWeights& weights, const cpu::
     values_.resize(parts_ * values_size_);
     scores_.resize(parts_ * scores_size_);
   }
+  if (parts_ > 1) {
+    const size_t col_rows = std::min<size_t>(rows, kColumnSplitMaxRows);
+    col_gate_up_.resize(col_rows * 2 * spec.mlp_inter);
+    col_act_.resize(col_rows * spec.mlp_inter);
+  }
   logits_.resize(static_cast<size_t>(capacity) * logits_size_);
   q_.resize(static_cast<size_t>(capacity) * 2);
 }
@@ -86,6 +102,19 @@ void Forward::for_row_parts(int rows, Fn&& fn) {
       const int r0 = static_cast<int>(static_cast<int64_t>(rows) * p / parts);
       const int r1 = static_cast<int>(static_cast<int64_t>(rows) * (p + 1) / parts);
       fn(r0, r1, static_cast<int>(p));
+    }
+  });
+}
+
+template <typename Fn>
+void Forward::for_column_parts(const PackedLinear& w, Fn&& fn) {
+  const int nr = w.impl->layout.nr, panels = (w.n + nr - 1) / nr;
+  const int parts = std::max(1, std::min(parts_, panels));
+  pool_.parallel_for(parts, [&](int64_t b, int64_t e) {
+    for (int64_t p = b; p < e; ++p) {
+      const int j0 = static_cast<int>(panels * p / parts) * nr;
+      const int j1 = std::min(w.n, static_cast<int>(panels * (p + 1) / parts) * nr);
+      fn(j0, j1);
     }
   });
 }
@@ -139,6 +168,15 @@ void Forward::step(int n) {
   }
 }
 
+// Few rows (batch 1, say) split by rows leave each thread a thin slice that still streams
+// every weight whole; split by output features instead, each thread streams its share of
+// each weight once, past all the rows. Only the formats an fp32 microkernel runs can start
+// at any panel (cpu::linear_splits_columns); int8 and bf16-pair weights split by rows.
+bool Forward::split_by_columns(int rows) const {
+  return parts_ > 1 && rows <= kColumnSplitMaxRows && !weights_.layers.empty() &&
+         cpu::linear_splits_columns(weights_.layers[0].gate_up);
+}
+
 // Samples [s0, s1) through every layer on the calling thread (scratch slot `part`).
 void Forward::l_level_samples(float* hidden, const float* inject_a, const float* inject_b, int s0, int s1, int part) {
   for (size_t i = 0; i < weights_.layers.size(); ++i) {
@@ -161,45 +199,84 @@ void Forward::l_level_samples(float* hidden, const float* inject_a, const float*
 
 // All n samples through every layer, each stage split over the threads.
 void Forward::l_level_split(float* hidden, const float* inject_a, const float* inject_b, int n) {
+  const bool by_columns = split_by_columns(n * T_);
   for (size_t i = 0; i < weights_.layers.size(); ++i) {
     const float* a = i == 0 ? inject_a : nullptr;
     const float* b = i == 0 ? inject_b : nullptr;
     const LayerWeights& layer = weights_.layers[i];
     const int rows = n * T_;
+    if (by_columns) {
+      layer_by_columns(layer, hidden, a, b, n);
+      continue;
+    }
     if (spec_.mlp_t) {
       for_row_parts(n * D_, [&](int r0, int r1, int part) { token_mlp_rows(layer, hidden, a, b, r0, r1, part); });
       for_row_parts(rows, [&](int r0, int r1, int part) { channel_rows(layer, hidden, r0, r1, part); });
       continue;
     }
     for_row_parts(rows, [&](int r0, int r1, int) { qkv_rows(layer, hidden, a, b, r0, r1); });
-    const int heads = spec_.num_heads;
-    const int64_t units = static_cast<int64_t>(n) * heads;
-    const int parts = static_cast<int>(std::min<int64_t>(parts_, units));
-    pool_.parallel_for(parts, [&](int64_t pb, int64_t pe) {
-      for (int64_t p = pb; p < pe; ++p) {
-        for (int64_t unit = units * p / parts; unit < units * (p + 1) / parts; ++unit) {
-          attention_unit(static_cast<int>(unit / heads), static_cast<int>(unit % heads), static_cast<int>(p));
-        }
-      }
-    });
+    attention_units(n);
     for_row_parts(rows, [&](int r0, int r1, int part) { output_rows(layer, hidden, r0, r1, part); });
   }
 }
 
-namespace {
-
-// hidden[i] += a[i] (+ b[i]): the official code forms (z_H + x) first, then adds it to z_L,
-// so the sum is rounded in that order.
-inline void inject_rows(float* hidden, const float* a, const float* b, size_t begin, size_t end) {
-  if (a == nullptr) return;
-  if (b == nullptr) {
-    for (size_t i = begin; i < end; ++i) hidden[i] += a[i];
-  } else {
-    for (size_t i = begin; i < end; ++i) hidden[i] += a[i] + b[i];
-  }
+// Every (sample, head) of slots [0, n), spread over the threads.
+void Forward::attention_units(int n) {
+  const int heads = spec_.num_heads;
+  const int64_t units = static_cast<int64_t>(n) * heads;
+  const int parts = static_cast<int>(std::min<int64_t>(parts_, units));
+  pool_.parallel_for(parts, [&](int64_t pb, int64_t pe) {
+    for (int64_t p = pb; p < pe; ++p) {
+      for (int64_t unit = units * p / parts; unit < units * (p + 1) / parts; ++unit) {
+        attention_unit(static_cast<int>(unit / heads), static_cast<int>(unit % heads), static_cast<int>(p));
+      }
+    }
+  });
 }
 
-}  // namespace
+// One layer on all n samples with its GEMMs split by output features (split_by_columns) and
+// the row-wise steps between them (injection, RoPE, SiLU, norms) split by rows: a barrier
+// after each, since a norm needs every feature of its row and a GEMM every feature of its input.
+void Forward::layer_by_columns(const LayerWeights& layer, float* hidden, const float* inject_a, const float* inject_b,
+                               int n) {
+  const int rows = n * T_;
+  if (spec_.mlp_t) {
+    for_row_parts(n * D_, [&](int r0, int r1, int part) { token_mlp_rows(layer, hidden, inject_a, inject_b, r0, r1, part); });
+  } else {
+    if (inject_a != nullptr) {
+      for_row_parts(rows, [&](int r0, int r1, int) {
+        inject_rows(hidden, inject_a, inject_b, static_cast<size_t>(r0) * D_, static_cast<size_t>(r1) * D_);
+      });
+    }
+    for_column_parts(layer.qkv, [&](int j0, int j1) {
+      cpu::run_linear_columns(layer.qkv, j0, j1, hidden, D_, qkv_.data(), 3 * D_, rows, false);
+    });
+    if (spec_.pos_encoding == PosEncoding::kRope) for_row_parts(rows, [&](int r0, int r1, int) { rope_rows(r0, r1); });
+    attention_units(n);
+    for_column_parts(layer.o, [&](int j0, int j1) {
+      cpu::run_linear_columns(layer.o, j0, j1, attn_.data(), D_, hidden, D_, rows, true);  // h + attn(h)
+    });
+    for_row_parts(rows, [&](int r0, int r1, int) {
+      k_.rmsnorm_rows(hidden + static_cast<size_t>(r0) * D_, r1 - r0, D_, D_, spec_.rms_norm_eps);
+    });
+  }
+  const int inter = spec_.mlp_inter;
+  float* gu = col_gate_up_.data();
+  float* act = col_act_.data();
+  for_column_parts(layer.gate_up, [&](int j0, int j1) {
+    cpu::run_linear_columns(layer.gate_up, j0, j1, hidden, D_, gu, 2 * inter, rows, false);
+  });
+  for_row_parts(rows, [&](int r0, int r1, int) {
+    k_.silu_mul(gu + static_cast<size_t>(r0) * 2 * inter, r1 - r0, inter, act + static_cast<size_t>(r0) * inter);
+  });
+  for_column_parts(layer.down, [&](int j0, int j1) {
+    cpu::run_linear_columns(layer.down, j0, j1, act, inter, hidden, D_, rows, true);  // h + mlp(h)
+  });
+  for_row_parts(rows, [&](int r0, int r1, int) {
+    k_.rmsnorm_rows(hidden + static_cast<size_t>(r0) * D_, r1 - r0, D_, D_, spec_.rms_norm_eps);
+  });
+}
+
 
 // Attention layer, stage 1 on token rows [r0, r1): the injection, the qkv projection, RoPE.
 void Forward::qkv_rows(const LayerWeights& layer, float* hidden, const float* inject_a, const float* inject_b, int r0, int r1) {

@@ -27,9 +27,10 @@ class Forward {
   // One ACT step on slots [0, n): H_cycles x (L_cycles x z_L = L(z_L, z_H + x); z_H = L(z_H, z_L)).
   // With a batch of at least as many samples as threads, each thread runs the whole step on
   // its own group of samples, with no barrier. Otherwise each layer runs as a few parallel
-  // regions (three for attention, two for mlp_t). Either way a thread carries its rows
-  // through a chain of operations (GEMM, residual, norm, the next GEMM...) in chunks that
-  // stay in its cache.
+  // regions (three for attention, two for mlp_t), where a thread carries its rows through a
+  // chain of operations (GEMM, residual, norm, the next GEMM...) in chunks that stay in its
+  // cache; or, with few rows (up to kColumnSplitMaxRows: batch 1), each GEMM is split by
+  // output features, so that no two threads stream the same weight.
   void step(int n);
   // lm_head on z_H without the prefix -> logits(slot), q_head on z_H[:, 0] -> q(slot).
   void heads(int n);
@@ -55,6 +56,14 @@ class Forward {
   // Channel SwiGLU + residual + norm on rows [r0, r1) (the tail of every layer).
   void channel_mlp_rows(const LayerWeights& layer, float* hidden, int r0, int r1, int part);
   void attention_unit(int sample, int head, int part);
+  void attention_units(int n);
+  // Few rows: a layer's GEMMs split by output features rather than rows (see step()).
+  static constexpr int kColumnSplitMaxRows = 512;
+  bool split_by_columns(int rows) const;
+  void layer_by_columns(const LayerWeights& layer, float* hidden, const float* inject_a, const float* inject_b, int n);
+  // fn(j0, j1) over w's output features, one range of whole panels per thread.
+  template <typename Fn>
+  void for_column_parts(const PackedLinear& w, Fn&& fn);
   void rope_rows(int r0, int r1);
   // c (=|+=) a W^T for `m` rows on the calling thread, fp32 or bf16 as the weight was packed.
   void gemm(const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) const;
@@ -77,6 +86,7 @@ class Forward {
   AlignedBuffer keys_, values_, scores_;
   size_t keys_size_ = 0, values_size_ = 0, scores_size_ = 0;
   AlignedBuffer gate_up_, act_;
+  AlignedBuffer col_gate_up_, col_act_;  // layer_by_columns: every row's gate/up and SiLU product
   AlignedBuffer transposed_, t_gate_up_, t_act_;
   AlignedBuffer logits_, q_;
 };

@@ -45,26 +45,49 @@ void* thread_scratch(int slot, size_t bytes) {
   return b.data();
 }
 
+namespace {
+
+// The fp32 microkernel on features [j0, j1) of a panel-packed weight (j0 at a panel start).
+void f32_gemm_columns(const PackedLinear& w, int j0, int j1, const float* a, int lda, float* c, int ldc, int m,
+                      bool accumulate) {
+  const int nr = w.impl->layout.nr;
+  w.impl->f32_gemm(w.data.data() + static_cast<size_t>(j0 / nr) * w.k * nr, j1 - j0, w.k, a, lda, c + j0, ldc, m,
+                   accumulate);
+}
+
+// Each row of `a` rounded to bf16 values, then the fp32 microkernel on them. All m rows are
+// rounded at once and go to one microkernel call: the same row blocks and register tiles as
+// the fp32 path, so the rounding pass (m x k, next to the GEMM's m x k x n) is all that bf16
+// costs over fp32 here. Rounding in smaller blocks split the rows into shorter tiles and made
+// bf16 up to 12% slower than fp32 (Intel Xeon f6 m207, sudoku-attention batch 8). The callers'
+// chunks (core/forward.cc) already keep m x k within the L2 budget.
+void bf16_values_columns(const PackedLinear& w, int j0, int j1, const float* a, int lda, float* c, int ldc, int m,
+                         bool accumulate) {
+  if (m <= 0) return;
+  const int k_even = (w.k + 1) / 2 * 2;
+  float* rounded = static_cast<float*>(thread_scratch(3, static_cast<size_t>(m) * k_even * sizeof(float)));
+  const RoundRowsFn round = w.impl->round_rows ? w.impl->round_rows : round_rows_to_bf16_values;
+  round(a, lda, m, w.k, rounded, k_even);
+  f32_gemm_columns(w, j0, j1, rounded, k_even, c, ldc, m, accumulate);
+}
+
+}  // namespace
+
 void run_linear_f32_panels(const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) {
-  w.impl->f32_gemm(w.data.data(), w.n, w.k, a, lda, c, ldc, m, accumulate);
+  f32_gemm_columns(w, 0, w.n, a, lda, c, ldc, m, accumulate);
 }
 
 void run_linear_bf16_values(const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) {
-  if (m <= 0) return;
-  const int k_even = (w.k + 1) / 2 * 2;
-  // Rounded a block of rows at a time, ~192 KB (the fp32 microkernels' own row block), so
-  // the rounded copy stays in L2 next to the rows the microkernel is reading.
-  // Blocks of even size (97 rows at most 32 a block: 4 of 24-25, not 32, 32, 32 and 1, whose
-  // 1-row tile would cost a whole pass over the weight).
-  const int max_rows = std::max(1, 49152 / k_even);
-  const int blocks = (m + max_rows - 1) / max_rows;
-  float* rounded = static_cast<float*>(thread_scratch(3, static_cast<size_t>(m / blocks + 1) * k_even * sizeof(float)));
-  const RoundRowsFn round = w.impl->round_rows ? w.impl->round_rows : round_rows_to_bf16_values;
-  for (int b = 0, i0 = 0; b < blocks; ++b) {
-    const int rows = m / blocks + (b < m % blocks ? 1 : 0);
-    round(a + static_cast<size_t>(i0) * lda, lda, rows, w.k, rounded, k_even);
-    w.impl->f32_gemm(w.data.data(), w.n, w.k, rounded, k_even, c + static_cast<size_t>(i0) * ldc, ldc, rows, accumulate);
-    i0 += rows;
+  bf16_values_columns(w, 0, w.n, a, lda, c, ldc, m, accumulate);
+}
+
+void run_linear_columns(const PackedLinear& w, int j0, int j1, const float* a, int lda, float* c, int ldc, int m,
+                        bool accumulate) {
+  if (j1 <= j0) return;
+  if (w.impl->layout.format == WeightFormat::kBf16ValuePanels) {
+    bf16_values_columns(w, j0, j1, a, lda, c, ldc, m, accumulate);
+  } else {
+    f32_gemm_columns(w, j0, j1, a, lda, c, ldc, m, accumulate);
   }
 }
 

@@ -79,6 +79,16 @@ inline void run_linear(const PackedLinear& w, const float* a, int lda, float* c,
   w.impl->run(w, a, lda, c, ldc, m, accumulate);
 }
 
+// Whether run_linear_columns can compute a part of w's output features: the formats an fp32
+// microkernel runs (kF32Panels, kBf16ValuePanels), whose panels it can start at any panel.
+inline bool linear_splits_columns(const PackedLinear& w) { return w.impl->f32_gemm != nullptr; }
+
+// Output features [j0, j1) of run_linear alone, j0 a multiple of the layout's nr and j1 one
+// too or n: what threads that share few rows split between them, so that each streams only
+// its part of the weight. Every output gets the same arithmetic as from run_linear.
+void run_linear_columns(const PackedLinear& w, int j0, int j1, const float* a, int lda, float* c, int ldc, int m,
+                        bool accumulate);
+
 // The generic entry points for the fp32-microkernel formats: the weight as packed, or (bf16)
 // each row of `a` rounded to bf16 values once, into a per-thread scratch, then the fp32
 // microkernel: the products of two bf16 values are exact in fp32, so this is the bf16

@@ -1,7 +1,9 @@
 /**
  * How a step is spread over threads must not change a single bit of any sample's result.
  * Batches of at least as many samples as threads run by sample groups (one thread per group,
- * no barriers); smaller or uneven ones split every layer by rows and (sample, head). Each
+ * no barriers); smaller or uneven ones split every layer by rows and (sample, head), or (up
+ * to 512 rows, fp32 and bf16-on-fp32 weights) split each GEMM by output features at panel
+ * boundaries, the last panel partial here (hidden 48 and 40 against 32-wide panels). Each
  * output element is accumulated in the same k order whichever rows share its GEMM call, so
  * every sample of every batch, thread count and precision must equal the same sample run
  * alone on one thread, bit for bit.
