@@ -59,8 +59,9 @@ void f32_gemm_columns(const PackedLinear& w, int j0, int j1, const float* a, int
 // rounded at once and go to one microkernel call: the same row blocks and register tiles as
 // the fp32 path, so the rounding pass (m x k, next to the GEMM's m x k x n) is all that bf16
 // costs over fp32 here. Rounding in smaller blocks split the rows into shorter tiles and made
-// bf16 up to 12% slower than fp32 (Intel Xeon f6 m207, sudoku-attention batch 8). The callers'
-// chunks (core/forward.cc) already keep m x k within the L2 budget.
+// bf16 up to 12% slower than fp32 (Intel Xeon f6 m207, sudoku-attention batch 8). The callers
+// keep m small (core/forward.cc: a chain chunk sized to L2, or at most kColumnSplitMaxRows rows
+// when threads split the columns, each thread then rounding the same rows for its own part).
 void bf16_values_columns(const PackedLinear& w, int j0, int j1, const float* a, int lda, float* c, int ldc, int m,
                          bool accumulate) {
   if (m <= 0) return;
