@@ -9,6 +9,7 @@
 // Elementwise kernels handle their tails with masks rather than scalar loops.
 #include "avx512_intrinsics.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "../kernels.h"
@@ -32,7 +33,7 @@ inline __mmask16 mask_first_f32_avx512(int count) {
 template <int MR>
 inline void gemm_tile_f32_avx512_mrx32(const float* panel, int k, const float* a, int lda,
                                        float* c, int ldc, __mmask16 m0, __mmask16 m1,
-                                       bool accumulate) {
+                                       bool accumulate, const float* prefetch, int prefetch_lines) {
   __m512 acc0[MR];
   __m512 acc1[MR];
   for (int i = 0; i < MR; ++i) {
@@ -46,6 +47,7 @@ inline void gemm_tile_f32_avx512_mrx32(const float* panel, int k, const float* a
     const float* b = panel + static_cast<size_t>(kk) * kNr;
     const __m512 b0 = _mm512_loadu_ps(b);
     const __m512 b1 = _mm512_loadu_ps(b + kLanes);
+    if (kk < prefetch_lines) _mm_prefetch(reinterpret_cast<const char*>(prefetch + static_cast<size_t>(kk) * kLanes), _MM_HINT_T1);
     for (int i = 0; i < MR; ++i) {
       const __m512 ai = _mm512_set1_ps(arow[i][kk]);
       acc0[i] = _mm512_fmadd_ps(ai, b0, acc0[i]);
@@ -80,11 +82,12 @@ inline int row_block_avx512(int k, int mr) {
 // The MR x 32 tile for a run-time row count mr <= MR.
 template <int MR>
 inline void gemm_tile_f32_avx512_upto(int mr, const float* panel, int k, const float* a, int lda, float* c, int ldc,
-                                      __mmask16 m0, __mmask16 m1, bool accumulate) {
+                                      __mmask16 m0, __mmask16 m1, bool accumulate, const float* prefetch,
+                                      int prefetch_lines) {
   if (mr == MR) {
-    gemm_tile_f32_avx512_mrx32<MR>(panel, k, a, lda, c, ldc, m0, m1, accumulate);
+    gemm_tile_f32_avx512_mrx32<MR>(panel, k, a, lda, c, ldc, m0, m1, accumulate, prefetch, prefetch_lines);
   } else if constexpr (MR > 1) {
-    gemm_tile_f32_avx512_upto<MR - 1>(mr, panel, k, a, lda, c, ldc, m0, m1, accumulate);
+    gemm_tile_f32_avx512_upto<MR - 1>(mr, panel, k, a, lda, c, ldc, m0, m1, accumulate, prefetch, prefetch_lines);
   }
 }
 
@@ -105,11 +108,23 @@ void gemm_block_f32_avx512(const float* packed, int n, int k, const float* a, in
     const int valid = n - col < kNr ? n - col : kNr;
     const __mmask16 m0 = mask_first_f32_avx512(valid);
     const __mmask16 m1 = mask_first_f32_avx512(valid - kLanes);
+    // The tiles of this panel share out pulling the next panel into L2, a few lines each,
+    // while they compute, at most one line per k step. A layer's weights do not fit in L2,
+    // so without it the first tile of every panel waited on L3 or memory line by line: a
+    // Sudoku-size step ran ~25% slower than its GEMMs alone. Side by side on Intel f6 m207,
+    // 1 thread, batch 1: 1.17x (attention), 1.19x (mlp_t), 1.03x (long, whose weights
+    // nearly fit in L2).
+    const float* next = panel + static_cast<size_t>(k) * kNr;
+    const int lines = p + 1 < panels ? 2 * k : 0;  // the next panel: k x 32 floats, 16 a line
+    const int per_tile = (lines + tiles - 1) / tiles;
     int i = 0;
     for (int t = 0; t < tiles; ++t) {
       const int mr = base + (t < extra ? 1 : 0);
+      const int first = std::min(t * per_tile, lines);
+      const int count = std::min({per_tile, lines - first, k});
       gemm_tile_f32_avx512_upto<MaxMr>(mr, panel, k, a + static_cast<size_t>(i) * lda, lda,
-                                       c + static_cast<size_t>(i) * ldc + col, ldc, m0, m1, accumulate);
+                                       c + static_cast<size_t>(i) * ldc + col, ldc, m0, m1, accumulate,
+                                       next + static_cast<size_t>(first) * kLanes, count);
       i += mr;
     }
   }
