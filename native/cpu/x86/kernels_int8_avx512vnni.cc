@@ -56,13 +56,14 @@ float quantize_row_u8_avx512(const float* x, int k, int kg, int32_t* out) {
 template <int MR>
 inline void gemm_tile_int8_avx512vnni_mrx32(const int8_t* panel, int kg, const int32_t* a, int lda, const float* sx,
                                             const float* sw, const int32_t* col_sums, float* c, int ldc, int valid,
-                                            bool accumulate) {
+                                            bool accumulate, const int8_t* prefetch, int prefetch_lines) {
   __m512i acc0[MR], acc1[MR];
   for (int i = 0; i < MR; ++i) acc0[i] = acc1[i] = _mm512_setzero_si512();
   for (int g = 0; g < kg; ++g) {
     const int8_t* b = panel + static_cast<size_t>(g) * kNr * 4;
     const __m512i b0 = _mm512_loadu_si512(b);
     const __m512i b1 = _mm512_loadu_si512(b + 64);
+    if (g < prefetch_lines) _mm_prefetch(reinterpret_cast<const char*>(prefetch + static_cast<size_t>(g) * 64), _MM_HINT_T1);
     for (int i = 0; i < MR; ++i) {
       const __m512i ai = _mm512_set1_epi32(a[static_cast<size_t>(i) * lda + g]);
       acc0[i] = _mm512_dpbusd_epi32(acc0[i], ai, b0);
@@ -96,7 +97,7 @@ struct Avx512VnniInt8 {
   static constexpr bool kColSums = true;
   static float quantize_row(const float* x, int k, int kg, int32_t* words) { return quantize_row_u8_avx512(x, k, kg, words); }
   template <int MR>
-  static void tile(const Int8Tile& t) { gemm_tile_int8_avx512vnni_mrx32<MR>(t.panel, t.kg, t.rows, t.kg, t.sx, t.sw, t.col_sums, t.c, t.ldc, t.valid, t.accumulate); }
+  static void tile(const Int8Tile& t) { gemm_tile_int8_avx512vnni_mrx32<MR>(t.panel, t.kg, t.rows, t.kg, t.sx, t.sw, t.col_sums, t.c, t.ldc, t.valid, t.accumulate, t.prefetch, t.prefetch_lines); }
 };
 
 }  // namespace
