@@ -30,7 +30,8 @@ class Forward {
   // regions (three for attention, two for mlp_t), where a thread carries its rows through a
   // chain of operations (GEMM, residual, norm, the next GEMM...) in chunks that stay in its
   // cache; or, with few rows (up to kColumnSplitMaxRows: batch 1), each GEMM is split by
-  // output features, so that no two threads stream the same weight.
+  // output features, so that no two threads stream the same weight, each thread carrying
+  // its heads through attention and its gate/up features through the SiLU.
   void step(int n);
   // lm_head on z_H without the prefix -> logits(slot), q_head on z_H[:, 0] -> q(slot).
   void heads(int n);
@@ -64,7 +65,11 @@ class Forward {
   // fn(j0, j1) over w's output features, one range of whole panels per thread.
   template <typename Fn>
   void for_column_parts(const PackedLinear& w, Fn&& fn);
-  void rope_rows(int r0, int r1);
+  // fn(j0, j1, part) over features [0, n) of w.
+  template <typename Fn>
+  void for_column_parts(const PackedLinear& w, int n, Fn&& fn);
+  // RoPE on q and k of heads [h0, h1) (all heads by default) in qkv rows [r0, r1).
+  void rope_rows(int r0, int r1, int h0 = 0, int h1 = -1);
   // c (=|+=) a W^T for `m` rows on the calling thread, fp32 or bf16 as the weight was packed.
   void gemm(const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) const;
   // fn(r0, r1, part) over [0, rows) split into one contiguous range per thread.
@@ -86,7 +91,8 @@ class Forward {
   AlignedBuffer keys_, values_, scores_;
   size_t keys_size_ = 0, values_size_ = 0, scores_size_ = 0;
   AlignedBuffer gate_up_, act_;
-  AlignedBuffer col_gate_up_, col_act_;  // layer_by_columns: every row's gate/up and SiLU product
+  AlignedBuffer col_gate_up_, col_act_;  // layer_by_columns: each thread's gate/up values, every row's SiLU product
+  size_t col_part_floats_ = 0;           // one thread's share of col_gate_up_
   AlignedBuffer transposed_, t_gate_up_, t_act_;
   AlignedBuffer logits_, q_;
 };

@@ -47,11 +47,12 @@ void* thread_scratch(int slot, size_t bytes) {
 
 namespace {
 
-// The fp32 microkernel on features [j0, j1) of a panel-packed weight (j0 at a panel start).
+// The fp32 microkernel on features [j0, j1) of a panel-packed weight (j0 at a panel start),
+// c pointing at feature j0.
 void f32_gemm_columns(const PackedLinear& w, int j0, int j1, const float* a, int lda, float* c, int ldc, int m,
                       bool accumulate) {
   const int nr = w.impl->layout.nr;
-  w.impl->f32_gemm(w.data.data() + static_cast<size_t>(j0 / nr) * w.k * nr, j1 - j0, w.k, a, lda, c + j0, ldc, m,
+  w.impl->f32_gemm(w.data.data() + static_cast<size_t>(j0 / nr) * w.k * nr, j1 - j0, w.k, a, lda, c, ldc, m,
                    accumulate);
 }
 
@@ -85,7 +86,9 @@ void run_linear_bf16_values(const PackedLinear& w, const float* a, int lda, floa
 void run_linear_columns(const PackedLinear& w, int j0, int j1, const float* a, int lda, float* c, int ldc, int m,
                         bool accumulate) {
   if (j1 <= j0) return;
-  if (w.impl->layout.format == WeightFormat::kBf16ValuePanels) {
+  if (w.impl->run_columns != nullptr) {
+    w.impl->run_columns(w, j0, j1, a, lda, c, ldc, m, accumulate);
+  } else if (w.impl->layout.format == WeightFormat::kBf16ValuePanels) {
     bf16_values_columns(w, j0, j1, a, lda, c, ldc, m, accumulate);
   } else {
     f32_gemm_columns(w, j0, j1, a, lda, c, ldc, m, accumulate);

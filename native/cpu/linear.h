@@ -55,11 +55,19 @@ using LinearFn = void (*)(const PackedLinear& w, const float* a, int lda, float*
 // round_rows_to_bf16_values's signature (kernels.h): an ISA's own, bit for bit the same.
 using RoundRowsFn = void (*)(const float* a, int lda, int m, int k, float* out, int ld_out);
 
+// Output features [j0, j1) of a LinearFn's product, j0 a multiple of the layout's nr, c
+// pointing at feature j0 (as run_linear_columns).
+using LinearColumnsFn = void (*)(const PackedLinear& w, int j0, int j1, const float* a, int lda, float* c, int ldc,
+                                 int m, bool accumulate);
+
 struct LinearImpl {
   WeightLayout layout;
   LinearFn run;
   GemmFn f32_gemm = nullptr;
   RoundRowsFn round_rows = nullptr;  // kBf16ValuePanels: the rounding pass (default: the generic one)
+  // The kernels that compute a range of output features without f32_gemm (the x86 int8
+  // driver); the fp32-microkernel formats use f32_gemm for that.
+  LinearColumnsFn run_columns = nullptr;
 };
 
 // One TRM_GEMM entry of kernel_list.inc, resolved by dispatch.
@@ -80,12 +88,16 @@ inline void run_linear(const PackedLinear& w, const float* a, int lda, float* c,
 }
 
 // Whether run_linear_columns can compute a part of w's output features: the formats an fp32
-// microkernel runs (kF32Panels, kBf16ValuePanels), whose panels it can start at any panel.
-inline bool linear_splits_columns(const PackedLinear& w) { return w.impl->f32_gemm != nullptr; }
+// microkernel runs (kF32Panels, kBf16ValuePanels), whose panels it can start at any panel,
+// and the kernels with run_columns (the x86 int8 ones).
+inline bool linear_splits_columns(const PackedLinear& w) {
+  return w.impl->f32_gemm != nullptr || w.impl->run_columns != nullptr;
+}
 
 // Output features [j0, j1) of run_linear alone, j0 a multiple of the layout's nr and j1 one
-// too or n: what threads that share few rows split between them, so that each streams only
-// its part of the weight. Every output gets the same arithmetic as from run_linear.
+// too or n, feature j written to c[i*ldc + j - j0] (c points at feature j0): what threads
+// that share few rows split between them, so that each streams only its part of the weight.
+// Every output gets the same arithmetic as from run_linear.
 void run_linear_columns(const PackedLinear& w, int j0, int j1, const float* a, int lda, float* c, int ldc, int m,
                         bool accumulate);
 

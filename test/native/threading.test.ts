@@ -13,6 +13,9 @@ import { createModel, randomConfig, randomWeights, supportedIsas } from '../../l
 
 const CONFIGS = {
   'attention + RoPE, puzzle prefix': randomConfig({ seq_len: 13, hidden_size: 48, num_heads: 3, L_layers: 2, puzzle_emb_ndim: 48, puzzle_emb_len: 2, num_puzzle_identifiers: 3 }),
+  // head_dim 32: the column split gives each thread whole heads (qkv, RoPE, attention);
+  // head_dim 16 above does not start a head at a 32-wide panel, so it splits qkv by panels.
+  'attention + RoPE, head_dim 32': randomConfig({ seq_len: 9, hidden_size: 96, num_heads: 3, L_layers: 1 }),
   mlp_t: randomConfig({ seq_len: 11, hidden_size: 40, num_heads: 2, L_layers: 2, mlp_t: true, pos_encodings: 'none' }),
 };
 

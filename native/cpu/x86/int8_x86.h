@@ -96,10 +96,13 @@ inline void run_int8_tile(int h, const Int8Tile& tile) {
 // panel, kKGroup k values per int32 word, kColSums), its tile height kMr, quantize_row (one
 // row of `a` into kg words, returning s_x) and tile<h>. Rows are quantized a block at a time,
 // then every weight panel streams past the block's rows, in tiles of even height.
+// Output features [j0, j1) only (j0 at a panel start, c pointing at feature j0): the column
+// split of cpu::run_linear_columns; each caller quantizes all the rows for its own features.
 template <class Kernel>
-void gemm_int8_blocked(const Int8Weights& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) {
-  const int n = w.n, kg = w.kg;
-  if (m <= 0 || n <= 0) return;
+void gemm_int8_blocked(const Int8Weights& w, int j0, int j1, const float* a, int lda, float* c, int ldc, int m,
+                       bool accumulate) {
+  const int n = j1, kg = w.kg;
+  if (m <= 0 || j1 <= j0) return;
   const int block = int8_row_block(kg * 4, Kernel::kMr);
   const Int8Scratch scratch = int8_scratch(static_cast<size_t>(block) * kg, block);
   const int panels = (n + Kernel::kNr - 1) / Kernel::kNr;
@@ -110,7 +113,7 @@ void gemm_int8_blocked(const Int8Weights& w, const float* a, int lda, float* c, 
                                            scratch.words + static_cast<size_t>(i) * kg);
     }
     const int tiles = (rows + Kernel::kMr - 1) / Kernel::kMr;
-    for (int p = 0; p < panels; ++p) {
+    for (int p = j0 / Kernel::kNr; p < panels; ++p) {
       const int col = p * Kernel::kNr;
       const int8_t* panel = w.data.data() + p * panel_bytes;
       Int8Tile tile{panel, kg, nullptr, nullptr, w.scales.data() + col,
@@ -125,7 +128,7 @@ void gemm_int8_blocked(const Int8Weights& w, const float* a, int lda, float* c, 
       for_int8_tiles(rows, Kernel::kMr, [&](int r, int h) {
         tile.rows = scratch.words + static_cast<size_t>(r) * kg;
         tile.sx = scratch.sx + r;
-        tile.c = c + static_cast<size_t>(i0 + r) * ldc + col;
+        tile.c = c + static_cast<size_t>(i0 + r) * ldc + (col - j0);
         const int first = std::min(t * per_tile, lines);
         tile.prefetch = panel + panel_bytes + static_cast<size_t>(first) * 64;
         tile.prefetch_lines = std::min({per_tile, lines - first, kg});
@@ -136,13 +139,17 @@ void gemm_int8_blocked(const Int8Weights& w, const float* a, int lda, float* c, 
   });
 }
 
-// The LinearImpl of an int8 kernel: its layout and the shared driver.
+// The LinearImpl of an int8 kernel: its layout and the shared driver, for all the output
+// features or (run_columns) a range of whole panels.
 template <class Kernel>
 constexpr LinearImpl int8_linear_impl() {
-  return LinearImpl{int8_layout({Kernel::kNr, Kernel::kKGroup, 1, Kernel::kColSums}),
-                    [](const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) {
-                      gemm_int8_blocked<Kernel>(w.int8, a, lda, c, ldc, m, accumulate);
-                    }};
+  LinearImpl impl{int8_layout({Kernel::kNr, Kernel::kKGroup, 1, Kernel::kColSums}),
+                  [](const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) {
+                    gemm_int8_blocked<Kernel>(w.int8, 0, w.n, a, lda, c, ldc, m, accumulate);
+                  }};
+  impl.run_columns = [](const PackedLinear& w, int j0, int j1, const float* a, int lda, float* c, int ldc, int m,
+                        bool accumulate) { gemm_int8_blocked<Kernel>(w.int8, j0, j1, a, lda, c, ldc, m, accumulate); };
+  return impl;
 }
 
 }  // namespace
