@@ -92,11 +92,12 @@ export function constrainedPredictions(codec: Codec, result: InferResult): Int32
   return out;
 }
 
-/** The prediction of sample `index` of `result` (with its trace when the call recorded one with logits). */
 /** A label's probability: the product of its slots' (each slot's softmax over its allowed tokens). */
 function jointProbability(slots: readonly SlotAnswer[]): number {
   return slots.reduce((p, slot) => p * slot.probability, 1);
 }
+
+/** The prediction of sample `index` of `result` (with its trace when the call recorded one with logits). */
 
 export function decodeResult(codec: Codec, result: InferResult, index = 0, notes: EncodeNote[] = []): Prediction {
   if (!(Number.isInteger(index) && index >= 0 && index < result.batch)) {

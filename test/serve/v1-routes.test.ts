@@ -217,6 +217,17 @@ describe('the shipped models', () => {
   });
 });
 
+/** A shipped codec model's analyze answer for one input, and the library's own prediction with its trace. */
+async function analyzeAndPredict(name: string, input: unknown) {
+  const shipped = await makeServer({});
+  const r = await shipped.inject({ method: 'POST', url: `/v1/models/${name}/analyze`, payload: { input } });
+  expect(r.statusCode, r.body).toBe(200);
+  const model = await loadModel(path.join(SHIPPED, name), { threads: 1 });
+  const [expected] = await model.predict([input], { trace: true });
+  model.dispose();
+  return { body: r.json(), expected };
+}
+
 describe('analyze on a codec model (models/compliance-records)', () => {
   // The record from the model's card (models/compliance-records/README.md, its trm solve line).
   const record = {
@@ -226,13 +237,7 @@ describe('analyze on a codec model (models/compliance-records)', () => {
   };
 
   it('takes a record, answers its label as the library decodes it, with the label at every step', async () => {
-    const shipped = await makeServer({});
-    const r = await shipped.inject({ method: 'POST', url: '/v1/models/compliance-records/analyze', payload: { input: record } });
-    expect(r.statusCode, r.body).toBe(200);
-    const body = r.json();
-    const model = await loadModel(path.join(SHIPPED, 'compliance-records'), { threads: 1 });
-    const [expected] = await model.predict([record], { trace: true });
-    model.dispose();
+    const { body, expected } = await analyzeAndPredict('compliance-records', record);
     expect(body.label).toEqual(expected.label);
     expect(body.labelProbability).toBeCloseTo(expected.probability, 6);
     expect(body.steps).toBe(expected.steps);
@@ -263,14 +268,8 @@ describe('analyze on a codec model (models/compliance-records)', () => {
 
 describe('analyze on a text codec model (models/intent)', () => {
   it('takes a text, answers the intents in order as the library decodes them, with a line per step', async () => {
-    const shipped = await makeServer({});
     const text = 'could you dim the lights in the bathroom and then tell me the weather in lisbon'; // the card's example
-    const r = await shipped.inject({ method: 'POST', url: '/v1/models/intent/analyze', payload: { input: text } });
-    expect(r.statusCode, r.body).toBe(200);
-    const body = r.json();
-    const model = await loadModel(path.join(SHIPPED, 'intent'), { threads: 1 });
-    const [expected] = await model.predict([text], { trace: true });
-    model.dispose();
+    const { body, expected } = await analyzeAndPredict('intent', text);
     expect(body.label).toEqual(expected.label);
     expect(body.label).toEqual(['lights', 'weather']);
     expect(body.answer).toBe('["lights","weather"]');
@@ -281,5 +280,6 @@ describe('analyze on a text codec model (models/intent)', () => {
     const shipped = await makeServer({});
     const r = await shipped.inject({ method: 'POST', url: '/v1/models/intent/analyze', payload: { input: 42 } });
     expect(r.statusCode).toBe(400);
+    expect(r.json().error).toMatch(/body\/input must be string/);
   });
 });
