@@ -8,14 +8,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OptionError } from '../errors';
 import { readJsonlDataset } from '../data/jsonl';
-import { CODEC_FILE, parseCodec, readCodecFile, writeCodecFile, type Codec } from '../codecs/codec';
+import { CODEC_FILE, parseCodec, readCodecFile, readModelCodec, writeCodecFile, type Codec } from '../codecs/codec';
 import { describeNotes, encodeDataset, isLabelledDataset, readLabelledJsonl } from '../codecs/dataset';
 import { inferCodec } from '../codecs/infer';
 import { parseConfig, type TrmConfig } from '../model/config';
+import { readModelDirectory, type ModelDirectory } from '../model/directory';
 import { getTask, TASK_NAMES } from '../tasks';
 import { EVAL_SEED, heldOutSet, TRAIN_DATA_KEY } from '../tasks/splits';
 import type { Example } from '../tasks/task';
-import { loadCheckpoint, saveCheckpoint, TRAIN_STATE_FILE, type TrainingDataSource } from '../train/checkpoint';
+import { loadCheckpoint, saveCheckpoint, TRAIN_STATE_FILE, TRAINING_KEY, type TrainingDataSource } from '../train/checkpoint';
 import { buildTrainingData } from '../train/data';
 import type { TrainingRecipe } from '../train/recipe';
 import { Trainer, type HeldOutReport, type StepReport } from '../train/trainer';
@@ -37,6 +38,8 @@ const RECIPE_FLAGS: Array<[string, keyof TrainingRecipe, boolean]> = [
   ['warmup', 'warmupSteps', true], ['weight-decay', 'weightDecay', false], ['grad-clip', 'gradClip', false],
   ['ema', 'emaRate', false], ['seed', 'seed', true],
 ];
+/** The config.json key that says which model a fine-tune (--init) started from. */
+export const FINE_TUNED_FROM_KEY = 'fine_tuned_from';
 /** The only flags that may change on --resume: the rest of the run comes from the saved state. */
 const RESUME_FLAGS = new Set(['out', 'resume', 'steps', 'threads', 'eval-every', 'eval-count', 'dtype', 'time-limit']);
 
@@ -51,6 +54,9 @@ export const trainCommand: Command = {
                      vocabulary from the data) or records and texts ({"input", "label"}; a codec
                      inferred from the data, or --codec, written to DIR/${CODEC_FILE})
     --codec FILE     the codec (schema) of --data records or texts, instead of inferring one
+    --augment TASK   with --data token lists: apply TASK's symmetries to every example drawn
+    --init DIR       fine-tune: start from the weights of the model in DIR (its architecture and
+                     codec; a fresh optimizer and schedule) instead of a random init
     --out DIR        where the model and checkpoints go
     --resume         continue the run saved in DIR (bit-identical at the same --threads)
     --steps N        optimizer steps (default 2000); on --resume, the new total
@@ -73,6 +79,7 @@ export const trainCommand: Command = {
     --dtype D        f32 (default) | bf16: storage of model.safetensors`,
   flags: {
     task: { type: 'string' }, data: { type: 'string' }, codec: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
+    augment: { type: 'string' }, init: { type: 'string' },
     mixer: { type: 'string' }, 'train-count': { type: 'string' }, 'no-augment': { type: 'boolean' },
     'eval-every': { type: 'string' }, 'eval-count': { type: 'string' }, 'eval-data': { type: 'string' },
     threads: { type: 'string' }, dtype: { type: 'string' }, size: { type: 'string' }, 'time-limit': { type: 'string' },
@@ -143,9 +150,11 @@ export const trainCommand: Command = {
       if ((taskName === undefined) === (dataFile === undefined)) {
         throw new OptionError('train needs exactly one source of examples', { field: taskName === undefined ? '--task' : '--data', expected: `--task (${TASK_NAMES.join(', ')}) or --data FILE.jsonl` });
       }
+      const init = initialModel(flags);
       let source: TrainingDataSource;
       let base: Record<string, unknown>;
       if (taskName !== undefined) {
+        if (flags.augment !== undefined) throw new OptionError('--augment is for --data token lists', { field: '--augment', value: flags.augment, expected: 'no --augment with --task (its examples are augmented unless --no-augment)' });
         const size = intFlag(flags, 'size');
         const task = getTask(taskName, size === undefined ? {} : { size });
         const options: Record<string, unknown> = {};
@@ -163,21 +172,42 @@ export const trainCommand: Command = {
         }
         const file = path.resolve(dataFile!);
         const codecFile = stringFlag(flags, 'codec');
-        if (codecFile !== undefined || isLabelledDataset(file)) {
-          const codec = codecFile !== undefined ? readCodecFile(codecFile) : inferCodec(readLabelledJsonl(file), file);
+        const initCodec = init ? readModelCodec(init.dir, init.config) : undefined;
+        if (codecFile !== undefined || initCodec !== undefined || isLabelledDataset(file)) {
+          if (flags.augment !== undefined) throw new OptionError('--augment is for token lists', { field: '--augment', value: flags.augment, expected: 'no --augment with records or texts' });
+          if (init && codecFile !== undefined) throw new OptionError('a fine-tune keeps the codec of the model it starts from', { field: '--codec', value: codecFile, expected: `no --codec with --init (the codec is ${path.join(init.dir, CODEC_FILE)})` });
+          if (init && initCodec === undefined) {
+            throw new OptionError('records and texts need the codec the model was trained with', { field: '--init', value: init.dir, expected: `a model directory with ${CODEC_FILE}` });
+          }
+          const codec = initCodec ?? (codecFile !== undefined ? readCodecFile(codecFile) : inferCodec(readLabelledJsonl(file), file));
           source = { kind: 'file', file, codec: codec.toJSON() };
           base = { ...codec.suggestedConfig(), seq_len: codec.seqLen, vocab_size: codec.vocabSize, num_puzzle_identifiers: 1 };
-          announceCodec(codec, codecFile, writeCodecFile(dir, codec));
+          announceCodec(codec, initCodec ? `${init!.dir}` : codecFile, writeCodecFile(dir, codec));
         } else {
-          source = { kind: 'file', file };
+          const augmentTask = stringFlag(flags, 'augment');
+          source = { kind: 'file', file, ...(augmentTask === undefined ? {} : { augmentTask: getTask(augmentTask).name }) };
           base = configFromData(readJsonlDataset(dataFile!));
         }
       }
-      const config = modelConfig(base, flags);
+      const config = init ? fineTuneConfig(init, base) : modelConfig(base, flags);
+      if (source.kind === 'file' && source.augmentTask !== undefined) checkAugmentFits(source.augmentTask, config);
       const built = buildTrainingData(source, config);
       for (const line of built.notes ?? []) console.log(`trm train: training data ${line}`);
-      const trainer = new Trainer({ config, train: built.examples, augment: built.augment, recipe, threads });
+      const trainer = new Trainer({ config, train: built.examples, augment: built.augment, recipe, weights: init?.weights, threads });
+      if (init) console.log(`trm train: fine-tuning the model in ${init.dir} (${init.config[TRAINING_KEY] ? 'its trained weights' : 'its weights'}; a fresh optimizer and schedule)`);
       return { trainer, data: source, trainCount: built.examples.length };
+    }
+
+    /** The model --init names, with the model flags refused: its architecture is what is trained. */
+    function initialModel(flags: FlagValues): ModelDirectory | undefined {
+      const dir = stringFlag(flags, 'init');
+      if (dir === undefined) return undefined;
+      for (const flag of [...MODEL_FLAGS.map(([f]) => f), 'mixer']) {
+        if (flags[flag] !== undefined) {
+          throw new OptionError('a fine-tune keeps the architecture of the model it starts from', { field: `--${flag}`, value: flags[flag], expected: `no model flag with --init (the model is ${dir})` });
+        }
+      }
+      return readModelDirectory(dir);
     }
 
     function announceCodec(codec: Codec, declared: string | undefined, written: string) {
@@ -205,6 +235,40 @@ export const trainCommand: Command = {
     }
   },
 };
+
+/**
+ * The config of a fine-tune: the starting model's, which must read the new examples (same
+ * seq_len, vocabulary and puzzle identifiers); a --task source's name and training-set
+ * description replace the old ones (so held-out sets exclude what this run trains on), and
+ * FINE_TUNED_FROM_KEY records where the weights came from.
+ */
+function fineTuneConfig(init: ModelDirectory, data: Record<string, unknown>): TrmConfig {
+  const from = init.config as Record<string, unknown>;
+  for (const key of ['seq_len', 'vocab_size', 'num_puzzle_identifiers'] as const) {
+    const needed = data[key] as number;
+    const fits = key === 'seq_len' ? needed === from[key] : needed <= (from[key] as number);
+    if (!fits) {
+      throw new OptionError(`the examples do not fit the model of --init (${key})`, {
+        field: '--init', value: init.dir, expected: `a model with ${key} ${key === 'seq_len' ? '' : 'at least '}${needed}, as the training examples need (it has ${from[key]})`,
+      });
+    }
+  }
+  const config: Record<string, unknown> = { ...from };
+  delete config[TRAINING_KEY];
+  for (const key of [TRAIN_DATA_KEY, 'task', 'task_params']) if (data[key] !== undefined) config[key] = data[key];
+  config[FINE_TUNED_FROM_KEY] = { model: init.dir, ...(from[TRAINING_KEY] ? { training: from[TRAINING_KEY] } : {}) };
+  return parseConfig(config, '<trm train --init config>');
+}
+
+/** --augment applies a task's symmetries, which only make sense on that task's token layout. */
+function checkAugmentFits(taskName: string, config: TrmConfig): void {
+  const task = getTask(taskName).suggestedConfig() as Record<string, unknown>;
+  if (task.seq_len !== config.seq_len || (task.vocab_size as number) < config.vocab_size) {
+    throw new OptionError(`the examples are not ${taskName} token lists`, {
+      field: '--augment', value: taskName, expected: `examples of ${task.seq_len} tokens below ${task.vocab_size} (these have ${config.seq_len} tokens, vocabulary ${config.vocab_size})`,
+    });
+  }
+}
 
 /** The config for --data: seq_len, vocabulary and puzzle ids from the examples; a small default model. */
 export function configFromData(examples: readonly Example[]): Record<string, unknown> {

@@ -59,7 +59,9 @@ export function trainingSummary(trainer: Trainer, data: TrainingDataSource): Rec
   return {
     steps: trainer.step, batch: r.batch, lr: r.lr, seed: r.seed, elapsed_seconds: Math.round(trainer.elapsedSeconds * 10) / 10,
     threads: trainer.threads, examples_drawn: trainer.examplesDrawn, recipe: r,
-    data: data.kind === 'file' ? { file: path.basename(data.file), ...(data.codec ? { codec: 'codec.json' } : {}) } : { task: data.task, augment: data.augment },
+    data: data.kind === 'file'
+      ? { file: path.basename(data.file), ...(data.codec ? { codec: 'codec.json' } : {}), ...(data.augmentTask ? { augment: data.augmentTask } : {}) }
+      : { task: data.task, augment: data.augment },
   };
 }
 

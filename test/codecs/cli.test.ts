@@ -56,6 +56,16 @@ describe.skipIf(!built)('a record model from JSONL', () => {
     expect(out).toContain('resuming at step 3');
   });
 
+  it('--init fine-tunes on more records with the codec of the model it starts from', () => {
+    ok(['generate', '--dataset', 'compliance-records', '--count', '30', '--seed', '7', '--out', at('records-more.jsonl')]);
+    const out = ok(['train', '--init', at('rec'), '--data', at('records-more.jsonl'), '--out', at('rec-tuned'), '--steps', '2', '--eval-count', '0', '--threads', '1']);
+    expect(out).toContain(`codec from ${at('rec')}`);
+    expect(fs.readFileSync(at('rec-tuned/codec.json'), 'utf8')).toBe(fs.readFileSync(at('rec/codec.json'), 'utf8'));
+    const config = JSON.parse(fs.readFileSync(at('rec-tuned/config.json'), 'utf8'));
+    expect(config.fine_tuned_from).toMatchObject({ model: at('rec'), training: { steps: 4 } });
+    expect(config.seq_len).toBe(19);
+  });
+
   it('eval scores the labels, overall and per label field', () => {
     const report = JSON.parse(ok(['eval', at('rec'), '--data', at('records-heldout.jsonl'), '--json', '--threads', '1']));
     expect(report.codec).toBe('record');

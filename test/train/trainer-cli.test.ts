@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { getTask, writeJsonlDataset } from '../../lib';
+import { readModelDirectory } from '../../lib/model/directory';
 import { cliIsFresh, trm } from '../helpers/cli';
 
 const built = cliIsFresh(['lib/cli.ts', 'lib/cli', 'lib/train', 'lib/index.ts']);
@@ -68,7 +69,50 @@ describe.skipIf(!built)('trm train', () => {
     expect(config.vocab_size).toBeLessThanOrEqual(31);
   });
 
+  it('--init starts from the weights of a model, keeps its architecture and says where they came from', () => {
+    // A rate of 0 leaves every weight where it started, so the saved raw weights (--ema 0) must be the starting model's, bit for bit.
+    const out = path.join(tmp, 'fine-tuned');
+    const r = trm(['train', '--init', dir, '--task', 'sudoku4', '--out', out, '--steps', '2', '--lr', '0', '--ema', '0', '--train-count', '50', '--seed', '3', '--eval-count', '0', '--threads', '2']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`fine-tuning the model in ${dir}`);
+    const [from, tuned] = [readModelDirectory(dir), readModelDirectory(out)];
+    expect(Object.keys(tuned.weights).sort()).toEqual(Object.keys(from.weights).sort());
+    for (const name of Object.keys(from.weights)) expect(tuned.weights[name], name).toEqual(from.weights[name]);
+    const config = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
+    expect(config).toMatchObject({ hidden_size: 32, halt_max_steps: 3, train_data: { seed: 3, count: 50 }, training: { steps: 2, seed: 3 } });
+    expect(config.fine_tuned_from).toMatchObject({ model: dir, training: { steps: 9, seed: 1 } });
+
+    // And with a rate, the weights move away from the start.
+    const moved = path.join(tmp, 'fine-tuned-lr');
+    expect(trm(['train', '--init', dir, '--task', 'sudoku4', '--out', moved, '--steps', '2', '--lr', '1e-2', '--warmup', '0', '--ema', '0', '--train-count', '50', '--eval-count', '0']).status).toBe(0);
+    expect(readModelDirectory(moved).weights['inner.lm_head.weight']).not.toEqual(from.weights['inner.lm_head.weight']);
+  });
+
+  it('--augment applies a task\'s symmetries to --data token lists', () => {
+    const file = path.join(tmp, 'sudoku4.jsonl');
+    writeJsonlDataset(file, getTask('sudoku4').generate(40, 5));
+    const out = path.join(tmp, 'augmented');
+    const r = trm(['train', '--data', file, '--augment', 'sudoku4', '--init', dir, '--out', out, '--steps', '2', '--eval-count', '0', '--threads', '2']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const config = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
+    expect(config.training.data).toEqual({ file: 'sudoku4.jsonl', augment: 'sudoku4' });
+    // The fine-tune of a file keeps the starting model's training-set description.
+    expect(config.train_data).toMatchObject({ seed: 1, count: 200 });
+  });
+
+  const complianceFile = path.join(tmp, 'compliance.jsonl');
+  writeJsonlDataset(complianceFile, getTask('compliance').generate(20, 2));
+  const recordsFile = path.join(tmp, 'records.jsonl');
+  fs.writeFileSync(recordsFile, '{"input": {"size": 3}, "label": "small"}\n{"input": {"size": 9}, "label": "large"}\n');
   const bad: Array<[string, string[], RegExp]> = [
+    ['records with --init of a model without a codec', ['--init', dir, '--data', recordsFile, '--out', path.join(tmp, 'x')], /need the codec the model was trained with/],
+    ['a model flag with --init', ['--init', dir, '--task', 'sudoku4', '--out', path.join(tmp, 'x'), '--hidden', '64'], /keeps the architecture.*--hidden/],
+    ['--init with examples of another length', ['--init', dir, '--data', complianceFile, '--out', path.join(tmp, 'x')], /do not fit the model of --init \(seq_len\)/],
+    ['--augment with --task', ['--task', 'sudoku4', '--augment', 'sudoku4', '--out', path.join(tmp, 'x')], /--augment is for --data/],
+    ['--augment with another task\'s token lists', ['--data', complianceFile, '--augment', 'sudoku4', '--out', path.join(tmp, 'x')], /not sudoku4 token lists/],
+    ['--augment with an unknown task', ['--data', complianceFile, '--augment', 'chess', '--out', path.join(tmp, 'x')], /unknown task/],
     ['no --out', ['--task', 'sudoku4'], /OptionError: .*--out|output directory/],
     ['both --task and --data', ['--task', 'sudoku4', '--data', 'x.jsonl', '--out', path.join(tmp, 'x')], /exactly one source/],
     ['neither --task nor --data', ['--out', path.join(tmp, 'x')], /exactly one source/],
