@@ -4,7 +4,8 @@
 // native/cpu/kernel_list.inc that runs here, on one thread, at the Sudoku-size shapes of the
 // bench workloads, weight packed once; GFLOP/s (GOP/s for int8, a multiply-add counting 2)
 // and the share of the peak loop of the arithmetic it runs on. The outputs are checked in
-// test/native/kernels.test.ts and int8-kernels.test.ts; this only times them.
+// test/native/kernels.test.ts and int8-kernels.test.ts; this only times them. Then the
+// elementwise kernels (softmax, SiLU) of every table.
 //   node bench/kernels.js [--reps N]
 const { loadAddon } = require('../dist/native/addon');
 
@@ -34,4 +35,33 @@ for (const k of probe.linearKernels()) {
     const peak = peaks[peakKind[k.label]];
     console.log(`| ${k.name} | ${k.dtype} | ${s.label} (${s.m}x${s.n}x${s.k}) | ${(seconds * 1e3).toFixed(2)} | ${rate.toFixed(0)} | ${peak ? `${((100 * rate) / peak).toFixed(0)}%` : 'n/a'} |`);
   }
+}
+
+// The elementwise kernels between the GEMMs, per table, on one thread: attention's softmax
+// over a long-sequence head (400 x 400 scores, as the bench's long workload) and the SwiGLU's
+// silu(gate) * up on a chain chunk (64 rows of 768), both in L2. ns per output element,
+// median of REPS runs; the softmax time excludes refilling its input.
+function medianNs(fn, calls) {
+  fn();
+  const times = [];
+  for (let r = 0; r < REPS; r++) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < calls; i++) fn();
+    times.push(Number(process.hrtime.bigint() - t0) / calls);
+  }
+  return times.sort((a, b) => a - b)[times.length >> 1];
+}
+const T = 400, siluRows = 64, inter = 768;
+const scores = Float32Array.from({ length: T * T }, (_, i) => Math.sin(i * 0.37) * 10);
+const work = new Float32Array(T * T);
+const gateUp = Float32Array.from({ length: 2 * siluRows * inter }, (_, i) => Math.sin(i * 0.11) * 6);
+const act = new Float32Array(siluRows * inter);
+console.log('');
+console.log('| table | softmax 400x400, ns/element | silu*up 64x768, ns/element |');
+console.log('|---|---|---|');
+for (const isa of probe.isas()) {
+  const refill = medianNs(() => work.set(scores), 20);
+  const softmax = medianNs(() => { work.set(scores); probe.softmaxRows(isa, work, T, T, 0.125); }, 20) - refill;
+  const silu = medianNs(() => probe.siluMul(isa, gateUp, siluRows, inter, act), 50);
+  console.log(`| ${isa} | ${(softmax / (T * T)).toFixed(3)} | ${(silu / (siluRows * inter)).toFixed(3)} |`);
 }

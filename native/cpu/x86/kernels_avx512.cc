@@ -295,31 +295,56 @@ void axpy_f32_avx512(float alpha, const float* x, float* y, int n) {
   }
 }
 
+// Three passes per row: the max of the scaled scores, exp(scaled - max) stored and summed,
+// then the division by the sum as a multiply. The scaled scores are not stored in the
+// first pass but recomputed in the second (the same rounded product, so the same max);
+// four max and four sum accumulators keep the add/max latency off the critical path
+// (a single chain held the row at ~19 cycles a vector, Intel f6 m207), which only changes
+// the order in which the sum is added up.
 void softmax_rows_f32_avx512(float* x, int rows, int cols, int ld, float scale) {
   const __m512 vs = _mm512_set1_ps(scale);
+  const int full = cols / kLanes * kLanes, tail = cols - full;
+  const __mmask16 mk = mask_first_f32_avx512(tail);
   for (int r = 0; r < rows; ++r) {
     float* xr = x + static_cast<size_t>(r) * ld;
-    __m512 vmax = _mm512_set1_ps(-INFINITY);
+    __m512 m0 = _mm512_set1_ps(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
     int j = 0;
-    for (; j < cols; j += kLanes) {
-      const __mmask16 mk = mask_first_f32_avx512(cols - j);
-      const __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, xr + j), vs);
-      _mm512_mask_storeu_ps(xr + j, mk, v);
-      vmax = _mm512_mask_max_ps(vmax, mk, vmax, v);
+    for (; j + 4 * kLanes <= full; j += 4 * kLanes) {
+      m0 = _mm512_max_ps(m0, _mm512_mul_ps(_mm512_loadu_ps(xr + j), vs));
+      m1 = _mm512_max_ps(m1, _mm512_mul_ps(_mm512_loadu_ps(xr + j + kLanes), vs));
+      m2 = _mm512_max_ps(m2, _mm512_mul_ps(_mm512_loadu_ps(xr + j + 2 * kLanes), vs));
+      m3 = _mm512_max_ps(m3, _mm512_mul_ps(_mm512_loadu_ps(xr + j + 3 * kLanes), vs));
     }
-    const __m512 vm = _mm512_set1_ps(_mm512_reduce_max_ps(vmax));
-    __m512 vsum = _mm512_setzero_ps();
-    for (j = 0; j < cols; j += kLanes) {
-      const __mmask16 mk = mask_first_f32_avx512(cols - j);
-      const __m512 e = exp_f32_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, xr + j), vm));
-      _mm512_mask_storeu_ps(xr + j, mk, e);
-      vsum = _mm512_mask_add_ps(vsum, mk, vsum, e);
+    for (; j < full; j += kLanes) m0 = _mm512_max_ps(m0, _mm512_mul_ps(_mm512_loadu_ps(xr + j), vs));
+    if (tail) m1 = _mm512_mask_max_ps(m1, mk, m1, _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, xr + full), vs));
+    const __m512 vm = _mm512_set1_ps(_mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3))));
+    const auto exp_at = [&](const float* p) { return exp_f32_avx512(_mm512_sub_ps(_mm512_mul_ps(_mm512_loadu_ps(p), vs), vm)); };
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    for (j = 0; j + 4 * kLanes <= full; j += 4 * kLanes) {
+      const __m512 e0 = exp_at(xr + j), e1 = exp_at(xr + j + kLanes);
+      const __m512 e2 = exp_at(xr + j + 2 * kLanes), e3 = exp_at(xr + j + 3 * kLanes);
+      _mm512_storeu_ps(xr + j, e0);
+      _mm512_storeu_ps(xr + j + kLanes, e1);
+      _mm512_storeu_ps(xr + j + 2 * kLanes, e2);
+      _mm512_storeu_ps(xr + j + 3 * kLanes, e3);
+      s0 = _mm512_add_ps(s0, e0);
+      s1 = _mm512_add_ps(s1, e1);
+      s2 = _mm512_add_ps(s2, e2);
+      s3 = _mm512_add_ps(s3, e3);
     }
-    const __m512 inv = _mm512_set1_ps(1.f / _mm512_reduce_add_ps(vsum));
-    for (j = 0; j < cols; j += kLanes) {
-      const __mmask16 mk = mask_first_f32_avx512(cols - j);
-      _mm512_mask_storeu_ps(xr + j, mk, _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, xr + j), inv));
+    for (; j < full; j += kLanes) {
+      const __m512 e = exp_at(xr + j);
+      _mm512_storeu_ps(xr + j, e);
+      s0 = _mm512_add_ps(s0, e);
     }
+    if (tail) {
+      const __m512 e = exp_f32_avx512(_mm512_sub_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(mk, xr + full), vs), vm));
+      _mm512_mask_storeu_ps(xr + full, mk, e);
+      s1 = _mm512_mask_add_ps(s1, mk, s1, e);
+    }
+    const __m512 inv = _mm512_set1_ps(1.f / _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3))));
+    for (j = 0; j < full; j += kLanes) _mm512_storeu_ps(xr + j, _mm512_mul_ps(_mm512_loadu_ps(xr + j), inv));
+    if (tail) _mm512_mask_storeu_ps(xr + full, mk, _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, xr + full), inv));
   }
 }
 
