@@ -58,20 +58,16 @@ function hardestPuzzles() {
 const percent = (correct, count) => `${(Math.floor((100000 * correct) / count) / 1000).toFixed(3)}%`;
 const cells = (tokens) => Array.from(tokens, (t) => (t === 1 ? '.' : String(t - 1))).join('');
 
-async function printFailures(model, examples, most) {
+// The puzzles a run got wrong, from the final predictions evaluateModel returns (no second pass).
+function printFailures(run, examples, most) {
   let shown = 0;
-  for (let at = 0; at < examples.length && shown < most; at += 256) {
-    const chunk = examples.slice(at, at + 256);
-    // The options and inputs evaluateModel gives infer, so the two agree on what is wrong.
-    const r = await model.infer({ inputs: chunk.map((e) => e.inputs), puzzleIdentifiers: chunk.map((e) => e.puzzleIdentifier) },
-      { maxSteps: model.config.halt_max_steps, haltThreshold: 0.5, confidenceThreshold: null, stableSteps: null });
-    chunk.forEach((e, i) => {
-      const answer = r.predictions.subarray(i * 16, (i + 1) * 16);
-      if (shown < most && answer.some((t, j) => t !== e.labels[j])) {
-        shown++;
-        console.log(`wrong: puzzle ${cells(e.inputs)} solution ${cells(e.labels)} answer ${cells(answer)}`);
-      }
-    });
+  for (let i = 0; i < examples.length && shown < most; i++) {
+    const e = examples[i];
+    const answer = run.predictions.subarray(i * 16, (i + 1) * 16);
+    if (answer.some((t, j) => t !== e.labels[j])) {
+      shown++;
+      console.log(`wrong: puzzle ${cells(e.inputs)} solution ${cells(e.labels)} answer ${cells(answer)}`);
+    }
   }
 }
 
@@ -100,7 +96,7 @@ async function main() {
     console.log(`${grids} full grids; ${puzzles.length} puzzles with 10 blanks and a unique solution; scored ${examples.length}`);
     if (fixed) console.log(`fixed ${model.config.halt_max_steps} steps: exact ${percent(fixed.exactCorrect, examples.length)} (${fixed.exactCorrect}/${examples.length})`);
     console.log(`adaptive p(halt) > 0.5: exact ${percent(adaptive.exactCorrect, examples.length)} (${adaptive.exactCorrect}/${examples.length}), mean ${adaptive.meanSteps.toFixed(2)} steps`);
-    if (values.failures !== undefined) await printFailures(model, examples, Number(values.failures));
+    if (values.failures !== undefined) printFailures(adaptive, examples, Number(values.failures));
   } finally {
     model.dispose();
   }

@@ -1,6 +1,7 @@
 // The trace page: pick a model and version, give an input (grid, text, or a held-out
-// example), run it through POST .../analyze with the trace, and step through the answer the
-// model held after each ACT step. URL parameters ?model=NAME&version=V&seed=S pick the
+// example; for a codec model a record as JSON or a text, in the shape GET .../codec states),
+// run it through POST .../analyze with the trace, and step through the answer (a codec
+// model's label and its probability) the model held after each ACT step. URL parameters ?model=NAME&version=V&seed=S pick the
 // model, the version and the held-out example on load, so a view can be shared.
 import { api, ApiError, modelPath } from './api.js';
 import { cellsOf, layoutFor, textOf } from './cells.js';
@@ -22,7 +23,7 @@ const state = {
   models: [],
   model: null,
   versionRef: '',
-  info: null, // { task, seqLen, vocab, maxSteps } of the selected version
+  info: null, // { task, seqLen, vocab, maxSteps, parses, codec } of the selected version (codec: GET .../codec, or null)
   layout: null,
   editor: null,
   example: null, // the drawn held-out example, while the input is unedited
@@ -125,7 +126,8 @@ function setMode(mode) {
   $('grid-editor').hidden = chosen !== 'grid';
   $('text-label').hidden = chosen !== 'text';
   const task = state.info?.task;
-  $('input-help').textContent = chosen === 'grid'
+  const codec = state.info?.codec;
+  $('input-help').textContent = codec ? codecHelp(codec) : chosen === 'grid'
     ? (state.layout.kind === 'sudoku'
       ? `Type a digit 1-${state.layout.n} in a cell, or leave it empty for a blank. Arrow keys move between cells.`
       : 'Enter, Space or a click toggles wall and open; type S for the start, G for the goal, # or . Arrow keys move between cells.')
@@ -133,6 +135,17 @@ function setMode(mode) {
       : task && GRID_TASKS.has(task) ? 'The puzzle as text, as trm solve --input reads it.'
         : state.info && !state.info.parses ? `This model has no text form: type its ${state.info.seqLen} input tokens, separated by commas or spaces.`
           : 'The input in the task\'s text form.';
+}
+
+/** What a codec model reads, from GET .../codec: its record's fields, or its text's limit. */
+function codecHelp(codec) {
+  if (codec.kind === 'text') {
+    return `A text of up to ${codec.maxLength} bytes (longer text is cut, and the answer says so)${codec.lowercase ? ', read lower-cased' : ''}. `
+      + `It answers ${codec.labels.map((l) => l.name).join(', ')}.`;
+  }
+  const fields = codec.fields.map((f) => `${f.path} (${f.type === 'number' ? `number ${f.min} to ${f.max}` : f.type === 'category' ? `one of ${f.values.slice(0, 6).join(', ')}${f.values.length > 6 ? ', ...' : ''}` : 'true or false'}${f.optional ? ', optional' : ''})`);
+  return `A record as JSON, with the fields ${fields.join('; ')}. It answers ${codec.labels.map((l) => l.name).join(', ')}. `
+    + 'A category value it never saw is read as unknown; a number out of range is refused.';
 }
 
 function inputEdited() {
@@ -183,12 +196,22 @@ async function selectVersion(seed) {
     const seqLen = meta.inputs[0].shape[1];
     const vocab = meta.outputs.find((o) => o.name === 'logits')?.shape[2];
     const task = meta.parameters?.task ?? null;
-    state.info = { task, seqLen, vocab, maxSteps: meta.parameters?.halt_max_steps, parses: task !== null && (GRID_TASKS.has(task) || task === 'compliance') };
+    const codec = versionSummary()?.codec ? await api(`${modelPath(state.model, state.versionRef)}/codec`) : null;
+    state.info = { task, seqLen, vocab, maxSteps: meta.parameters?.halt_max_steps, parses: task !== null && (GRID_TASKS.has(task) || task === 'compliance'), codec };
   } catch (e) {
     showError(e.message);
     return;
   }
   renderMetadata();
+  if (state.info.codec) {
+    const { codec } = state.info;
+    $('draw').disabled = true;
+    loadInput(codec.kind === 'record' ? JSON.stringify(codec.sample, null, 2) : codec.sample, null);
+    $('text-input').placeholder = codec.kind === 'text' ? 'e.g. set an alarm for 7am and check the weather' : '';
+    setMode('text');
+    return;
+  }
+  $('text-input').placeholder = '';
   if (state.info.parses) {
     await drawExample(seed);
   } else {
@@ -208,6 +231,17 @@ async function selectModel(preferredVersion, seed) {
 function currentInput() {
   if (state.example) return { input: state.example.inputs, puzzleIdentifier: state.example.puzzleIdentifier };
   const text = inputMode() === 'grid' && state.editor ? textOf(state.layout, state.editor.cells()) : $('text-input').value;
+  if (state.info?.codec?.kind === 'record') {
+    let record;
+    try {
+      record = JSON.parse(text);
+    } catch (e) {
+      throw new ApiError(`input: not valid JSON (${e.message}); expected a record such as the one the page started with`, 400);
+    }
+    if (typeof record !== 'object' || record === null || Array.isArray(record)) throw new ApiError('input: expected a JSON object (a record), not ' + (Array.isArray(record) ? 'an array' : typeof record), 400);
+    return { input: record };
+  }
+  if (state.info?.codec) return { input: text };
   if (state.info && !state.info.parses) {
     const words = text.split(/[\s,]+/).filter((w) => w !== '');
     const tokens = words.map(Number);
@@ -243,11 +277,12 @@ async function run() {
   try {
     const result = await api(`${modelPath(state.model, state.versionRef)}/analyze`, { method: 'POST', body });
     const example = state.example;
-    state.inputSnapshot = example
+    // A codec model's answer is its label, nothing like its input: step 1 has no "before".
+    state.inputSnapshot = state.info?.codec ? null : example
       ? { text: example.display, tokens: example.inputs }
       : { text: inputText, tokens: Array.isArray(body.input) ? body.input : [] };
     // Compare like with like: a grid's cells, or a text form's lines only when the input is in the answer's form.
-    if (!state.layout && state.inputSnapshot.text !== null && result.answer !== null
+    if (!state.layout && state.inputSnapshot && state.inputSnapshot.text !== null && result.answer !== null
       && state.inputSnapshot.text.split('\n').length !== result.answer.split('\n').length) state.inputSnapshot = null;
     state.result = { ...result, example };
     showResult();
@@ -264,7 +299,9 @@ function showResult() {
   const trace = r.trace ?? [];
   const last = trace[trace.length - 1];
   const reason = STOP_REASONS[r.stoppedBy] ?? `stopped by "${r.stoppedBy}"`;
-  $('summary').textContent = `${r.model} v${r.version}: stopped after ${r.steps} step${r.steps === 1 ? '' : 's'} (${r.stoppedBy}: ${reason}); `
+  $('summary').textContent = `${r.model} v${r.version}: `
+    + `${r.labelProbability !== undefined ? `answered ${r.answer} (probability ${r.labelProbability.toFixed(3)}); ` : ''}`
+    + `stopped after ${r.steps} step${r.steps === 1 ? '' : 's'} (${r.stoppedBy}: ${reason}); `
     + `p(halt) ${r.haltProbability.toFixed(3)}, confidence ${r.confidence.toFixed(3)}.`;
   $('summary').dataset.stoppedBy = r.stoppedBy;
   const slider = $('step');
@@ -308,9 +345,10 @@ function showStep(step) {
   const marks = isLast && r.example ? wrongPositions(record.prediction, r.example.labels).wrong : null;
   const changed = renderAnswer($('answer-view'), { layout: state.layout }, { text: record.answer, tokens: record.prediction }, previous,
     { givens: givenCells(), marks, label: `Answer at step ${record.step}` });
-  const unit = state.layout ? 'cell' : record.answer !== null ? 'line' : 'token';
+  const unit = state.layout ? 'cell' : record.label !== undefined ? 'label' : record.answer !== null ? 'line' : 'token';
   $('answer-caption').textContent = `Answer at step ${record.step}${isLast ? ' (final)' : ''}`;
-  $('step-stats').textContent = `Step ${record.step}: p(halt) ${record.haltProbability.toFixed(3)}, confidence ${record.confidence.toFixed(3)}, `
+  // A codec model's step as the server writes it: "step 3: FAIL 0.91 (changed from PASS)".
+  $('step-stats').textContent = `${record.text ? `${record.text}. ` : ''}Step ${record.step}: p(halt) ${record.haltProbability.toFixed(3)}, confidence ${record.confidence.toFixed(3)}, `
     + `${changed} ${unit}${changed === 1 ? '' : 's'} changed on screen (${record.changed} token${record.changed === 1 ? '' : 's'} by the server's count)`
     + `${record.halted ? '; halting stops here' : ''}${isLast ? `; stopped: ${r.stoppedBy}` : ''}.`;
   state.chart?.mark(record.step);

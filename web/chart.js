@@ -1,5 +1,6 @@
-// The per-step chart: halting probability and confidence against the ACT step, with the
-// step on show marked, and a click on the plot picking that step. uPlot comes from the
+// The per-step chart: halting probability and confidence (and a codec model's label
+// probability) against the ACT step, with the step on show marked, and a click on the plot
+// picking that step. uPlot comes from the
 // installed npm package, served by trm serve at /vendor/uplot/.
 import uPlot from '/vendor/uplot/uPlot.esm.js';
 
@@ -12,6 +13,9 @@ export function traceChart(container, trace, { current, stop, onPick }) {
   container.replaceChildren();
   const steps = trace.map((s) => s.step);
   const data = [steps, trace.map((s) => s.haltProbability), trace.map((s) => s.confidence)];
+  // A codec model's steps also carry the probability of the label they held.
+  const labelled = trace.every((s) => typeof s.labelProbability === 'number');
+  if (labelled) data.push(trace.map((s) => s.labelProbability));
   let marked = current;
   const opts = {
     width: width(container),
@@ -25,6 +29,7 @@ export function traceChart(container, trace, { current, stop, onPick }) {
       { label: 'step' },
       { label: 'p(halt)', stroke: '#c2410c', width: 2, points: { show: true, size: 7 }, value: (_u, v) => (v == null ? '-' : v.toFixed(3)) },
       { label: 'confidence', stroke: '#1d4ed8', width: 2, dash: [6, 3], points: { show: true, size: 7 }, value: (_u, v) => (v == null ? '-' : v.toFixed(3)) },
+      ...(labelled ? [{ label: 'label probability', stroke: '#15803d', width: 2, dash: [2, 3], points: { show: true, size: 7 }, value: (_u, v) => (v == null ? '-' : v.toFixed(3)) }] : []),
     ],
     hooks: {
       draw: [(u) => {

@@ -32,6 +32,8 @@ export interface CodecBase {
   decodeInput(tokens: ArrayLike<number>): unknown;
   /** Lines describing the layout, for people checking it. */
   describe(): string[];
+  /** An input of this codec's shape to start from (a record with a valid value in every field; empty text), for forms. */
+  sampleInput(): unknown;
   /** Model config keys (official names) that suit this kind of input; seq_len and vocab_size come from the codec. */
   suggestedConfig(): Record<string, unknown>;
   toJSON(): object;

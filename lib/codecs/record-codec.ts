@@ -147,6 +147,22 @@ export class RecordCodec implements CodecBase {
     return out;
   }
 
+  /**
+   * A record every field of which holds a value the codec encodes as itself (no UNK, no
+   * MISSING): a category's first value, a number halfway through its range at its
+   * precision, false.
+   */
+  sampleInput(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const s of this.fields) {
+      const value = s.type === 'category' ? s.values[0]
+        : s.type === 'boolean' ? false
+          : Number(((s.min + s.max) / 2).toFixed(s.decimals));
+      setPath(out, s.path, value);
+    }
+    return out;
+  }
+
   /** One line per field, for people checking an inferred schema. */
   describe(): string[] {
     return this.layout.map((f) => {

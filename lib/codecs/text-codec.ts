@@ -89,6 +89,10 @@ export class TextCodec implements CodecBase {
     return Buffer.from(bytes).toString('utf8');
   }
 
+  sampleInput(): string {
+    return '';
+  }
+
   describe(): string[] {
     return [`text: UTF-8 bytes, one token each, at most ${this.maxLength} (longer text is truncated and reported)${this.lowercase ? ', lower-cased first' : ''}; positions 0-${this.maxLength - 1}`];
   }

@@ -148,6 +148,7 @@ const VersionSummary = Type.Object({
   created: Type.Union([Type.String(), Type.Null()]),
   source: Type.Union([Type.String(), Type.Null()]),
   task: Type.Union([Type.String(), Type.Null()]),
+  codec: Type.Union([Type.Literal('record'), Type.Literal('text'), Type.Null()]),
   heldOutAccuracy: Type.Union([Type.Object({ fixed: Type.Optional(Accuracy), adaptive: Type.Optional(Accuracy) }), Type.Null()]),
   trainingSamples: Type.Union([Type.Object({
     distinct: Type.Union([Type.Integer(), Type.Null()]), drawn: Type.Union([Type.Integer(), Type.Null()]), steps: Type.Union([Type.Integer(), Type.Null()]),

@@ -18,6 +18,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { UnavailableError } from '../errors';
 import type { LoadOptions } from '../types';
 import type { BatchSettings } from './batcher';
+import { codecRoutes } from './codec-route';
 import { exampleRoutes } from './example-route';
 import { sendError } from './http-errors';
 import { AuthMode, DEFAULT_LIMITS, ServeLimits, checkAccess } from './limits';
@@ -149,6 +150,7 @@ export function createServer(options: ServerOptions = {}): ServeApp {
   app.register(oipRoutes);
   app.register(v1Routes);
   app.register(exampleRoutes);
+  app.register(codecRoutes);
   app.register(tracePage);
   app.get('/metrics', { config: { access: 'read' } }, async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType);

@@ -71,6 +71,7 @@ export async function v1Routes(root: FastifyInstance): Promise<void> {
         created: v.metadata?.created ?? null,
         source: v.metadata?.source ?? null,
         task: v.metadata?.task ?? null,
+        codec: v.metadata?.codec ?? null,
         heldOutAccuracy: v.metadata?.heldOutAccuracy ?? null,
         trainingSamples: v.metadata?.trainingSamples ?? null,
       })),

@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { CODEC_FILE } from '../codecs/codec';
 import type { TrmConfig } from '../model/config';
 import { writeFileAtomic } from '../util/write-file-atomic';
 
@@ -26,6 +27,8 @@ export interface VersionMetadata {
   /** The directory it was published from. */
   source: string | null;
   task: string | null;
+  /** 'record' or 'text' for a codec model (its codec.json's kind; GET .../codec has the rest), else null. */
+  codec: 'record' | 'text' | null;
   /** The card's "fixed" (official eval, all steps) and "adaptive" (halting) rows. */
   heldOutAccuracy: { fixed?: Accuracy; adaptive?: Accuracy } | null;
   trainingSamples: { distinct: number | null; drawn: number | null; steps: number | null } | null;
@@ -58,6 +61,10 @@ export function cardAccuracy(card: string): VersionMetadata['heldOutAccuracy'] {
   return fixed || adaptive ? { ...(fixed && { fixed }), ...(adaptive && { adaptive }) } : null;
 }
 
+function codecKind(value: unknown): VersionMetadata['codec'] {
+  return value === 'record' || value === 'text' ? value : null;
+}
+
 function numberOrNull(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
@@ -87,6 +94,7 @@ export function versionMetadata(dir: string, config: TrmConfig): VersionMetadata
     created,
     source: typeof record?.source === 'string' ? record.source : null,
     task: typeof config.task === 'string' ? config.task : null,
+    codec: codecKind(readJson(path.join(dir, CODEC_FILE))?.kind),
     heldOutAccuracy,
     trainingSamples,
   };

@@ -215,6 +215,84 @@ describe.skipIf(!haveChromium)('trace page in Chromium', () => {
   });
 });
 
+/** Opens the page on a codec model: no grid, the form filled from GET .../codec. */
+async function openCodecPage(model: string): Promise<{ page: Page; errors: string[] }> {
+  const page = await context.newPage();
+  const errors = watchErrors(page);
+  await page.goto(`${url}/?model=${model}`);
+  await page.waitForFunction(() => (window as unknown as { trmPage: { info: { codec: unknown } | null } }).trmPage.info?.codec != null, undefined, { timeout: 15_000 });
+  await page.waitForFunction(() => document.getElementById('loading')!.textContent === '');
+  return { page, errors };
+}
+
+interface CodecStep { step: number; answer: string; label: unknown; labelProbability: number; text: string }
+
+async function analyzeCodec(model: string, input: unknown): Promise<{ answer: string; labelProbability: number; steps: number; trace: CodecStep[] }> {
+  const r = await fetch(`${url}/v1/models/${model}/analyze`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input }) });
+  expect(r.status).toBe(200);
+  return r.json() as Promise<{ answer: string; labelProbability: number; steps: number; trace: CodecStep[] }>;
+}
+
+describe.skipIf(!haveChromium)('codec models on the trace page', () => {
+  it('a record model: the form starts from the codec\'s sample record, an edited record runs, each step shows its label and probability', async () => {
+    const { page, errors } = await openCodecPage('compliance-records');
+    expect(await page.isDisabled('input[name="mode"][value="grid"]')).toBe(true);
+    expect(await page.isDisabled('#draw')).toBe(true);
+    expect(await page.textContent('#input-help')).toMatch(/^A record as JSON, with the fields element_features\.type \(one of /);
+    const sample = JSON.parse(await page.inputValue('#text-input'));
+    const codec = await (await fetch(`${url}/v1/models/compliance-records/codec`)).json() as { sample: unknown };
+    expect(sample).toEqual(codec.sample);
+
+    // The card's record (models/compliance-records/README.md): typed over the sample.
+    const record = {
+      element_features: { type: 'door', storey: 2 },
+      rule_context: { rule_id: 'IBC-1010.1.1', severity: 'major' },
+      compliance_check: { actual_value: 81.5, required_value: 85, comparison: '>=' },
+    };
+    await page.fill('#text-input', JSON.stringify(record, null, 2));
+    await run(page);
+    const expected = await analyzeCodec('compliance-records', record);
+    expect(await page.textContent('#summary')).toContain(`answered ${expected.answer} (probability ${expected.labelProbability.toFixed(3)})`);
+    expect(await page.textContent('#answer-view')).toBe(expected.answer);
+    expect(await page.textContent('#step-stats')).toMatch(new RegExp(`^${expected.trace[expected.steps - 1].text.replace(/[()[\]{}.+*?^$|\\]/g, '\\$&')}\\. Step ${expected.steps}:`));
+    const series = await page.evaluate(() => (window as unknown as { trmPage: { chart: { chart: { data: number[][] } } } }).trmPage.chart.chart.data);
+    expect(series).toHaveLength(4); // steps, p(halt), confidence, label probability
+    expect(series[3]).toEqual(expected.trace.map((s) => s.labelProbability));
+    if (expected.steps > 1) {
+      await page.click('#prev');
+      expect(await page.textContent('#answer-view')).toBe(expected.trace[expected.steps - 2].answer);
+      expect(await page.textContent('#step-stats')).toContain(expected.trace[expected.steps - 2].text);
+    }
+    await page.screenshot({ path: path.join(ARTIFACTS, 'trace-page-record.png'), fullPage: true });
+    expect(errors).toEqual([]);
+
+    // Not JSON: the page says so before anything is sent.
+    await page.fill('#text-input', '{ "element_features": ');
+    await page.click('#run');
+    expect(await page.textContent('#error')).toMatch(/^input: not valid JSON/);
+    // A number outside the schema's range: the server's 400, naming the field.
+    await page.fill('#text-input', JSON.stringify({ ...record, compliance_check: { ...record.compliance_check, actual_value: 5000 } }));
+    await page.click('#run');
+    await page.waitForFunction(() => /refused/.test(document.getElementById('error')!.textContent ?? ''));
+    expect(await page.textContent('#error')).toMatch(/field: input\.compliance_check\.actual_value; got: 5000/);
+    await page.close();
+  });
+
+  it('a text model: a typed utterance runs and the answer is its intents', async () => {
+    const { page, errors } = await openCodecPage('intent');
+    expect(await page.textContent('#input-help')).toMatch(/^A text of up to \d+ bytes/);
+    const text = 'could you dim the lights in the bathroom and then tell me the weather in lisbon'; // the card's example
+    await page.fill('#text-input', text);
+    await run(page);
+    const expected = await analyzeCodec('intent', text);
+    expect(expected.answer).toBe('["lights","weather"]');
+    expect(await page.textContent('#answer-view')).toBe(expected.answer);
+    expect(await page.textContent('#verdict')).toMatch(/^No label/);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
 /**
  * The jobs panel against a stand-in for the jobs routes, registered through createServer's
  * `plugins` as the jobs plugin is: GET /v1/jobs and GET /v1/jobs/{id}/events in the shapes of

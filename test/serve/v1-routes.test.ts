@@ -283,3 +283,53 @@ describe('analyze on a text codec model (models/intent)', () => {
     expect(r.json().error).toMatch(/body\/input must be string/);
   });
 });
+
+describe('GET .../codec: how a codec model reads its input (the trace page builds its form from it)', () => {
+  it('a record model: its fields in token order, its label slots, the layout lines, and a sample that analyze takes as it is', async () => {
+    const shipped = await makeServer({});
+    const r = await shipped.inject({ method: 'GET', url: '/v1/models/compliance-records/codec' });
+    expect(r.statusCode, r.body).toBe(200);
+    const body = r.json();
+    const model = await loadModel(path.join(SHIPPED, 'compliance-records'), { threads: 1 });
+    const codec = model.codec!;
+    model.dispose();
+    expect(body).toMatchObject({ model: 'compliance-records', kind: 'record', describe: codec.describe() });
+    expect(body.labels.map((l: { name: string }) => l.name)).toEqual(['status', 'violated_rule']);
+    expect(body.labels[0].classes).toEqual(expect.arrayContaining(['PASS', 'FAIL']));
+    const actual = body.fields.find((f: { path: string }) => f.path === 'compliance_check.actual_value');
+    expect(actual).toMatchObject({ type: 'number', optional: false, min: 0, decimals: 1 });
+    expect(body.fields.find((f: { path: string }) => f.path === 'element_features.type')).toMatchObject({ type: 'category', values: expect.arrayContaining(['door']) });
+    // Every field of the sample holds a value the codec knows: nothing UNK, nothing MISSING.
+    expect(codec.encodeInput(body.sample).notes).toEqual([]);
+    expect(codec.decodeInput(codec.encodeInput(body.sample).inputs)).toEqual(body.sample);
+    const analyzed = await shipped.inject({ method: 'POST', url: '/v1/models/compliance-records/versions/1/analyze', payload: { input: body.sample } });
+    expect(analyzed.statusCode, analyzed.body).toBe(200);
+    expect(analyzed.json().trace[0].text).toMatch(/^step 1: status (PASS|FAIL)/);
+    const byVersion = await shipped.inject({ method: 'GET', url: '/v1/models/compliance-records/versions/1/codec' });
+    expect(byVersion.json()).toEqual(body);
+  });
+
+  it('a text model: its length limit and its label slots', async () => {
+    const shipped = await makeServer({});
+    const body = (await shipped.inject({ method: 'GET', url: '/v1/models/intent/codec' })).json();
+    expect(body).toMatchObject({ kind: 'text', sample: '', lowercase: expect.any(Boolean) });
+    expect(body.maxLength).toBeGreaterThan(16);
+    expect(body.fields).toBeUndefined();
+    expect(body.labels[0].classes).toEqual(expect.arrayContaining(['lights', 'weather']));
+  });
+
+  it('GET /v1/models says which versions have one, and of which kind', async () => {
+    const shipped = await makeServer({});
+    const { models } = (await shipped.inject({ method: 'GET', url: '/v1/models' })).json() as { models: Array<{ name: string; versions: Array<{ codec: unknown }> }> };
+    const kind = (name: string) => models.find((m) => m.name === name)!.versions[0].codec;
+    expect([kind('compliance-records'), kind('intent'), kind('sudoku-4x4')]).toEqual(['record', 'text', null]);
+  });
+
+  it('a token model has none: 404 with a JSON error', async () => {
+    const shipped = await makeServer({});
+    const r = await shipped.inject({ method: 'GET', url: '/v1/models/sudoku-4x4/codec' });
+    expect(r.statusCode).toBe(404);
+    expect(r.json().error).toMatch(/no codec/);
+    expect((await shipped.inject({ method: 'GET', url: '/v1/models/nope/codec' })).statusCode).toBe(404);
+  });
+});
