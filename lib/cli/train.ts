@@ -240,7 +240,7 @@ export const trainCommand: Command = {
  * The config of a fine-tune: the starting model's, which must read the new examples (same
  * seq_len, vocabulary and puzzle identifiers); a --task source's name and training-set
  * description replace the old ones (so held-out sets exclude what this run trains on), and
- * FINE_TUNED_FROM_KEY records where the weights came from.
+ * FINE_TUNED_FROM_KEY records where the weights came from (the chain, for a fine-tune of a fine-tune).
  */
 function fineTuneConfig(init: ModelDirectory, data: Record<string, unknown>): TrmConfig {
   const from = init.config as Record<string, unknown>;
@@ -256,7 +256,13 @@ function fineTuneConfig(init: ModelDirectory, data: Record<string, unknown>): Tr
   const config: Record<string, unknown> = { ...from };
   delete config[TRAINING_KEY];
   for (const key of [TRAIN_DATA_KEY, 'task', 'task_params']) if (data[key] !== undefined) config[key] = data[key];
-  config[FINE_TUNED_FROM_KEY] = { model: init.dir, ...(from[TRAINING_KEY] ? { training: from[TRAINING_KEY] } : {}) };
+  // The starting model by its directory's name (as training.data names its file), its training
+  // block, and where it came from in turn when it was a fine-tune itself.
+  config[FINE_TUNED_FROM_KEY] = {
+    model: path.basename(init.dir),
+    ...(from[TRAINING_KEY] ? { training: from[TRAINING_KEY] } : {}),
+    ...(from[FINE_TUNED_FROM_KEY] ? { [FINE_TUNED_FROM_KEY]: from[FINE_TUNED_FROM_KEY] } : {}),
+  };
   return parseConfig(config, '<trm train --init config>');
 }
 

@@ -81,7 +81,7 @@ describe.skipIf(!built)('trm train', () => {
     for (const name of Object.keys(from.weights)) expect(tuned.weights[name], name).toEqual(from.weights[name]);
     const config = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
     expect(config).toMatchObject({ hidden_size: 32, halt_max_steps: 3, train_data: { seed: 3, count: 50 }, training: { steps: 2, seed: 3 } });
-    expect(config.fine_tuned_from).toMatchObject({ model: dir, training: { steps: 9, seed: 1 } });
+    expect(config.fine_tuned_from).toEqual({ model: 'sudoku4', training: expect.objectContaining({ steps: 9, seed: 1 }) });
 
     // And with a rate, the weights move away from the start.
     const moved = path.join(tmp, 'fine-tuned-lr');
@@ -100,6 +100,11 @@ describe.skipIf(!built)('trm train', () => {
     expect(config.training.data).toEqual({ file: 'sudoku4.jsonl', augment: 'sudoku4' });
     // The fine-tune of a file keeps the starting model's training-set description.
     expect(config.train_data).toMatchObject({ seed: 1, count: 200 });
+    // And a fine-tune of a fine-tune keeps the chain.
+    const again = path.join(tmp, 'augmented-again');
+    expect(trm(['train', '--data', file, '--init', out, '--out', again, '--steps', '1', '--eval-count', '0', '--threads', '2']).status).toBe(0);
+    const chain = JSON.parse(fs.readFileSync(path.join(again, 'config.json'), 'utf8')).fine_tuned_from;
+    expect(chain).toMatchObject({ model: 'augmented', training: { steps: 2 }, fine_tuned_from: { model: 'sudoku4', training: { steps: 9 } } });
   });
 
   const complianceFile = path.join(tmp, 'compliance.jsonl');
