@@ -289,43 +289,57 @@ inline float hmax_f32_avx2(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
+// As the AVX-512 softmax (kernels_avx512.cc): the max pass leaves the scores as they are
+// (the exp pass recomputes the same scaled product), and four max and four sum accumulators
+// keep the add/max latency off the critical path.
 void softmax_rows_f32_avx2(float* x, int rows, int cols, int ld, float scale) {
   const __m256 vs = _mm256_set1_ps(scale);
+  const int full = cols / kLanes * kLanes;
+  const __m256i mk = mask_first_f32_avx2(cols - full);
   for (int r = 0; r < rows; ++r) {
     float* xr = x + static_cast<size_t>(r) * ld;
-    __m256 vmax = _mm256_set1_ps(-INFINITY);
+    __m256 m0 = _mm256_set1_ps(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
     int j = 0;
-    for (; j + kLanes <= cols; j += kLanes) {
-      const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(xr + j), vs);
-      _mm256_storeu_ps(xr + j, v);
-      vmax = _mm256_max_ps(vmax, v);
+    for (; j + 4 * kLanes <= full; j += 4 * kLanes) {
+      m0 = _mm256_max_ps(m0, _mm256_mul_ps(_mm256_loadu_ps(xr + j), vs));
+      m1 = _mm256_max_ps(m1, _mm256_mul_ps(_mm256_loadu_ps(xr + j + kLanes), vs));
+      m2 = _mm256_max_ps(m2, _mm256_mul_ps(_mm256_loadu_ps(xr + j + 2 * kLanes), vs));
+      m3 = _mm256_max_ps(m3, _mm256_mul_ps(_mm256_loadu_ps(xr + j + 3 * kLanes), vs));
     }
-    float max_value = hmax_f32_avx2(vmax);
-    for (; j < cols; ++j) {
-      xr[j] *= scale;
-      max_value = xr[j] > max_value ? xr[j] : max_value;
+    for (; j < full; j += kLanes) m0 = _mm256_max_ps(m0, _mm256_mul_ps(_mm256_loadu_ps(xr + j), vs));
+    float max_value = hmax_f32_avx2(_mm256_max_ps(_mm256_max_ps(m0, m1), _mm256_max_ps(m2, m3)));
+    for (j = full; j < cols; ++j) {
+      const float v = xr[j] * scale;
+      max_value = v > max_value ? v : max_value;
     }
     const __m256 vm = _mm256_set1_ps(max_value);
-    __m256 vsum = _mm256_setzero_ps();
-    j = 0;
-    for (; j + kLanes <= cols; j += kLanes) {
-      const __m256 e = exp_f32_avx2(_mm256_sub_ps(_mm256_loadu_ps(xr + j), vm));
+    const auto exp_at = [&](const float* p) { return exp_f32_avx2(_mm256_sub_ps(_mm256_mul_ps(_mm256_loadu_ps(p), vs), vm)); };
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    for (j = 0; j + 4 * kLanes <= full; j += 4 * kLanes) {
+      const __m256 e0 = exp_at(xr + j), e1 = exp_at(xr + j + kLanes);
+      const __m256 e2 = exp_at(xr + j + 2 * kLanes), e3 = exp_at(xr + j + 3 * kLanes);
+      _mm256_storeu_ps(xr + j, e0);
+      _mm256_storeu_ps(xr + j + kLanes, e1);
+      _mm256_storeu_ps(xr + j + 2 * kLanes, e2);
+      _mm256_storeu_ps(xr + j + 3 * kLanes, e3);
+      s0 = _mm256_add_ps(s0, e0);
+      s1 = _mm256_add_ps(s1, e1);
+      s2 = _mm256_add_ps(s2, e2);
+      s3 = _mm256_add_ps(s3, e3);
+    }
+    for (; j < full; j += kLanes) {
+      const __m256 e = exp_at(xr + j);
       _mm256_storeu_ps(xr + j, e);
-      vsum = _mm256_add_ps(vsum, e);
+      s0 = _mm256_add_ps(s0, e);
     }
-    if (j < cols) {
-      const __m256i mk = mask_first_f32_avx2(cols - j);
-      const __m256 e = exp_f32_avx2(_mm256_sub_ps(_mm256_maskload_ps(xr + j, mk), vm));
-      _mm256_maskstore_ps(xr + j, mk, e);
-      vsum = _mm256_add_ps(vsum, _mm256_and_ps(e, _mm256_castsi256_ps(mk)));
+    if (full < cols) {
+      const __m256 e = exp_f32_avx2(_mm256_sub_ps(_mm256_mul_ps(_mm256_maskload_ps(xr + full, mk), vs), vm));
+      _mm256_maskstore_ps(xr + full, mk, e);
+      s1 = _mm256_add_ps(s1, _mm256_and_ps(e, _mm256_castsi256_ps(mk)));
     }
-    const __m256 inv = _mm256_set1_ps(1.f / hsum_f32_avx2(vsum));
-    j = 0;
-    for (; j + kLanes <= cols; j += kLanes) _mm256_storeu_ps(xr + j, _mm256_mul_ps(_mm256_loadu_ps(xr + j), inv));
-    if (j < cols) {
-      const __m256i mk = mask_first_f32_avx2(cols - j);
-      _mm256_maskstore_ps(xr + j, mk, _mm256_mul_ps(_mm256_maskload_ps(xr + j, mk), inv));
-    }
+    const __m256 inv = _mm256_set1_ps(1.f / hsum_f32_avx2(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3))));
+    for (j = 0; j < full; j += kLanes) _mm256_storeu_ps(xr + j, _mm256_mul_ps(_mm256_loadu_ps(xr + j), inv));
+    if (full < cols) _mm256_maskstore_ps(xr + full, mk, _mm256_mul_ps(_mm256_maskload_ps(xr + full, mk), inv));
   }
 }
 
