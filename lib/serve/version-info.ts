@@ -1,7 +1,8 @@
 /**
  * What `GET /v1/models` says about one version: when and from where it was published
  * (`version.json`, written by publish), the held-out accuracy its model card states, and
- * how many examples it was trained on (config.json's `train_data` and `training` blocks).
+ * how many examples it was trained on (config.json's `train_data` and `training` blocks, and
+ * the `training` blocks of the runs a fine-tune started from).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -65,6 +66,24 @@ function codecKind(value: unknown): VersionMetadata['codec'] {
   return value === 'record' || value === 'text' ? value : null;
 }
 
+/**
+ * Steps and examples drawn over the whole making of the weights: the `training` block, plus
+ * the runs a fine-tune started from (`fine_tuned_from`, written by `trm train --init`, each
+ * holding its run's `training` block and its own start). A count missing anywhere is null.
+ */
+function trainingTotals(config: Record<string, unknown>): { steps: number | null; drawn: number | null } | undefined {
+  const runs: Array<Record<string, unknown> | undefined> = [config.training as Record<string, unknown> | undefined];
+  for (let from = config.fine_tuned_from as Record<string, unknown> | undefined; from && typeof from === 'object'; from = from.fine_tuned_from as Record<string, unknown> | undefined) {
+    runs.push(from.training as Record<string, unknown> | undefined);
+  }
+  if (runs[0] === undefined) return undefined;
+  const total = (key: string): number | null => runs.reduce<number | null>((sum, run) => {
+    const v = numberOrNull(run?.[key]);
+    return sum === null || v === null ? null : sum + v;
+  }, 0);
+  return { steps: total('steps'), drawn: total('examples_drawn') };
+}
+
 function numberOrNull(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
@@ -86,9 +105,9 @@ export function versionMetadata(dir: string, config: TrmConfig): VersionMetadata
     heldOutAccuracy = null;
   }
   const trainData = config.train_data as Record<string, unknown> | undefined;
-  const training = config.training as Record<string, unknown> | undefined;
+  const training = trainingTotals(config as Record<string, unknown>);
   const trainingSamples = trainData || training
-    ? { distinct: numberOrNull(trainData?.count), drawn: numberOrNull(training?.examples_drawn), steps: numberOrNull(training?.steps) }
+    ? { distinct: numberOrNull(trainData?.count), drawn: training?.drawn ?? null, steps: training?.steps ?? null }
     : null;
   return {
     created,

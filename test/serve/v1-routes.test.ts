@@ -147,9 +147,11 @@ describe('models, aliases and versions', () => {
     expect(Date.parse(v1.created)).toBeGreaterThan(0);
     expect(v1.task).toBe('sudoku4');
     // The shipped card's held-out table, and config.json's training blocks.
-    // (models/sudoku-4x4: card 1000/1000 fixed; config.json train_data.count 20000, training.examples_drawn and steps.)
+    // (models/sudoku-4x4: card 1000/1000 fixed; config.json train_data.count 20000, and the
+    // steps and examples drawn of its three runs: the base 8000 / 446,944, fine-tuned by
+    // 1500 / 86,312, then 1000 / 57,484, the last in `training`, the others under fine_tuned_from.)
     expect(v1.heldOutAccuracy.fixed).toEqual({ exact: 1, correct: 1000, count: 1000 });
-    expect(v1.trainingSamples).toEqual({ distinct: 20000, drawn: 446944, steps: 8000 });
+    expect(v1.trainingSamples).toEqual({ distinct: 20000, drawn: 446944 + 86312 + 57484, steps: 8000 + 1500 + 1000 });
   });
 
   it('switches an alias (token needed), which requests without a version then get', async () => {
