@@ -16,7 +16,7 @@ import { readModelDirectory, type ModelDirectory } from '../model/directory';
 import { getTask, TASK_NAMES } from '../tasks';
 import { EVAL_SEED, heldOutSet, TRAIN_DATA_KEY } from '../tasks/splits';
 import type { Example } from '../tasks/task';
-import { loadCheckpoint, saveCheckpoint, TRAIN_STATE_FILE, TRAINING_KEY, type TrainingDataSource } from '../train/checkpoint';
+import { FINE_TUNED_FROM_KEY, loadCheckpoint, saveCheckpoint, TRAIN_STATE_FILE, TRAINING_KEY, type TrainingDataSource } from '../train/checkpoint';
 import { buildTrainingData } from '../train/data';
 import type { TrainingRecipe } from '../train/recipe';
 import { Trainer, type HeldOutReport, type StepReport } from '../train/trainer';
@@ -38,8 +38,6 @@ const RECIPE_FLAGS: Array<[string, keyof TrainingRecipe, boolean]> = [
   ['warmup', 'warmupSteps', true], ['weight-decay', 'weightDecay', false], ['grad-clip', 'gradClip', false],
   ['ema', 'emaRate', false], ['seed', 'seed', true],
 ];
-/** The config.json key that says which model a fine-tune (--init) started from. */
-export const FINE_TUNED_FROM_KEY = 'fine_tuned_from';
 /** The only flags that may change on --resume: the rest of the run comes from the saved state. */
 const RESUME_FLAGS = new Set(['out', 'resume', 'steps', 'threads', 'eval-every', 'eval-count', 'dtype', 'time-limit']);
 

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CODEC_FILE } from '../codecs/codec';
 import type { TrmConfig } from '../model/config';
+import { FINE_TUNED_FROM_KEY, TRAINING_KEY } from '../train/checkpoint';
 import { writeFileAtomic } from '../util/write-file-atomic';
 
 /** Written into every published version directory. */
@@ -72,9 +73,10 @@ function codecKind(value: unknown): VersionMetadata['codec'] {
  * holding its run's `training` block and its own start). A count missing anywhere is null.
  */
 function trainingTotals(config: Record<string, unknown>): { steps: number | null; drawn: number | null } | undefined {
-  const runs: Array<Record<string, unknown> | undefined> = [config.training as Record<string, unknown> | undefined];
-  for (let from = config.fine_tuned_from as Record<string, unknown> | undefined; from && typeof from === 'object'; from = from.fine_tuned_from as Record<string, unknown> | undefined) {
-    runs.push(from.training as Record<string, unknown> | undefined);
+  type Block = Record<string, unknown> | undefined;
+  const runs: Block[] = [config[TRAINING_KEY] as Block];
+  for (let from = config[FINE_TUNED_FROM_KEY] as Block; from && typeof from === 'object'; from = from[FINE_TUNED_FROM_KEY] as Block) {
+    runs.push(from[TRAINING_KEY] as Block);
   }
   if (runs[0] === undefined) return undefined;
   const total = (key: string): number | null => runs.reduce<number | null>((sum, run) => {

@@ -26,6 +26,8 @@ export const TRAIN_STATE_FILE = 'train_state.safetensors';
 export const TRAIN_STATE_JSON = 'train_state.json';
 /** The config.json key of the training summary. */
 export const TRAINING_KEY = 'training';
+/** The config.json key that says which model a fine-tune (`trm train --init`) started from: its name, training summary and own start. */
+export const FINE_TUNED_FROM_KEY = 'fine_tuned_from';
 const STATE_FORMAT = 'trm-node-train-state/1';
 
 /** Where the training examples came from, so a resume can rebuild the same stream. */
