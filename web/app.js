@@ -1,8 +1,9 @@
 // The trace page: pick a model and version, give an input (grid, text, or a held-out
 // example; for a codec model a record as JSON or a text, in the shape GET .../codec states),
 // run it through POST .../analyze with the trace, and step through the answer (a codec
-// model's label and its probability) the model held after each ACT step. URL parameters ?model=NAME&version=V&seed=S pick the
-// model, the version and the held-out example on load, so a view can be shared.
+// model's label and its probability) the model held after each ACT step. URL parameters
+// ?model=NAME&version=V&seed=S pick the model, the version and the held-out example on
+// load, so a view can be shared.
 import { api, ApiError, modelPath } from './api.js';
 import { cellsOf, layoutFor, textOf } from './cells.js';
 import { traceChart } from './chart.js';
