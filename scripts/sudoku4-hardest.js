@@ -3,10 +3,10 @@
 // with 10 blanks (6 givens; the task's default maximum) and a unique solution. There are few enough to try them all: every one of the 288 full grids with every
 // choice of 6 given cells, kept when the solution is unique. Needs the built dist/.
 //
-//   node scripts/sudoku4-hardest.js [MODEL_DIR] [--limit N] [--threads N] [--adaptive-only] [--failures N]
+//   node scripts/sudoku4-hardest.js [MODEL_DIR] [--limit N] [--offset K] [--threads N] [--adaptive-only] [--failures N]
 //
-// Prints how many such puzzles exist, and the model's exact accuracy on them (or on the first
-// N, in a fixed shuffled order) under fixed steps and adaptive halting (--adaptive-only: adaptive
+// Prints how many such puzzles exist, and the model's exact accuracy on them (or on N of them
+// from the K-th on, default 0, in a fixed shuffled order) under fixed steps and adaptive halting (--adaptive-only: adaptive
 // halting alone, about 8x faster); --failures N prints up to N puzzles it gets wrong (puzzle, solution,
 // the model's answer; '.' a blank) under the last rule scored.
 'use strict';
@@ -15,7 +15,7 @@ const { parseArgs } = require('node:util');
 const lib = require('../dist/index.js');
 const { SudokuSolver } = require('../dist/tasks/sudoku-solver.js');
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { limit: { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' }, 'adaptive-only': { type: 'boolean' }, failures: { type: 'string' } } });
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { limit: { type: 'string' }, offset: { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' }, 'adaptive-only': { type: 'boolean' }, failures: { type: 'string' } } });
 const dir = path.resolve(positionals[0] ?? path.join(__dirname, '..', 'models', 'sudoku-4x4'));
 
 function allGrids() {
@@ -80,20 +80,21 @@ async function main() {
     const j = rng.nextU32() % (i + 1);
     [puzzles[i], puzzles[j]] = [puzzles[j], puzzles[i]];
   }
+  const offset = values.offset === undefined ? 0 : Number(values.offset);
   const limit = values.limit === undefined ? puzzles.length : Number(values.limit);
-  const examples = puzzles.slice(0, limit);
+  const examples = puzzles.slice(offset, offset + limit);
   const model = await lib.loadModel(dir, values.threads ? { threads: Number(values.threads) } : {});
   try {
     const fixed = values['adaptive-only'] ? undefined : await lib.evaluateModel(model, examples, { haltThreshold: null, batch: 256 });
     const adaptive = await lib.evaluateModel(model, examples, { haltThreshold: 0.5, batch: 256 });
     const summary = {
-      model: dir, grids, hardestPuzzles: puzzles.length, scored: examples.length,
+      model: dir, grids, hardestPuzzles: puzzles.length, offset, scored: examples.length,
       fixed: fixed && { exact: fixed.exactAccuracy, correct: fixed.exactCorrect, meanSteps: fixed.meanSteps },
       adaptive: { exact: adaptive.exactAccuracy, correct: adaptive.exactCorrect, meanSteps: adaptive.meanSteps },
       seconds: (Date.now() - start) / 1000,
     };
     if (values.json) { console.log(JSON.stringify(summary, null, 2)); return; }
-    console.log(`${grids} full grids; ${puzzles.length} puzzles with 10 blanks and a unique solution; scored ${examples.length}`);
+    console.log(`${grids} full grids; ${puzzles.length} puzzles with 10 blanks and a unique solution; scored ${examples.length}${offset ? ` from the ${offset}-th on` : ''}`);
     if (fixed) console.log(`fixed ${model.config.halt_max_steps} steps: exact ${percent(fixed.exactCorrect, examples.length)} (${fixed.exactCorrect}/${examples.length})`);
     console.log(`adaptive p(halt) > 0.5: exact ${percent(adaptive.exactCorrect, examples.length)} (${adaptive.exactCorrect}/${examples.length}), mean ${adaptive.meanSteps.toFixed(2)} steps`);
     if (values.failures !== undefined) printFailures(adaptive, examples, Number(values.failures));
