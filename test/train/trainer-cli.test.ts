@@ -100,6 +100,12 @@ describe.skipIf(!built)('trm train', () => {
     expect(config.training.data).toEqual({ file: 'sudoku4.jsonl', augment: 'sudoku4' });
     // The fine-tune of a file keeps the starting model's training-set description.
     expect(config.train_data).toMatchObject({ seed: 1, count: 200 });
+    // The symmetries change what is trained on: the same run without --augment (same seed,
+    // start and steps) ends on other weights.
+    const plain = path.join(tmp, 'not-augmented');
+    expect(trm(['train', '--data', file, '--init', dir, '--out', plain, '--steps', '2', '--eval-count', '0', '--threads', '2']).status).toBe(0);
+    const [augmented, unaugmented] = [readModelDirectory(out).weights, readModelDirectory(plain).weights];
+    expect(augmented['inner.lm_head.weight']).not.toEqual(unaugmented['inner.lm_head.weight']);
     // And a fine-tune of a fine-tune keeps the chain.
     const again = path.join(tmp, 'augmented-again');
     expect(trm(['train', '--data', file, '--init', out, '--out', again, '--steps', '1', '--eval-count', '0', '--threads', '2']).status).toBe(0);
