@@ -36,7 +36,13 @@ bool spin_until(Pred pred) {
 
 }  // namespace
 
-ThreadPool::ThreadPool(int threads) : size_(std::max(1, threads)) {
+// The region word: generation in the high bits, the region's part count in the low 16
+// (threads are at most 1024: lib/backends/threads.ts).
+constexpr int kPartBits = 16;
+constexpr uint64_t kPartMask = (uint64_t{1} << kPartBits) - 1;
+
+ThreadPool::ThreadPool(int threads)
+    : size_(std::clamp(threads, 1, static_cast<int>(kPartMask))), claims_(new PartClaim[size_]) {
   workers_.reserve(size_ - 1);
   for (int i = 1; i < size_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
@@ -56,53 +62,71 @@ void ThreadPool::chunk(int64_t count, int parts, int index, int64_t* begin, int6
   *end = *begin + base + (index < extra ? 1 : 0);
 }
 
+bool ThreadPool::claim(int part, uint64_t generation) {
+  std::atomic<uint64_t>& claimed = claims_[part].generation;
+  uint64_t last = claimed.load(std::memory_order_acquire);
+  while (last < generation) {
+    if (claimed.compare_exchange_weak(last, generation, std::memory_order_acq_rel, std::memory_order_acquire)) return true;
+  }
+  return false;
+}
+
+// Runs a claimed part of the current region; true when it was the region's last to finish.
+// The fields cannot change under it: the caller publishes the next region only once
+// parts_done_ counts every part, this one included, so nothing of the region may be read
+// after that count.
+bool ThreadPool::run_part(int part) {
+  const int64_t count = count_;
+  const int parts = parts_;
+  int64_t b, e;
+  chunk(count, parts, part, &b, &e);
+  trampoline_(ctx_, b, e);
+  return parts_done_.fetch_add(1, std::memory_order_acq_rel) + 1 == parts;
+}
+
 void ThreadPool::run(int64_t count, Trampoline trampoline, void* ctx) {
   const int parts = static_cast<int>(std::min<int64_t>(size_, count));
+  const uint64_t generation = (published_.load(std::memory_order_relaxed) >> kPartBits) + 1;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     count_ = count;
     parts_ = parts;
     trampoline_ = trampoline;
     ctx_ = ctx;
-    // Every worker checks in, even one without a part, so none still reads these fields
-    // when the next region overwrites them.
-    pending_.store(size_ - 1, std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_release);
+    parts_done_.store(0, std::memory_order_relaxed);
+    published_.store(generation << kPartBits | static_cast<uint64_t>(parts), std::memory_order_release);
   }
   wake_.notify_all();
-  int64_t b, e;
-  chunk(count, parts, 0, &b, &e);
-  trampoline(ctx, b, e);
-  if (spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; })) return;
+  run_part(0);
+  for (int part = 1; part < parts; ++part) {
+    if (claim(part, generation)) {
+      run_part(part);
+      taken_by_caller_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  const auto all_done = [&] { return parts_done_.load(std::memory_order_acquire) == parts; };
+  if (spin_until(all_done)) return;
   std::unique_lock<std::mutex> lock(mutex_);
-  done_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+  done_.wait(lock, all_done);
 }
 
 void ThreadPool::worker_loop(int index) {
-  uint64_t seen = 0;
+  uint64_t seen = 0;  // the last region this worker looked at
   for (;;) {
     const auto published = [&] {
-      return stop_.load(std::memory_order_acquire) || generation_.load(std::memory_order_acquire) != seen;
+      return stop_.load(std::memory_order_acquire) ||
+             (published_.load(std::memory_order_acquire) >> kPartBits) != seen;
     };
     if (!spin_until(published)) {
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait(lock, published);
     }
     if (stop_.load(std::memory_order_acquire)) return;
-    seen = generation_.load(std::memory_order_acquire);
-    // The fields were written before generation_ was bumped (release), and the caller does
-    // not publish again until every part, this one included, has finished.
-    const int64_t count = count_;
-    const int parts = parts_;
-    const Trampoline trampoline = trampoline_;
-    void* const ctx = ctx_;
-    if (index < parts) {
-      int64_t b, e;
-      chunk(count, parts, index, &b, &e);
-      trampoline(ctx, b, e);
-    }
-    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      std::lock_guard<std::mutex> lock(mutex_);
+    // The newest region: any this worker slept through were finished by the caller.
+    const uint64_t word = published_.load(std::memory_order_acquire);
+    seen = word >> kPartBits;
+    if (index < static_cast<int>(word & kPartMask) && claim(index, seen) && run_part(index)) {
+      std::lock_guard<std::mutex> lock(mutex_);  // the caller may be asleep on done_
       done_.notify_one();
     }
   }
