@@ -19,6 +19,7 @@ const {
 const { loadAddon } = require('../dist/native/addon');
 const { buildWorkload, flopsPerStep, randomInputs } = require('./lib/workloads');
 const { measure } = require('./lib/measure');
+const { cpuIdentity } = require('./lib/cpu');
 
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
@@ -100,23 +101,6 @@ const PEAK_KINDS = ['fp32', 'bf16', 'int8', 'amx-bf16', 'amx-int8'];
 
 function fmtPeak(x) {
   return x == null ? 'n/a' : x.toFixed(0);
-}
-
-// The CPU, named for the results file: vendor, model name, family and model from
-// /proc/cpuinfo (a VM may hide the marketing name, never the family and model).
-function cpuIdentity() {
-  const cpu = os.cpus()[0].model.trim();
-  let family = '', model = '', flags = '';
-  try {
-    const info = fs.readFileSync('/proc/cpuinfo', 'utf8');
-    family = /^cpu family\s*:\s*(\d+)/m.exec(info)?.[1] ?? '';
-    model = /^model\s*:\s*(\d+)/m.exec(info)?.[1] ?? '';
-    flags = /^flags\s*:\s*(.*)$/m.exec(info)?.[1] ?? '';
-  } catch { /* not Linux: the model name alone */ }
-  const words = cpu.toLowerCase().replace(/\((r|tm)\)/g, '').replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
-  const slug = `${words}${family ? `-f${family}m${model}` : ''}`;
-  const features = ['avx512_bf16', 'avx512_vnni', 'avx_vnni', 'amx_tile', 'amx_bf16', 'amx_int8'].filter((f) => flags.split(' ').includes(f));
-  return { cpu, family, model, slug, features };
 }
 
 // The peak each precision's arithmetic runs at: its kernel's own (vdpbf16ps, vpdpbusd, AMX),

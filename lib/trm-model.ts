@@ -94,6 +94,7 @@ export class TrmModel {
     return {
       backend: b.name, device: b.device ?? 'cpu', isa: b.isa, threads: b.threads, precision: b.precision, bf16Compute: b.bf16Compute,
       int8Compute: b.int8Compute ?? null, linearKernel: b.linearKernel ?? null, amxUnavailable: b.amxUnavailable ?? null,
+      oneThreadBelowBatch: b.oneThreadBelowBatch ?? null,
     };
   }
 

@@ -180,6 +180,13 @@ export interface ModelInfo {
   linearKernel: string | null;
   /** Why the AMX kernels do not run here (CPUID, the OS, the build); null where they do, or off the native CPU backend. */
   amxUnavailable: string | null;
+  /**
+   * Native CPU: batches smaller than this run every step on the calling thread alone, their
+   * layers being too small to gain from splitting (under 0.9 MFLOP for each parallel region
+   * of a layer: batch 1 of `sudoku-4x4` on 2 threads); 1 when every batch is split over the
+   * threads. null off the native CPU backend.
+   */
+  oneThreadBelowBatch: number | null;
 }
 
 export type { TrmConfig, ModelDimensions };

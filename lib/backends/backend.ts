@@ -41,10 +41,11 @@ export interface Backend {
   readonly threads: number;
   readonly precision: Precision;
   readonly bf16Compute: string | null;
-  /** Native CPU only (absent elsewhere): ModelInfo's int8Compute, linearKernel, amxUnavailable. */
+  /** Native CPU only (absent elsewhere): ModelInfo's int8Compute, linearKernel, amxUnavailable, oneThreadBelowBatch. */
   readonly int8Compute?: string | null;
   readonly linearKernel?: string;
   readonly amxUnavailable?: string | null;
+  readonly oneThreadBelowBatch?: number;
   run(request: InferRequest): Promise<BackendResult>;
   /** Blocking variant; a backend that can only run asynchronously throws BackendError. */
   runSync(request: InferRequest): BackendResult;

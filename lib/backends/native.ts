@@ -146,6 +146,10 @@ export class NativeBackend implements Backend {
     return 'amxStatus' in this.handle ? this.handle.amxStatus : null;
   }
 
+  get oneThreadBelowBatch(): number | undefined {
+    return 'oneThreadBelowBatch' in this.handle ? this.handle.oneThreadBelowBatch : undefined;
+  }
+
   async run(request: InferRequest): Promise<BackendResult> {
     let result: NativeResult;
     try {

@@ -75,6 +75,8 @@ export interface NativeModelHandle {
   readonly linearKernel: string;
   /** null where the amx table runs, else why not. */
   readonly amxStatus: string | null;
+  /** Batches smaller than this run on the calling thread alone (native/core/forward.h). */
+  readonly oneThreadBelowBatch: number;
 }
 
 /** A tensor of the core's table: its state_dict name, shape, and whether the ACT loss trains it. */

@@ -13,7 +13,8 @@ Napi::Function AddonModel::Define(Napi::Env env) {
                       Method<&AddonModel::Dispose>("dispose"), Getter<&AddonModel::Isa>("isa"),
                       Getter<&AddonModel::Threads>("threads"), Getter<&AddonModel::PrecisionName>("precision"),
                       Getter<&AddonModel::Bf16Compute>("bf16Compute"), Getter<&AddonModel::Int8Compute>("int8Compute"),
-                      Getter<&AddonModel::LinearKernelName>("linearKernel"), Getter<&AddonModel::AmxStatus>("amxStatus")});
+                      Getter<&AddonModel::LinearKernelName>("linearKernel"), Getter<&AddonModel::AmxStatus>("amxStatus"),
+                      Getter<&AddonModel::OneThreadBelowBatch>("oneThreadBelowBatch")});
 }
 
 // new NativeModel(spec, weights: { [name]: Float32Array }, options: { threads, isa, precision })
@@ -86,6 +87,11 @@ Napi::Value AddonModel::Isa(const Napi::CallbackInfo& info) {
 
 Napi::Value AddonModel::Threads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), model(info.Env())->threads());
+}
+
+// Batches smaller than this run on the calling thread alone (core/forward.h).
+Napi::Value AddonModel::OneThreadBelowBatch(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), model(info.Env())->one_thread_below_batch());
 }
 
 }  // namespace trm::binding

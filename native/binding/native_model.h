@@ -26,6 +26,7 @@ class AddonModel : public AddonWrap<AddonModel> {
   Napi::Value Int8Compute(const Napi::CallbackInfo& info);
   Napi::Value LinearKernelName(const Napi::CallbackInfo& info);
   Napi::Value AmxStatus(const Napi::CallbackInfo& info);
+  Napi::Value OneThreadBelowBatch(const Napi::CallbackInfo& info);
   Napi::Value Threads(const Napi::CallbackInfo& info);
   std::shared_ptr<const Model> model(Napi::Env env) const;
 

@@ -1,6 +1,9 @@
 #include "core/forward.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "core/embed_heads.h"
@@ -46,10 +49,37 @@ inline void inject_rows(float* hidden, const float* a, const float* b, size_t be
   }
 }
 
+// Multiply-adds x 2 of one layer on one sample: its GEMMs, and attention's QK^T and PV.
+double layer_flops(const ModelSpec& spec) {
+  const double T = spec.total_len(), D = spec.hidden_size;
+  const double mix = spec.mlp_t ? 3.0 * 2 * D * T * spec.mlp_t_inter : 2 * T * D * 4 * D + 4 * T * T * D;
+  return mix + 3.0 * 2 * T * D * spec.mlp_inter;
+}
+
+// The parallel regions of a layer split by columns (layer_by_columns, how batch 1 runs): for
+// attention qkv + attention, o, norm, gate_up + SiLU, down, norm; for mlp_t the token
+// SwiGLU, gate_up + SiLU, down, norm.
+int regions_per_layer(const ModelSpec& spec) { return spec.mlp_t ? 4 : 6; }
+
 }  // namespace
 
+bool Forward::runs_on_one_thread(const ModelSpec& spec, int threads, int n, double split_min_region_flops) {
+  return threads > 1 && n < threads && n * layer_flops(spec) < split_min_region_flops * regions_per_layer(spec);
+}
+
+double Forward::split_min_region_flops_from_env() {
+  const char* text = std::getenv("TRM_SPLIT_MIN_REGION_FLOPS");
+  if (text == nullptr) return kSplitMinRegionFlops;
+  char* end = nullptr;
+  const double v = std::strtod(text, &end);
+  if (end != text && *end == '\0' && v >= 0 && std::isfinite(v)) return v;
+  std::fprintf(stderr, "trm-node: TRM_SPLIT_MIN_REGION_FLOPS=%s is not a number >= 0; using %.0f\n", text,
+               kSplitMinRegionFlops);
+  return kSplitMinRegionFlops;
+}
+
 Forward::Forward(const ModelSpec& spec, const ModelWeights& weights, const cpu::KernelTable& kernels,
-                 ThreadPool& pool, int capacity)
+                 ThreadPool& pool, int capacity, double split_min_region_flops)
     : spec_(spec),
       weights_(weights),
       k_(kernels),
@@ -60,19 +90,28 @@ Forward::Forward(const ModelSpec& spec, const ModelWeights& weights, const cpu::
       logits_size_(static_cast<size_t>(spec.seq_len) * spec.vocab_size),
       parts_(pool.size()),
       qkv_chunk_(chain_chunk_rows(3 * spec.hidden_size)),
-      mlp_chunk_(chain_chunk_rows(3 * spec.mlp_inter)),
-      token_chunk_(chain_chunk_rows(3 * spec.mlp_t_inter + spec.total_len())) {
+      // No chunk is longer than the rows there are, so the per-thread chunk buffers are sized
+      // by the smaller: for a small call an L2-sized chunk buffer per thread was most of the
+      // workspace, allocated afresh (page-faulted) by every call, which cost a 2-thread
+      // sudoku-4x4 answer 140 page faults and 1 ms more than a 1-thread one (Intel f6 m207).
+      // Capping changes no chunk: a range shorter than both is one chunk either way.
+      mlp_chunk_(std::min(chain_chunk_rows(3 * spec.mlp_inter), capacity * T_)),
+      token_chunk_(std::min(chain_chunk_rows(3 * spec.mlp_t_inter + spec.total_len()), capacity * D_)),
+      split_min_region_flops_(split_min_region_flops) {
   const size_t rows = static_cast<size_t>(capacity) * T_, D = D_;
   x_.resize(rows * D);
   z_H_.resize(rows * D);
   z_L_.resize(rows * D);
-  // Chain intermediates are per thread, one chunk each: every chunk reuses the same lines.
-  gate_up_.resize(static_cast<size_t>(parts_) * mlp_chunk_ * 2 * spec.mlp_inter);
-  act_.resize(static_cast<size_t>(parts_) * mlp_chunk_ * spec.mlp_inter);
+  // Chain intermediates are per thread, one chunk each: every chunk reuses the same lines. A
+  // call that runs on one thread (step()) needs one thread's.
+  const bool one_thread = runs_on_one_thread(spec, parts_, capacity, split_min_region_flops);
+  const size_t slots = one_thread ? 1 : static_cast<size_t>(parts_);
+  gate_up_.resize(slots * mlp_chunk_ * 2 * spec.mlp_inter);
+  act_.resize(slots * mlp_chunk_ * spec.mlp_inter);
   if (spec.mlp_t) {
-    transposed_.resize(static_cast<size_t>(parts_) * token_chunk_ * T_);
-    t_gate_up_.resize(static_cast<size_t>(parts_) * token_chunk_ * 2 * spec.mlp_t_inter);
-    t_act_.resize(static_cast<size_t>(parts_) * token_chunk_ * spec.mlp_t_inter);
+    transposed_.resize(slots * token_chunk_ * T_);
+    t_gate_up_.resize(slots * token_chunk_ * 2 * spec.mlp_t_inter);
+    t_act_.resize(slots * token_chunk_ * spec.mlp_t_inter);
   } else {
     const int hd = spec.head_dim();
     qkv_.resize(rows * 3 * D);
@@ -80,11 +119,11 @@ Forward::Forward(const ModelSpec& spec, const ModelWeights& weights, const cpu::
     keys_size_ = cpu::attention_keys_size(T_, hd, k_.nr);
     values_size_ = cpu::attention_values_size(T_, hd, k_.nr);
     scores_size_ = static_cast<size_t>(T_) * T_;
-    keys_.resize(parts_ * keys_size_);
-    values_.resize(parts_ * values_size_);
-    scores_.resize(parts_ * scores_size_);
+    keys_.resize(slots * keys_size_);
+    values_.resize(slots * values_size_);
+    scores_.resize(slots * scores_size_);
   }
-  if (parts_ > 1) {
+  if (!one_thread && parts_ > 1) {
     // layer_by_columns: each thread's gate/up values for its features (at most an even share
     // of the gate panels plus one panel of the widest kernel, nr 32), every row's SiLU product.
     const size_t col_rows = std::min<size_t>(rows, kColumnSplitMaxRows);
@@ -156,7 +195,18 @@ void Forward::move_slot(int from, int to) {
 // group of whole samples and runs the entire step on them alone: no barrier at all, and the
 // rows of its samples stay in its own cache. Otherwise (batch 1, say) every layer is split
 // by rows and by (sample, head), with a barrier between its stages.
+//
+// A step whose layers are small (batch 1 of a small model) runs on the calling thread
+// alone: split, each of its parallel regions (four to six a layer, a few microseconds of
+// work each) pays a hand-off and a wait that cost more than the half of the work it saves.
 void Forward::step(int n) {
+  if (runs_on_one_thread(spec_, parts_, n, split_min_region_flops_)) {
+    for (int h = 0; h < spec_.H_cycles; ++h) {
+      for (int l = 0; l < spec_.L_cycles; ++l) l_level_samples(z_L_.data(), z_H_.data(), x_.data(), 0, n, 0);
+      l_level_samples(z_H_.data(), z_L_.data(), nullptr, 0, n, 0);
+    }
+    return;
+  }
   const bool by_samples = parts_ > 1 && n >= parts_ && (n % parts_ == 0 || n >= 4 * parts_);
   if (by_samples) {
     pool_.parallel_for(parts_, [&](int64_t b, int64_t e) {

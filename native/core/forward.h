@@ -13,9 +13,25 @@ namespace trm {
 
 class Forward {
  public:
+  // A step whose split layers would give each parallel region less than this much work on
+  // average (2 x multiply-adds: a layer's on all the step's samples over its regions, forward.cc)
+  // runs on one thread (step()). Set from bench/threads.js on Intel Xeon f6 m207 (KVM, 2
+  // cores), batch 1, each call after a 20 ms idle gap as a server's are, medians of 25-45
+  // calls taking turns with the same model on 1 thread, in two runs: always split, 2 threads
+  // were 0.85-0.86x of 1 at 0.36 MFLOP a region (hidden 64, 16 positions, attention) and
+  // 0.89-1.04x at 0.78 (mlp_t, `sudoku-4x4`), but 1.02-1.18x from 0.97 up (hidden 64, 41
+  // positions) and 1.07-1.09x for `intent` (2.65; 80 calls).
+  static constexpr double kSplitMinRegionFlops = 0.9e6;
+  // kSplitMinRegionFlops, or TRM_SPLIT_MIN_REGION_FLOPS where set (0: always split). A model
+  // reads it once, at load: bench/threads.js loads one model each way to find the bound on
+  // another CPU.
+  static double split_min_region_flops_from_env();
+  // Whether step(n) runs on the calling thread alone, for a pool of `threads`.
+  static bool runs_on_one_thread(const ModelSpec& spec, int threads, int n, double split_min_region_flops);
+
   // Allocates every buffer for up to `capacity` samples; nothing is allocated after this.
   Forward(const ModelSpec& spec, const ModelWeights& weights, const cpu::KernelTable& kernels,
-          ThreadPool& pool, int capacity);
+          ThreadPool& pool, int capacity, double split_min_region_flops = kSplitMinRegionFlops);
 
   // The input embedding of one sample (tokens [seq_len]) into slot `slot`.
   void embed(int slot, const int32_t* tokens, int32_t puzzle_identifier);
@@ -85,6 +101,7 @@ class Forward {
 
   const int parts_;  // threads in the pool: one scratch slot each
   const int qkv_chunk_, mlp_chunk_, token_chunk_;  // rows a thread carries through a chain at a time
+  const double split_min_region_flops_;   // see kSplitMinRegionFlops
   AlignedBuffer x_, z_H_, z_L_;
   AlignedBuffer qkv_, attn_;
   // Per thread: one (sample, head)'s packed keys, packed transposed values, and scores.

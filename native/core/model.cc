@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/errors.h"
+#include "core/forward.h"
 #include "cpu/dispatch.h"
 
 namespace trm {
@@ -93,13 +94,20 @@ void validate_spec(const ModelSpec& s) {
   if (!(s.rope_theta > 0.0) || !std::isfinite(s.rope_theta)) model_error("rope_theta must be finite and > 0");
 }
 
+int Model::one_thread_below_batch() const {
+  int n = 1;
+  while (Forward::runs_on_one_thread(spec_, threads(), n, split_min_region_flops_)) ++n;
+  return n;
+}
+
 Model::Model(const ModelSpec& spec, const WeightViews& w, const cpu::KernelTable& kernels, int threads,
              Precision precision)
     : spec_(spec),
       kernels_(kernels),
       precision_(precision),
       linear_(cpu::linear_kernel(kernels, linear_dtype(precision))),
-      pool_(threads) {
+      pool_(threads),
+      split_min_region_flops_(Forward::split_min_region_flops_from_env()) {
   validate_spec(spec_);
   weights_.layers.resize(static_cast<size_t>(spec_.L_layers));
   for (const TensorEntry& t : tensor_table(spec_)) {

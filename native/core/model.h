@@ -72,6 +72,9 @@ class Model {
   Precision precision() const { return precision_; }
   // The GEMM microkernel every Linear layer of this model runs (kernel_list.inc).
   const cpu::LinearKernel& linear_kernel() const { return linear_; }
+  // Batches smaller than this run every step on the calling thread alone (Forward::step:
+  // their layers are too small to split); 1 when every batch is split over the threads.
+  int one_thread_below_batch() const;
 
   // Runs every ACT step for the batch as one call (recursion.cc). Safe to call from several
   // threads: calls on one model run one after another, each on the whole pool.
@@ -86,6 +89,7 @@ class Model {
   const cpu::LinearKernel& linear_;
   ModelWeights weights_;
   mutable ThreadPool pool_;
+  const double split_min_region_flops_;  // Forward::split_min_region_flops_from_env(), read at load
   mutable std::mutex run_mutex_;
 };
 

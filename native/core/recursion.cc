@@ -19,7 +19,7 @@ InferResult Model::infer(const InferRequest& r) const {
   const int B = r.batch, S = spec_.seq_len, V = spec_.vocab_size;
   const act::StoppingRules& rules = r.stopping;
   const ModelSpec run_spec = spec_for_request(spec_, r);
-  Forward net(run_spec, weights_, kernels_, pool_, B);
+  Forward net(run_spec, weights_, kernels_, pool_, B, split_min_region_flops_);
   const size_t carry_size = net.carry_size(), logits_size = net.logits_size();
 
   InferResult out;

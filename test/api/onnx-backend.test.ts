@@ -56,7 +56,7 @@ describe('onnx backend: results', () => {
   it('answers with the native result shape and values', async () => {
     const native = createModel(config, weights, { threads: 2 });
     const model = await createOnnxModel(config, weights, { threads: 2 });
-    expect(model.info).toEqual({ backend: 'onnx', device: 'cpu', isa: 'onnxruntime-cpu', threads: 2, precision: 'fp32', bf16Compute: null, int8Compute: null, linearKernel: null, amxUnavailable: null });
+    expect(model.info).toEqual({ backend: 'onnx', device: 'cpu', isa: 'onnxruntime-cpu', threads: 2, precision: 'fp32', bf16Compute: null, int8Compute: null, linearKernel: null, amxUnavailable: null, oneThreadBelowBatch: null });
     const options = { haltThreshold: 0.5, maxSteps: 4, trace: 'logits' as const, returnCarry: true };
     const a = native.inferSync({ inputs, puzzleIdentifiers }, options);
     const b = await model.infer({ inputs, puzzleIdentifiers }, options);

@@ -8,10 +8,25 @@
  * multiple of the panel width, its heads through qkv, RoPE and attention. Each
  * output element is accumulated in the same k order whichever rows share its GEMM call, so
  * every sample of every batch, thread count and precision must equal the same sample run
- * alone on one thread, bit for bit.
+ * alone on one thread, bit for bit. These layers are small enough that batches under the
+ * thread count run on one thread by default (core/forward.h: kSplitMinRegionFlops), so each
+ * case runs twice: with that rule, and with TRM_SPLIT_MIN_REGION_FLOPS=0 (always split).
  */
 import { describe, expect, it } from 'vitest';
 import { createModel, randomConfig, randomWeights, supportedIsas } from '../../lib';
+
+/** A model loaded with TRM_SPLIT_MIN_REGION_FLOPS set to `bound` (unset: the default rule). */
+function withSplitBound(bound: string | undefined, make: () => ReturnType<typeof createModel>) {
+  const before = process.env.TRM_SPLIT_MIN_REGION_FLOPS;
+  if (bound === undefined) delete process.env.TRM_SPLIT_MIN_REGION_FLOPS;
+  else process.env.TRM_SPLIT_MIN_REGION_FLOPS = bound;
+  try {
+    return make();
+  } finally {
+    if (before === undefined) delete process.env.TRM_SPLIT_MIN_REGION_FLOPS;
+    else process.env.TRM_SPLIT_MIN_REGION_FLOPS = before;
+  }
+}
 
 const CONFIGS = {
   'attention + RoPE, puzzle prefix': randomConfig({ seq_len: 13, hidden_size: 48, num_heads: 3, L_layers: 2, puzzle_emb_ndim: 48, puzzle_emb_len: 2, num_puzzle_identifiers: 3 }),
@@ -39,17 +54,52 @@ describe.each(Object.entries(CONFIGS))('%s', (_name, config) => {
     alone.dispose();
     const carryPer = reference[0].carry!.zH.length;
     const logitsPer = reference[0].logits.length;
-    for (const threads of [2, 3]) {
-      const model = createModel(config, weights, { threads, isa, precision });
+    for (const [threads, bound] of [[2, '0'], [3, '0'], [2, undefined], [3, undefined]] as const) {
+      const model = withSplitBound(bound, () => createModel(config, weights, { threads, isa, precision }));
+      expect(model.info.oneThreadBelowBatch, 'the default rule runs these small batches on one thread').toBe(bound === '0' ? 1 : threads);
       for (const n of [1, 2, 3, 4, 9]) {
         const r = model.inferSync({ inputs: inputs.subarray(0, n * config.seq_len), puzzleIdentifiers: ids.subarray(0, n) }, options);
         for (let s = 0; s < n; s++) {
-          const label = `threads ${threads}, batch ${n}, sample ${s}`;
+          const label = `threads ${threads}, split bound ${bound ?? 'default'}, batch ${n}, sample ${s}`;
           expect(Array.from(r.logits.subarray(s * logitsPer, (s + 1) * logitsPer)), label).toEqual(Array.from(reference[s].logits));
           expect(Array.from(r.carry!.zH.subarray(s * carryPer, (s + 1) * carryPer)), label).toEqual(Array.from(reference[s].carry!.zH));
           expect(r.qHalt[s], label).toBe(reference[s].qHalt[0]);
         }
       }
+      model.dispose();
+    }
+  });
+});
+
+describe('which batches run on one thread', () => {
+  const small = randomConfig({ seq_len: 13, hidden_size: 48, num_heads: 3, L_layers: 1 });
+  // hidden 256 over 64 positions: about 57 MFLOP a layer, 9.5 a region, well above the bound.
+  const large = randomConfig({ seq_len: 64, hidden_size: 256, num_heads: 4, L_layers: 1 });
+  const load = (config: typeof small, threads: number, bound?: string) =>
+    withSplitBound(bound, () => createModel(config, randomWeights(config, { seed: 1 }), { threads }));
+
+  it('small layers: batches under the thread count run on one thread; large layers and 1-thread models never', () => {
+    const cases: Array<[typeof small, number, string | undefined, number]> = [
+      [small, 1, undefined, 1],
+      [small, 2, undefined, 2],
+      [small, 4, undefined, 4],
+      [small, 4, '0', 1],
+      [large, 2, undefined, 1],
+      [large, 4, undefined, 1],
+      // A bound of 1e9 FLOP a region: everything under the thread count on one thread.
+      [large, 4, '1e9', 4],
+    ];
+    for (const [config, threads, bound, expected] of cases) {
+      const model = load(config, threads, bound);
+      expect(model.info.oneThreadBelowBatch, `hidden ${config.hidden_size}, ${threads} threads, bound ${bound ?? 'default'}`).toBe(expected);
+      model.dispose();
+    }
+  });
+
+  it('an unreadable TRM_SPLIT_MIN_REGION_FLOPS keeps the default rule', () => {
+    for (const bad of ['fast', '-1', '3x', '']) {
+      const model = load(small, 2, bad);
+      expect(model.info.oneThreadBelowBatch, bad).toBe(2);
       model.dispose();
     }
   });
