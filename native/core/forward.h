@@ -16,11 +16,11 @@ class Forward {
   // A step whose split layers would give each parallel region less than this much work on
   // average (2 x multiply-adds: a layer's on all the step's samples over its regions, forward.cc)
   // runs on one thread (step()). Set from bench/threads.js on Intel Xeon f6 m207 (KVM, 2
-  // cores), batch 1, each call after a 20 ms idle gap as a server's are, medians of 25-45
-  // calls taking turns with the same model on 1 thread, in two runs: always split, 2 threads
-  // were 0.85-0.86x of 1 at 0.36 MFLOP a region (hidden 64, 16 positions, attention) and
-  // 0.89-1.04x at 0.78 (mlp_t, `sudoku-4x4`), but 1.02-1.18x from 0.97 up (hidden 64, 41
-  // positions) and 1.07-1.09x for `intent` (2.65; 80 calls).
+  // cores): batch 1, each call after a 20 ms idle gap as a server's are, each variant in
+  // processes of its own. Always split, 2 threads were 0.78x of 1 thread at 0.36 MFLOP a
+  // region and 0.91-0.98x at 0.78 (`sudoku-4x4`), where splitting never paid; from 1.4 to
+  // 6 they were 0.91-1.19x after idle gaps (`intent`, 2.65: 0.91x) but up to 1.3x back to
+  // back (the bench's tiny workload, 2.9), so those stay split; 1.07-1.7x from 4 up.
   static constexpr double kSplitMinRegionFlops = 0.9e6;
   // kSplitMinRegionFlops, or TRM_SPLIT_MIN_REGION_FLOPS where set (0: always split). A model
   // reads it once, at load: bench/threads.js loads one model each way to find the bound on
