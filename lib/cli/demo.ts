@@ -232,7 +232,7 @@ async function compareOnnx(source: ModelSource, options: LoadOptions, examples: 
     }
     const ratio = run.msPerAnswer / native.msPerAnswer;
     console.log(`native vs ONNX (${examples.length} puzzles, ${native.maxSteps} steps each, median of ${TIMING_REPEATS} runs): native ${native.msPerAnswer.toFixed(3)} ms/answer, `
-      + `onnxruntime ${run.msPerAnswer.toFixed(3)} ms/answer (${ratio >= 1 ? `native ${ratio.toFixed(1)}x faster` : `onnx ${(1 / ratio).toFixed(1)}x faster`}); `
+      + `onnxruntime ${run.msPerAnswer.toFixed(3)} ms/answer (${ratio >= 1 ? `native ${ratio.toFixed(2)}x as fast` : `onnx ${(1 / ratio).toFixed(2)}x as fast`}); `
       + `same answers on ${same}/${examples.length}${same < examples.length && untrained ? ' (random weights amplify float32 rounding differences from step to step)' : ''}`);
   } finally {
     onnx.dispose();
