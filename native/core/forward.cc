@@ -324,10 +324,12 @@ void Forward::layer_by_columns(const LayerWeights& layer, float* hidden, const f
       pool_.parallel_for(parts, [&](int64_t pb, int64_t pe) {
         for (int64_t p = pb; p < pe; ++p) {
           const int h0 = static_cast<int>(heads * p / parts), h1 = static_cast<int>(heads * (p + 1) / parts);
-          for (int part = 0; part < 3; ++part) {  // q, k, v
+          cpu::ColumnRange qkv[3];  // q, k, v: the rows rounded or quantized once for all three
+          for (int part = 0; part < 3; ++part) {
             const int j0 = part * D_ + h0 * hd, j1 = part * D_ + h1 * hd;
-            cpu::run_linear_columns(layer.qkv, j0, j1, hidden, D_, qkv_.data() + j0, 3 * D_, rows, false);
+            qkv[part] = {j0, j1, qkv_.data() + j0};
           }
+          cpu::run_linear_column_ranges(layer.qkv, qkv, 3, hidden, D_, 3 * D_, rows, false);
           if (spec_.pos_encoding == PosEncoding::kRope) rope_rows(0, rows, h0, h1);
           for (int s = 0; s < n; ++s) {
             for (int head = h0; head < h1; ++head) attention_unit(s, head, static_cast<int>(p));
@@ -359,8 +361,8 @@ void Forward::layer_by_columns(const LayerWeights& layer, float* hidden, const f
   for_column_parts(layer.gate_up, inter, [&](int j0, int j1, int part) {
     const int width = j1 - j0;
     float* gu = col_gate_up_.data() + static_cast<size_t>(part) * col_part_floats_;
-    cpu::run_linear_columns(layer.gate_up, j0, j1, hidden, D_, gu, 2 * width, rows, false);
-    cpu::run_linear_columns(layer.gate_up, inter + j0, inter + j1, hidden, D_, gu + width, 2 * width, rows, false);
+    const cpu::ColumnRange gate_and_up[2] = {{j0, j1, gu}, {inter + j0, inter + j1, gu + width}};
+    cpu::run_linear_column_ranges(layer.gate_up, gate_and_up, 2, hidden, D_, 2 * width, rows, false);
     for (int r = 0; r < rows; ++r) {
       k_.silu_mul(gu + static_cast<size_t>(r) * 2 * width, 1, width, act + static_cast<size_t>(r) * inter + j0);
     }

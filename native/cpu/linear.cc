@@ -56,21 +56,24 @@ void f32_gemm_columns(const PackedLinear& w, int j0, int j1, const float* a, int
                    accumulate);
 }
 
-// Each row of `a` rounded to bf16 values, then the fp32 microkernel on them. All m rows are
-// rounded at once and go to one microkernel call: the same row blocks and register tiles as
-// the fp32 path, so the rounding pass (m x k, next to the GEMM's m x k x n) is all that bf16
-// costs over fp32 here. Rounding in smaller blocks split the rows into shorter tiles and made
-// bf16 up to 12% slower than fp32 (Intel Xeon f6 m207, sudoku-attention batch 8). The callers
-// keep m small (core/forward.cc: a chain chunk sized to L2, or at most kColumnSplitMaxRows rows
-// when threads split the columns, each thread then rounding the same rows for its own part).
-void bf16_values_columns(const PackedLinear& w, int j0, int j1, const float* a, int lda, float* c, int ldc, int m,
-                         bool accumulate) {
+// Each row of `a` rounded to bf16 values, then the fp32 microkernel on them, for each range.
+// All m rows are rounded at once and go to one microkernel call: the same row blocks and
+// register tiles as the fp32 path, so the rounding pass (m x k, next to the GEMM's m x k x n)
+// is all that bf16 costs over fp32 here. Rounding in smaller blocks split the rows into
+// shorter tiles and made bf16 up to 12% slower than fp32 (Intel Xeon f6 m207,
+// sudoku-attention batch 8). The callers keep m small (core/forward.cc: a chain chunk sized
+// to L2, or at most kColumnSplitMaxRows rows when threads split the columns, each thread then
+// rounding the same rows once for all its ranges).
+void bf16_values_column_ranges(const PackedLinear& w, const ColumnRange* ranges, int count, const float* a, int lda,
+                               int ldc, int m, bool accumulate) {
   if (m <= 0) return;
   const int k_even = (w.k + 1) / 2 * 2;
   float* rounded = static_cast<float*>(thread_scratch(3, static_cast<size_t>(m) * k_even * sizeof(float)));
   const RoundRowsFn round = w.impl->round_rows ? w.impl->round_rows : round_rows_to_bf16_values;
   round(a, lda, m, w.k, rounded, k_even);
-  f32_gemm_columns(w, j0, j1, rounded, k_even, c, ldc, m, accumulate);
+  for (int r = 0; r < count; ++r) {
+    if (ranges[r].j1 > ranges[r].j0) f32_gemm_columns(w, ranges[r].j0, ranges[r].j1, rounded, k_even, ranges[r].c, ldc, m, accumulate);
+  }
 }
 
 }  // namespace
@@ -80,19 +83,28 @@ void run_linear_f32_panels(const PackedLinear& w, const float* a, int lda, float
 }
 
 void run_linear_bf16_values(const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) {
-  bf16_values_columns(w, 0, w.n, a, lda, c, ldc, m, accumulate);
+  const ColumnRange all{0, w.n, c};
+  bf16_values_column_ranges(w, &all, 1, a, lda, ldc, m, accumulate);
+}
+
+void run_linear_column_ranges(const PackedLinear& w, const ColumnRange* ranges, int count, const float* a, int lda,
+                              int ldc, int m, bool accumulate) {
+  if (w.impl->run_columns != nullptr) {
+    w.impl->run_columns(w, ranges, count, a, lda, ldc, m, accumulate);
+  } else if (w.impl->layout.format == WeightFormat::kBf16ValuePanels) {
+    bf16_values_column_ranges(w, ranges, count, a, lda, ldc, m, accumulate);
+  } else {
+    for (int r = 0; r < count; ++r) {
+      if (ranges[r].j1 > ranges[r].j0) f32_gemm_columns(w, ranges[r].j0, ranges[r].j1, a, lda, ranges[r].c, ldc, m, accumulate);
+    }
+  }
 }
 
 void run_linear_columns(const PackedLinear& w, int j0, int j1, const float* a, int lda, float* c, int ldc, int m,
                         bool accumulate) {
   if (j1 <= j0) return;
-  if (w.impl->run_columns != nullptr) {
-    w.impl->run_columns(w, j0, j1, a, lda, c, ldc, m, accumulate);
-  } else if (w.impl->layout.format == WeightFormat::kBf16ValuePanels) {
-    bf16_values_columns(w, j0, j1, a, lda, c, ldc, m, accumulate);
-  } else {
-    f32_gemm_columns(w, j0, j1, a, lda, c, ldc, m, accumulate);
-  }
+  const ColumnRange range{j0, j1, c};
+  run_linear_column_ranges(w, &range, 1, a, lda, ldc, m, accumulate);
 }
 
 }  // namespace trm::cpu

@@ -55,10 +55,17 @@ using LinearFn = void (*)(const PackedLinear& w, const float* a, int lda, float*
 // round_rows_to_bf16_values's signature (kernels.h): an ISA's own, bit for bit the same.
 using RoundRowsFn = void (*)(const float* a, int lda, int m, int k, float* out, int ld_out);
 
-// Output features [j0, j1) of a LinearFn's product, j0 a multiple of the layout's nr, c
-// pointing at feature j0 (as run_linear_columns).
-using LinearColumnsFn = void (*)(const PackedLinear& w, int j0, int j1, const float* a, int lda, float* c, int ldc,
-                                 int m, bool accumulate);
+// Output features [j0, j1) of a product, j0 a multiple of the layout's nr and j1 one too or
+// n, feature j written to c[i*ldc + j - j0] (c points at feature j0).
+struct ColumnRange {
+  int j0, j1;
+  float* c;
+};
+
+// Some column ranges of a LinearFn's product on the same rows of `a` (as
+// run_linear_column_ranges).
+using LinearColumnsFn = void (*)(const PackedLinear& w, const ColumnRange* ranges, int count, const float* a, int lda,
+                                 int ldc, int m, bool accumulate);
 
 struct LinearImpl {
   WeightLayout layout;
@@ -100,6 +107,11 @@ inline bool linear_splits_columns(const PackedLinear& w) {
 // Every output gets the same arithmetic as from run_linear.
 void run_linear_columns(const PackedLinear& w, int j0, int j1, const float* a, int lda, float* c, int ldc, int m,
                         bool accumulate);
+// Several such ranges of one weight on the same rows, with their outputs in the same ldc:
+// the rows are rounded to bf16 or quantized to int8 once for all of them (a thread's q, k
+// and v features, or its gate and up features), not once per range.
+void run_linear_column_ranges(const PackedLinear& w, const ColumnRange* ranges, int count, const float* a, int lda,
+                              int ldc, int m, bool accumulate);
 
 // The generic entry points for the fp32-microkernel formats: the weight as packed, or (bf16)
 // each row of `a` rounded to bf16 values once, into a per-thread scratch, then the fp32

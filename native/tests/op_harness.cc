@@ -142,12 +142,20 @@ void check_linear_gemms(Harness& h) {
                 ref[static_cast<size_t>(i) * n + j] = sum + (accumulate ? c0[static_cast<size_t>(i) * ldc + j] : 0.0);
               }
             }
-            auto run = [&](const cpu::PackedLinear& weight, std::vector<float>& out) {
+            // ranges: null for run_linear, else cpu::run_linear_column_ranges on them (offsets
+            // into c in each range's c).
+            auto run = [&](const cpu::PackedLinear& weight, std::vector<float>& out, const std::vector<cpu::ColumnRange>* ranges = nullptr) {
               Guarded c(static_cast<size_t>(m) * ldc);
               std::copy(c0.begin(), c0.end(), c.data());
               // Columns past n within ldc keep the sentinel: the kernel must not touch them.
               for (int i = 0; i < m; ++i) std::fill(c.data() + static_cast<size_t>(i) * ldc + n, c.data() + static_cast<size_t>(i + 1) * ldc, kSentinel);
-              cpu::run_linear(weight, a.data(), lda, c.data(), ldc, m, accumulate);
+              if (ranges == nullptr) {
+                cpu::run_linear(weight, a.data(), lda, c.data(), ldc, m, accumulate);
+              } else {
+                std::vector<cpu::ColumnRange> at(*ranges);
+                for (cpu::ColumnRange& r : at) r.c = c.data() + r.j0;
+                cpu::run_linear_column_ranges(weight, at.data(), static_cast<int>(at.size()), a.data(), lda, ldc, m, accumulate);
+              }
               bool clean = c.guards_intact();
               out.assign(static_cast<size_t>(m) * n, 0.f);
               for (int i = 0; i < m; ++i) {
@@ -163,6 +171,17 @@ void check_linear_gemms(Harness& h) {
             const std::string name = size_name({m, n, k});
             std::vector<float> got, reference;
             h.expect(op + " no stray writes", name, run(packed, got), "wrote outside its output");
+            if (cpu::linear_splits_columns(packed)) {
+              // The column split (core/forward.cc): the features in three ranges cut at panel
+              // starts, given out of order (one may be empty), one pass over the rows for all.
+              const int panels = (n + kernel.nr - 1) / kernel.nr;
+              const int ja = std::min(n, panels / 3 * kernel.nr), jb = std::min(n, 2 * panels / 3 * kernel.nr);
+              const std::vector<cpu::ColumnRange> ranges = {{jb, n, nullptr}, {0, ja, nullptr}, {ja, jb, nullptr}};
+              std::vector<float> split;
+              h.expect(op + " column ranges no stray writes", name, run(packed, split, &ranges), "wrote outside its output");
+              h.expect(op + " column ranges bit for bit", name, std::memcmp(split.data(), got.data(), got.size() * sizeof(float)) == 0,
+                       "differs from the whole product");
+            }
             run(packed_ref, reference);
             h.check(op, name, got.data(), ref.data(), got.size(), int8 ? kInt8GemmBound : bf16 ? kBf16GemmBound : kGemmBound);
             if (std::string(kernel.table) == "scalar") continue;

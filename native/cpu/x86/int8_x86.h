@@ -96,16 +96,16 @@ inline void run_int8_tile(int h, const Int8Tile& tile) {
 // panel, kKGroup k values per int32 word, kColSums), its tile height kMr, quantize_row (one
 // row of `a` into kg words, returning s_x) and tile<h>. Rows are quantized a block at a time,
 // then every weight panel streams past the block's rows, in tiles of even height.
-// Output features [j0, j1) only (j0 at a panel start, c pointing at feature j0): the column
-// split of cpu::run_linear_columns; each caller quantizes all the rows for its own features.
+// Output features in `ranges` only (cpu::ColumnRange: each starting at a panel, its c
+// pointing at its first feature): the column split of cpu::run_linear_column_ranges; each
+// caller quantizes all the rows once for its own ranges.
 template <class Kernel>
-void gemm_int8_blocked(const Int8Weights& w, int j0, int j1, const float* a, int lda, float* c, int ldc, int m,
-                       bool accumulate) {
-  const int n = j1, kg = w.kg;
-  if (m <= 0 || j1 <= j0) return;
+void gemm_int8_blocked(const Int8Weights& w, const ColumnRange* ranges, int count, const float* a, int lda, int ldc,
+                       int m, bool accumulate) {
+  const int kg = w.kg;
+  if (m <= 0) return;
   const int block = int8_row_block(kg * 4, Kernel::kMr);
   const Int8Scratch scratch = int8_scratch(static_cast<size_t>(block) * kg, block);
-  const int panels = (n + Kernel::kNr - 1) / Kernel::kNr;
   const size_t panel_bytes = static_cast<size_t>(kg) * Kernel::kNr * Kernel::kKGroup;
   for_int8_row_blocks(m, block, [&](int i0, int rows) {
     for (int i = 0; i < rows; ++i) {
@@ -113,42 +113,48 @@ void gemm_int8_blocked(const Int8Weights& w, int j0, int j1, const float* a, int
                                            scratch.words + static_cast<size_t>(i) * kg);
     }
     const int tiles = (rows + Kernel::kMr - 1) / Kernel::kMr;
-    for (int p = j0 / Kernel::kNr; p < panels; ++p) {
-      const int col = p * Kernel::kNr;
-      const int8_t* panel = w.data.data() + p * panel_bytes;
-      Int8Tile tile{panel, kg, nullptr, nullptr, w.scales.data() + col,
-                    Kernel::kColSums ? w.col_sums.data() + col : nullptr, nullptr, ldc,
-                    std::min(Kernel::kNr, n - col), accumulate, nullptr, 0};
-      // The tiles of a panel share out prefetching the next one, as the fp32 AVX-512 GEMM
-      // does (kernels_avx512.cc says why): 1.10x / 1.11x on a Sudoku-size attention / mlp_t
-      // int8 step with the AVX-512 VNNI kernel, 1 thread, Intel f6 m207 (1.03x long).
-      const int lines = p + 1 < panels ? static_cast<int>(panel_bytes / 64) : 0;
-      const int per_tile = (lines + tiles - 1) / tiles;
-      int t = 0;
-      for_int8_tiles(rows, Kernel::kMr, [&](int r, int h) {
-        tile.rows = scratch.words + static_cast<size_t>(r) * kg;
-        tile.sx = scratch.sx + r;
-        tile.c = c + static_cast<size_t>(i0 + r) * ldc + (col - j0);
-        const int first = std::min(t * per_tile, lines);
-        tile.prefetch = panel + panel_bytes + static_cast<size_t>(first) * 64;
-        tile.prefetch_lines = std::min({per_tile, lines - first, kg});
-        ++t;
-        run_int8_tile<Kernel>(h, tile);
-      });
+    for (int range = 0; range < count; ++range) {
+      const int j0 = ranges[range].j0, n = ranges[range].j1;
+      float* const c = ranges[range].c;
+      const int panels = (n + Kernel::kNr - 1) / Kernel::kNr;
+      for (int p = j0 / Kernel::kNr; p < panels && j0 < n; ++p) {
+        const int col = p * Kernel::kNr;
+        const int8_t* panel = w.data.data() + p * panel_bytes;
+        Int8Tile tile{panel, kg, nullptr, nullptr, w.scales.data() + col,
+                      Kernel::kColSums ? w.col_sums.data() + col : nullptr, nullptr, ldc,
+                      std::min(Kernel::kNr, n - col), accumulate, nullptr, 0};
+        // The tiles of a panel share out prefetching the next one, as the fp32 AVX-512 GEMM
+        // does (kernels_avx512.cc says why): 1.10x / 1.11x on a Sudoku-size attention / mlp_t
+        // int8 step with the AVX-512 VNNI kernel, 1 thread, Intel f6 m207 (1.03x long).
+        const int lines = p + 1 < panels ? static_cast<int>(panel_bytes / 64) : 0;
+        const int per_tile = (lines + tiles - 1) / tiles;
+        int t = 0;
+        for_int8_tiles(rows, Kernel::kMr, [&](int r, int h) {
+          tile.rows = scratch.words + static_cast<size_t>(r) * kg;
+          tile.sx = scratch.sx + r;
+          tile.c = c + static_cast<size_t>(i0 + r) * ldc + (col - j0);
+          const int first = std::min(t * per_tile, lines);
+          tile.prefetch = panel + panel_bytes + static_cast<size_t>(first) * 64;
+          tile.prefetch_lines = std::min({per_tile, lines - first, kg});
+          ++t;
+          run_int8_tile<Kernel>(h, tile);
+        });
+      }
     }
   });
 }
 
 // The LinearImpl of an int8 kernel: its layout and the shared driver, for all the output
-// features or (run_columns) a range of whole panels.
+// features or (run_columns) ranges of whole panels.
 template <class Kernel>
 constexpr LinearImpl int8_linear_impl() {
   LinearImpl impl{int8_layout({Kernel::kNr, Kernel::kKGroup, 1, Kernel::kColSums}),
                   [](const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) {
-                    gemm_int8_blocked<Kernel>(w.int8, 0, w.n, a, lda, c, ldc, m, accumulate);
+                    const ColumnRange all{0, w.n, c};
+                    gemm_int8_blocked<Kernel>(w.int8, &all, 1, a, lda, ldc, m, accumulate);
                   }};
-  impl.run_columns = [](const PackedLinear& w, int j0, int j1, const float* a, int lda, float* c, int ldc, int m,
-                        bool accumulate) { gemm_int8_blocked<Kernel>(w.int8, j0, j1, a, lda, c, ldc, m, accumulate); };
+  impl.run_columns = [](const PackedLinear& w, const ColumnRange* ranges, int count, const float* a, int lda, int ldc,
+                        int m, bool accumulate) { gemm_int8_blocked<Kernel>(w.int8, ranges, count, a, lda, ldc, m, accumulate); };
   return impl;
 }
 
