@@ -14,17 +14,18 @@ namespace trm {
 class Forward {
  public:
   // A step whose split layers would give each parallel region less than this much work on
-  // average (2 x multiply-adds: a layer's on all the step's samples over its regions, forward.cc)
-  // runs on one thread (step()). Set from bench/threads.js on Intel Xeon f6 m207 (KVM, 2
-  // cores): batch 1, each call after a 20 ms idle gap as a server's are, each variant in
-  // processes of its own. Always split, 2 threads were 0.78x of 1 thread at 0.36 MFLOP a
-  // region and 0.91-0.98x at 0.78 (`sudoku-4x4`), where splitting never paid; from 1.4 to
-  // 6 they were 0.91-1.19x after idle gaps (`intent`, 2.65: 0.91x) but up to 1.3x back to
-  // back (the bench's tiny workload, 2.9), so those stay split; 1.07-1.7x from 4 up.
+  // average (2 x multiply-adds: a layer's, on all the step's samples, over its regions; see
+  // regions_per_layer in forward.cc) runs on one thread (step()). Set from bench/threads.js
+  // on Intel Xeon f6 m207 (KVM, 2 cores): batch 1, each call after a 20 ms idle gap as a
+  // server's are, each variant in processes of its own. Always split, 2 threads were 0.78x
+  // of 1 thread at 0.36 MFLOP a region and 0.91-0.98x at 0.78 (`sudoku-4x4`), where
+  // splitting never paid; from 1.4 to 6 they were 0.91-1.19x after idle gaps (`intent`,
+  // 2.65: 0.91x) but up to 1.3x back to back (the bench's tiny workload, 2.9), so those stay
+  // split; 1.07-1.7x from 4 up.
   static constexpr double kSplitMinRegionFlops = 0.9e6;
   // kSplitMinRegionFlops, or TRM_SPLIT_MIN_REGION_FLOPS where set (0: always split). A model
-  // reads it once, at load: bench/threads.js loads one model each way to find the bound on
-  // another CPU.
+  // reads it once, at load: bench/threads.js loads its variants each way to find the bound
+  // on another CPU.
   static double split_min_region_flops_from_env();
   // Whether step(n) runs on the calling thread alone, for a pool of `threads`.
   static bool runs_on_one_thread(const ModelSpec& spec, int threads, int n, double split_min_region_flops);
