@@ -78,7 +78,7 @@ function timeShape(label, shape) {
   const names = Object.keys(VARIANTS);
   const runs = Object.fromEntries(names.map((n) => [n, []]));
   for (let round = 0; round < ROUNDS; round++) {
-    for (const variant of [...names.slice(round % 3), ...names.slice(0, round % 3)]) {
+    for (const variant of [...names.slice(round % names.length), ...names.slice(0, round % names.length)]) {
       const out = spawnSync(process.execPath, [__filename, '--child', JSON.stringify(shape), variant, '--reps', String(REPS), '--gap', String(GAP_MS)], { encoding: 'utf8' });
       if (out.status !== 0) throw new Error(`${label} ${variant}: ${out.stderr}`);
       runs[variant].push(JSON.parse(out.stdout.trim().split('\n').pop()));
