@@ -10,7 +10,8 @@
 // placed by the OS on the caller's own core (Linux does this to a thread woken after idle:
 // measured on a 2-core KVM guest, the pair then shared one core for milliseconds, and a
 // small 2-thread call took 3x its 1-thread time) so costs the call its share of the work,
-// not a wait for that thread.
+// not a wait for that thread; and a worker that finds itself on its caller's CPU moves off
+// it (thread_pool.cc, step_off_cpu).
 #pragma once
 
 #include <atomic>
@@ -83,6 +84,7 @@ class ThreadPool {
   std::atomic<int> parts_done_{0};
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> taken_by_caller_{0};
+  std::atomic<int> caller_cpu_{-1};  // where the caller published the current region from
   int64_t count_ = 0;
   int parts_ = 0;
   Trampoline trampoline_ = nullptr;
