@@ -106,7 +106,7 @@ async function main() {
     '',
     `- CPU: ${machine.cpu} (family ${machine.family} model ${machine.model}), ${machine.cores} cores; Node ${machine.node}`,
     `- Whole answers at batch 1 (shipped models: every ACT step, no halting; random-weight models: 4 steps), each call after a ${GAP_MS} ms idle gap. Each variant in processes of its own (2-thread models of the same code side by side in one process timed up to 30% apart, each keeping its worker thread where the OS put it): ${ROUNDS} processes per variant taking turns in rotating order, each the median of ${REPS} calls; the table gives the median of those.`,
-    '- "MFLOP a layer": 2 x multiply-adds of one layer on the batch. "(one thread)": the rule runs batch 1 on one thread (`model.info.oneThreadBelowBatch` > 1: under 0.9 MFLOP a parallel region, native/core/forward.h).',
+    '- "MFLOP a layer": 2 x multiply-adds of one layer on the batch. "(one thread)": the rule runs batch 1 on one thread (`model.info.oneThreadBelowBatch` > 1: under 0.5 MFLOP a parallel region, native/core/forward.h).',
     '- Where the rule splits (no \"(one thread)\"), its column and the always-split column run the same code: the gap between them is this host\'s noise.',
     '',
     '| model | MFLOP a layer | 1 thread | 2 threads, always split | 2 threads, rule | split vs 1 | rule vs 1 |',

@@ -182,9 +182,9 @@ export interface ModelInfo {
   amxUnavailable: string | null;
   /**
    * Native CPU: batches smaller than this run every step on the calling thread alone, their
-   * layers being too small to gain from splitting (under 0.9 MFLOP for each parallel region
-   * of a layer: batch 1 of `sudoku-4x4` on 2 threads); 1 when every batch is split over the
-   * threads. null off the native CPU backend.
+   * layers being too small to gain from splitting (under 0.5 MFLOP for each parallel region
+   * of a layer, as in batch 1 of a hidden-64 attention model over 16 positions); 1 when every
+   * batch is split over the threads. null off the native CPU backend.
    */
   oneThreadBelowBatch: number | null;
 }

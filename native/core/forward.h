@@ -17,12 +17,12 @@ class Forward {
   // average (2 x multiply-adds: a layer's, on all the step's samples, over its regions; see
   // regions_per_layer in forward.cc) runs on one thread (step()). Set from bench/threads.js
   // on Intel Xeon f6 m207 (KVM, 2 cores): batch 1, each call after a 20 ms idle gap as a
-  // server's are, each variant in processes of its own. Always split, 2 threads were 0.78x
-  // of 1 thread at 0.36 MFLOP a region and 0.91-0.98x at 0.78 (`sudoku-4x4`), where
-  // splitting never paid; from 1.4 to 6 they were 0.91-1.19x after idle gaps (`intent`,
-  // 2.65: 0.91x) but up to 1.3x back to back (the bench's tiny workload, 2.9), so those stay
-  // split; 1.07-1.7x from 4 up.
-  static constexpr double kSplitMinRegionFlops = 0.9e6;
+  // server's are, each variant in processes of its own. Always split, 2 threads were
+  // 0.78-0.99x of 1 thread at 0.36 MFLOP a region (hidden 64, 16 positions, attention),
+  // never faster. Since a worker moves off its caller's CPU (thread_pool.cc), they were
+  // 1.1-1.33x at 0.78 (`sudoku-4x4`; 0.91-0.98x before), 1.12x for `intent` (2.65) and
+  // 1.2-1.8x from 4 up.
+  static constexpr double kSplitMinRegionFlops = 0.5e6;
   // kSplitMinRegionFlops, or TRM_SPLIT_MIN_REGION_FLOPS where set (0: always split). A model
   // reads it once, at load: bench/threads.js loads its variants each way to find the bound
   // on another CPU.
