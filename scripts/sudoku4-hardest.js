@@ -6,7 +6,7 @@
 //   node scripts/sudoku4-hardest.js [MODEL_DIR] [--limit N] [--offset K] [--threads N] [--adaptive-only] [--failures N]
 //
 // Prints how many such puzzles exist, and the model's exact accuracy on them (or on N of them
-// from the K-th on, default 0, in a fixed shuffled order) under fixed steps and adaptive halting (--adaptive-only: adaptive
+// starting at index K, default 0, in a fixed shuffled order) under fixed steps and adaptive halting (--adaptive-only: adaptive
 // halting alone, about 8x faster); --failures N prints up to N puzzles it gets wrong (puzzle, solution,
 // the model's answer; '.' a blank) under the last rule scored.
 'use strict';
@@ -80,8 +80,14 @@ async function main() {
     const j = rng.nextU32() % (i + 1);
     [puzzles[i], puzzles[j]] = [puzzles[j], puzzles[i]];
   }
-  const offset = values.offset === undefined ? 0 : Number(values.offset);
-  const limit = values.limit === undefined ? puzzles.length : Number(values.limit);
+  const count = (flag, fallback) => {
+    if (values[flag] === undefined) return fallback;
+    const n = Number(values[flag]);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`--${flag} must be an integer >= 0, not ${values[flag]}`);
+    return n;
+  };
+  const offset = count('offset', 0);
+  const limit = count('limit', puzzles.length);
   const examples = puzzles.slice(offset, offset + limit);
   const model = await lib.loadModel(dir, values.threads ? { threads: Number(values.threads) } : {});
   try {
@@ -94,7 +100,7 @@ async function main() {
       seconds: (Date.now() - start) / 1000,
     };
     if (values.json) { console.log(JSON.stringify(summary, null, 2)); return; }
-    console.log(`${grids} full grids; ${puzzles.length} puzzles with 10 blanks and a unique solution; scored ${examples.length}${offset ? ` from the ${offset}-th on` : ''}`);
+    console.log(`${grids} full grids; ${puzzles.length} puzzles with 10 blanks and a unique solution; scored ${examples.length}${offset ? `, starting at index ${offset}` : ''}`);
     if (fixed) console.log(`fixed ${model.config.halt_max_steps} steps: exact ${percent(fixed.exactCorrect, examples.length)} (${fixed.exactCorrect}/${examples.length})`);
     console.log(`adaptive p(halt) > 0.5: exact ${percent(adaptive.exactCorrect, examples.length)} (${adaptive.exactCorrect}/${examples.length}), mean ${adaptive.meanSteps.toFixed(2)} steps`);
     if (values.failures !== undefined) printFailures(adaptive, examples, Number(values.failures));

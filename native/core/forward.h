@@ -20,8 +20,8 @@ class Forward {
   // server's are, each variant in processes of its own. Always split, 2 threads were
   // 0.78-0.99x of 1 thread at 0.36 MFLOP a region (hidden 64, 16 positions, attention),
   // never faster. Since a worker moves off its caller's CPU (thread_pool.cc), they were
-  // 1.1-1.33x at 0.78 (`sudoku-4x4`; 0.91-0.98x before), 1.12x for `intent` (2.65) and
-  // 1.2-1.8x from 4 up.
+  // 1.1-1.33x at 0.78 (`sudoku-4x4`; 0.91-0.98x before), 0.91-1.15x for `intent` (2.65)
+  // and 1.16-1.8x from 4 up.
   static constexpr double kSplitMinRegionFlops = 0.5e6;
   // kSplitMinRegionFlops, or TRM_SPLIT_MIN_REGION_FLOPS where set (0: always split). A model
   // reads it once, at load: bench/threads.js loads its variants each way to find the bound
@@ -32,7 +32,7 @@ class Forward {
 
   // Allocates every buffer for up to `capacity` samples; nothing is allocated after this.
   Forward(const ModelSpec& spec, const ModelWeights& weights, const cpu::KernelTable& kernels,
-          ThreadPool& pool, int capacity, double split_min_region_flops = kSplitMinRegionFlops);
+          ThreadPool& pool, int capacity, double split_min_region_flops);
 
   // The input embedding of one sample (tokens [seq_len]) into slot `slot`.
   void embed(int slot, const int32_t* tokens, int32_t puzzle_identifier);

@@ -44,9 +44,11 @@ bool spin_until(Pred pred) {
 // two then share that core until the load balancer parts them, milliseconds later; taking
 // the worker's parts (run()) keeps the caller from waiting, but not from sharing its core
 // with a spinning worker. Side by side in processes of their own (Intel f6 m207, KVM, 2
-// cores), whole answers at batch 1 after a 20 ms idle gap, 2 threads: sudoku-9x9 13.7-14.6
-// -> 9.9-10.2 ms, compliance 10.9-11.4 -> 7.3-9.2, intent 3.7-4.5 -> 3.2-3.7. Not done when
-// the pool has more threads than the CPUs it may use, where sharing cannot be avoided.
+// cores), whole answers at batch 1 after a 20 ms idle gap, 2 threads, two runs: sudoku-9x9
+// 13.7-14.6 -> 9.9-10.2 ms (unchanged in the second run), compliance 10.9-11.4 -> 7.3-9.2
+// and 11.6-14.4 -> 9.6-10.1, compliance-records 9.0-9.3 -> 6.1-6.3, intent 3.7-4.5 ->
+// 3.2-3.7. Not done when the pool has more threads than the CPUs it may use, where sharing
+// cannot be avoided.
 void step_off_cpu(int cpu, int pool_size) {
 #if defined(__linux__)
   if (cpu < 0 || sched_getcpu() != cpu) return;

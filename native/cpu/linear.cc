@@ -56,6 +56,13 @@ void f32_gemm_columns(const PackedLinear& w, int j0, int j1, const float* a, int
                    accumulate);
 }
 
+void f32_gemm_ranges(const PackedLinear& w, const ColumnRange* ranges, int count, const float* a, int lda, int ldc,
+                     int m, bool accumulate) {
+  for (int r = 0; r < count; ++r) {
+    if (ranges[r].j1 > ranges[r].j0) f32_gemm_columns(w, ranges[r].j0, ranges[r].j1, a, lda, ranges[r].c, ldc, m, accumulate);
+  }
+}
+
 // Each row of `a` rounded to bf16 values, then the fp32 microkernel on them, for each range.
 // All m rows are rounded at once and go to one microkernel call: the same row blocks and
 // register tiles as the fp32 path, so the rounding pass (m x k, next to the GEMM's m x k x n)
@@ -71,9 +78,7 @@ void bf16_values_column_ranges(const PackedLinear& w, const ColumnRange* ranges,
   float* rounded = static_cast<float*>(thread_scratch(3, static_cast<size_t>(m) * k_even * sizeof(float)));
   const RoundRowsFn round = w.impl->round_rows ? w.impl->round_rows : round_rows_to_bf16_values;
   round(a, lda, m, w.k, rounded, k_even);
-  for (int r = 0; r < count; ++r) {
-    if (ranges[r].j1 > ranges[r].j0) f32_gemm_columns(w, ranges[r].j0, ranges[r].j1, rounded, k_even, ranges[r].c, ldc, m, accumulate);
-  }
+  f32_gemm_ranges(w, ranges, count, rounded, k_even, ldc, m, accumulate);
 }
 
 }  // namespace
@@ -94,9 +99,7 @@ void run_linear_column_ranges(const PackedLinear& w, const ColumnRange* ranges, 
   } else if (w.impl->layout.format == WeightFormat::kBf16ValuePanels) {
     bf16_values_column_ranges(w, ranges, count, a, lda, ldc, m, accumulate);
   } else {
-    for (int r = 0; r < count; ++r) {
-      if (ranges[r].j1 > ranges[r].j0) f32_gemm_columns(w, ranges[r].j0, ranges[r].j1, a, lda, ranges[r].c, ldc, m, accumulate);
-    }
+    f32_gemm_ranges(w, ranges, count, a, lda, ldc, m, accumulate);
   }
 }
 

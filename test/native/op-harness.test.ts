@@ -4,22 +4,15 @@
  * every CUDA kernel where a GPU is present. It is a plain C++ executable linked against the
  * core alone, so building and running it here proves the core builds and runs without Node.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { supportedIsas } from '../../lib';
 import { loadAddon } from '../../lib/native/addon';
-import { REPO_ROOT } from '../helpers/paths';
-
-const BUILD = path.join(REPO_ROOT, 'build');
-const BINARY = path.join(BUILD, 'trm_op_harness');
+import { buildNativeTool } from '../helpers/native-tool';
 
 describe('op harness', () => {
   it('builds without Node and passes every op on every table this CPU runs', () => {
-    expect(fs.existsSync(path.join(BUILD, 'CMakeCache.txt')), 'build/ is configured by npm run build:native').toBe(true);
-    execFileSync('cmake', ['--build', BUILD, '--target', 'trm_op_harness'], { stdio: 'pipe' });
-    const run = spawnSync(BINARY, [], { encoding: 'utf8' });
+    const run = spawnSync(buildNativeTool('trm_op_harness'), [], { encoding: 'utf8' });
     console.log(run.stdout.split('\n').filter((l) => !l.startsWith('ok ')).join('\n'));
     expect(run.status, run.stdout).toBe(0);
     expect(run.stdout).toMatch(/all passed: \d+ case\(s\), 0 failure\(s\)/);

@@ -115,9 +115,10 @@ void gemm_int8_blocked(const Int8Weights& w, const ColumnRange* ranges, int coun
     const int tiles = (rows + Kernel::kMr - 1) / Kernel::kMr;
     for (int range = 0; range < count; ++range) {
       const int j0 = ranges[range].j0, n = ranges[range].j1;
+      if (n <= j0) continue;
       float* const c = ranges[range].c;
       const int panels = (n + Kernel::kNr - 1) / Kernel::kNr;
-      for (int p = j0 / Kernel::kNr; p < panels && j0 < n; ++p) {
+      for (int p = j0 / Kernel::kNr; p < panels; ++p) {
         const int col = p * Kernel::kNr;
         const int8_t* panel = w.data.data() + p * panel_bytes;
         Int8Tile tile{panel, kg, nullptr, nullptr, w.scales.data() + col,
