@@ -118,7 +118,7 @@ Forward::Forward(const ModelSpec& spec, const ModelWeights& weights, const cpu::
     attn_.resize(rows * D);
     keys_size_ = cpu::attention_keys_size(T_, hd, k_.nr);
     values_size_ = cpu::attention_values_size(T_, hd, k_.nr);
-    scores_size_ = static_cast<size_t>(T_) * T_;
+    scores_size_ = cpu::attention_scores_size(T_);
     keys_.resize(slots * keys_size_);
     values_.resize(slots * values_size_);
     scores_.resize(slots * scores_size_);
@@ -466,7 +466,7 @@ void Forward::token_mlp_rows(const LayerWeights& layer, float* hidden, const flo
 // RoPE with the rotate_half convention: the pair (i, i + half) of each head turns by the
 // angle of frequency i.
 void Forward::rope_rows(int r0, int r1, int h0, int h1) {
-  const int hd = spec_.head_dim(), half = hd / 2, heads = spec_.num_heads;
+  const int hd = spec_.head_dim(), heads = spec_.num_heads;
   if (h1 < 0) h1 = heads;
   for (int r = r0; r < r1; ++r) {
     const int t = r % T_;
@@ -474,15 +474,8 @@ void Forward::rope_rows(int r0, int r1, int h0, int h1) {
     const float* sin = weights_.rope_sin.data() + static_cast<size_t>(t) * hd;
     float* row = qkv_.data() + static_cast<size_t>(r) * 3 * D_;
     // q heads then k heads: 2 * heads vectors of head_dim, contiguous; heads [h0, h1) of each.
-    for (int v = 0; v < 2 * heads; ++v) {
-      if (v % heads < h0 || v % heads >= h1) continue;
-      float* x = row + static_cast<size_t>(v) * hd;
-      for (int i = 0; i < half; ++i) {
-        const float x1 = x[i], x2 = x[i + half];
-        x[i] = x1 * cos[i] - x2 * sin[i];
-        x[i + half] = x2 * cos[i + half] + x1 * sin[i + half];
-      }
-    }
+    k_.rope(row + static_cast<size_t>(h0) * hd, h1 - h0, hd, cos, sin);
+    k_.rope(row + static_cast<size_t>(heads + h0) * hd, h1 - h0, hd, cos, sin);
   }
 }
 

@@ -8,14 +8,17 @@
 
 namespace trm::cpu {
 
-// Scratch for one call, per thread: packed keys, packed transposed values, T x T scores.
+// Scratch for one call, per thread: packed keys, packed transposed values, the scores of
+// one block of query rows.
 size_t attention_keys_size(int T, int head_dim, int nr);
 size_t attention_values_size(int T, int head_dim, int nr);
+size_t attention_scores_size(int T);
 
 // out[t*ldo + d] = softmax_j(q_t . k_j / sqrt(head_dim)) v_j[d], for t < T, d < head_dim,
 // where q_t = qkv[t*stride + d], k_j = qkv[j*stride + hidden + d], v_j = qkv[j*stride + 2*hidden + d]
-// (`qkv` already offset to the head). No mask. Two GEMMs on the table's microkernel: the
-// keys packed as a weight straight from the qkv rows, the values packed transposed.
+// (`qkv` already offset to the head). No mask. Two GEMMs on the table's microkernel, a block
+// of query rows at a time: the keys packed as a weight straight from the qkv rows, the
+// values packed transposed.
 void attention_head(const KernelTable& k, const float* qkv, size_t stride, int hidden, int T, int head_dim,
                     float* keys, float* values, float* scores, float* out, int ldo);
 

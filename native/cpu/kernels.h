@@ -47,6 +47,14 @@ struct KernelTable {
   void (*axpy)(float alpha, const float* x, float* y, int n) = nullptr;
   // x[r*ld + j] = softmax over j of (scale * x[r*ld + j]), for r < rows, j < cols.
   void (*softmax_rows)(float* x, int rows, int cols, int ld, float scale) = nullptr;
+  // RoPE (rotate_half) on `vectors` consecutive head vectors of one token, v = x + i*head_dim:
+  // v[j] = v[j]*cos[j] - v[j+h]*sin[j] and v[j+h] = v[j+h]*cos[j+h] + v[j]*sin[j+h] for
+  // j < h = head_dim/2, each product and each sum rounded once (as PyTorch's eager
+  // q*cos + rotate_half(q)*sin rounds them): every table gives the same bits.
+  void (*rope)(float* x, int vectors, int head_dim, const float* cos, const float* sin) = nullptr;
+  // pack_linear_strided(src, n, k, stride, 1, nr, packed) for this table's nr: a weight whose
+  // rows are contiguous over k (attention's keys, straight out of the qkv rows). The same bits.
+  void (*pack_rows)(const float* src, int n, int k, size_t stride, float* packed) = nullptr;
   // The Linear-layer GEMM of each dtype this table runs (cpu/linear.h), chosen by dispatch
   // from kernel_list.inc: the first entry for this table whose CPU check passes.
   const LinearKernel* linear_f32 = nullptr;

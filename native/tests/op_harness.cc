@@ -6,6 +6,7 @@
 // core alone (no Node), so running it also proves the core builds and runs without Node.
 //   build/Release/trm_op_harness   (built by npm run build:native; run by test/native/op-harness.test.ts)
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -29,12 +30,15 @@ const int kLengths[] = {1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 12
 const int kGemmM[] = {1, 5, 6, 7, 8, 9, 13, 16, 17};
 const int kGemmN[] = {1, 15, 16, 17, 31, 32, 33, 63, 64, 65};
 const int kGemmK[] = {1, 2, 3, 15, 16, 17, 64, 65};
+// m x n x k with m past the kernels' row blocks at that k (the long workload's down
+// projection, 400 x 704, among them).
+const std::array<int, 3> kGemmBlockShapes[] = {{400, 33, 704}, {388, 65, 1500}};
 
 // Bounds: relative L2 error against float64 (dot: relative to the sum of |terms|). fp32
 // sums over k terms drift by about sqrt(k) ulps; elementwise ops by an ulp or two (softmax
 // sums 1000 float exps: 7e-7 measured, hence its looser bound).
 constexpr double kGemmBound = 1e-5, kBf16GemmBound = 1e-5, kInt8GemmBound = 1e-6, kNormBound = 1e-6, kSiluBound = 1e-6;
-constexpr double kSoftmaxBound = 2e-6, kDotBound = 1e-6, kAxpyBound = 1e-6, kAttentionBound = 1e-5;
+constexpr double kSoftmaxBound = 2e-6, kDotBound = 1e-6, kAxpyBound = 1e-6, kAttentionBound = 1e-5, kRopeBound = 1e-6;
 
 std::string size_name(std::initializer_list<int> dims) {
   std::string s;
@@ -115,9 +119,17 @@ void check_linear_gemms(Harness& h) {
     }
     std::vector<int> ks(std::begin(kGemmK), std::end(kGemmK));
     for (int d : {-1, 0, 1}) ks.push_back(std::max(1, 4 * kernel.lanes + d));
+    std::vector<std::array<int, 3>> shapes;
     for (int m : ms) {
       for (int n : ns) {
-        for (int k : ks) {
+        for (int k : ks) shapes.push_back({m, n, k});
+      }
+    }
+    // Rows past one cache block (cpu/row_tiles.h): several blocks, the short tile in the last.
+    for (const std::array<int, 3>& shape : kGemmBlockShapes) shapes.push_back(shape);
+    for (const auto& [m, n, k] : shapes) {
+      {
+        {
           const int lda = k + 3, ldc = n + 5;
           const auto a = random_vec(static_cast<size_t>(m) * lda, 1000 + m * 7 + k);
           const auto w = random_vec(static_cast<size_t>(n) * k, 2000 + n * 11 + k);
@@ -239,15 +251,18 @@ void check_row_ops(Harness& h, const std::vector<const KernelTable*>& tables) {
                const double scale = 1.0 / std::sqrt(ss / cols + eps);
                for (int j = 0; j < cols; ++j) out[j] = x[j] * scale;
              });
-  const float scale = 0.37f;
-  check_rows(h, tables, "softmax_rows", kSoftmaxBound,
-             [&](const KernelTable& t, float* x, int rows, int cols, int ld) { t.softmax_rows(x, rows, cols, ld, scale); },
-             [&](const float* x, int cols, double* out) {
-               double mx = -1e300, sum = 0;
-               for (int j = 0; j < cols; ++j) mx = std::max(mx, static_cast<double>(scale) * x[j]);
-               for (int j = 0; j < cols; ++j) sum += (out[j] = std::exp(static_cast<double>(scale) * x[j] - mx));
-               for (int j = 0; j < cols; ++j) out[j] /= sum;
-             });
+  // Attention's scale is positive (the AVX-512 kernel then takes the max before scaling);
+  // a negative one takes the other path.
+  for (const float scale : {0.37f, -0.37f}) {
+    check_rows(h, tables, scale > 0 ? "softmax_rows" : "softmax_rows (negative scale)", kSoftmaxBound,
+               [&](const KernelTable& t, float* x, int rows, int cols, int ld) { t.softmax_rows(x, rows, cols, ld, scale); },
+               [&](const float* x, int cols, double* out) {
+                 double mx = -1e300, sum = 0;
+                 for (int j = 0; j < cols; ++j) mx = std::max(mx, static_cast<double>(scale) * x[j]);
+                 for (int j = 0; j < cols; ++j) sum += (out[j] = std::exp(static_cast<double>(scale) * x[j] - mx));
+                 for (int j = 0; j < cols; ++j) out[j] /= sum;
+               });
+  }
 }
 
 // ---- silu_mul: out[r][i] = silu(gu[r][i]) * gu[r][inter + i] ----
@@ -312,9 +327,61 @@ void check_vector_ops(Harness& h, const std::vector<const KernelTable*>& tables)
   }
 }
 
+// ---- rope on `vectors` head vectors: every table bit for bit with the scalar one ----
+void check_rope(Harness& h, const std::vector<const KernelTable*>& tables) {
+  for (int vectors : {1, 3}) {
+    for (int hd : {2, 8, 14, 16, 30, 32, 34, 64, 66}) {
+      const size_t n = static_cast<size_t>(vectors) * hd;
+      const auto x0 = random_vec(n, 11000 + hd * 3 + vectors);
+      const auto cos = random_vec(hd, 12000 + hd), sin = random_vec(hd, 13000 + hd);
+      std::vector<double> ref(n);
+      for (int v = 0; v < vectors; ++v) {
+        const float* x = x0.data() + static_cast<size_t>(v) * hd;
+        for (int j = 0; j < hd / 2; ++j) {
+          ref[v * hd + j] = static_cast<double>(x[j]) * cos[j] - static_cast<double>(x[j + hd / 2]) * sin[j];
+          ref[v * hd + j + hd / 2] = static_cast<double>(x[j + hd / 2]) * cos[j + hd / 2] + static_cast<double>(x[j]) * sin[j + hd / 2];
+        }
+      }
+      std::vector<float> scalar_out(x0);
+      cpu::kernels_scalar().rope(scalar_out.data(), vectors, hd, cos.data(), sin.data());
+      const std::string name = size_name({vectors, hd});
+      for (const KernelTable* t : tables) {
+        Guarded x(n);
+        std::copy(x0.begin(), x0.end(), x.data());
+        t->rope(x.data(), vectors, hd, cos.data(), sin.data());
+        h.expect(std::string("rope ") + t->isa + " no stray writes", name, x.guards_intact(), "wrote outside its vectors");
+        h.check(std::string("rope ") + t->isa, name, x.data(), ref.data(), n, kRopeBound);
+        h.expect(std::string("rope ") + t->isa + " vs scalar bit for bit", name,
+                 std::memcmp(x.data(), scalar_out.data(), n * sizeof(float)) == 0, "differs from the scalar rope");
+      }
+    }
+  }
+}
+
+// ---- pack_rows: the generic strided packing's bits, at panel and vector edges ----
+void check_pack_rows(Harness& h, const std::vector<const KernelTable*>& tables) {
+  for (int n : {1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 81}) {
+    for (int k : {1, 2, 15, 16, 17, 24, 31, 33, 64, 65}) {
+      const size_t stride = static_cast<size_t>(k) + 5;
+      const auto src = random_vec(static_cast<size_t>(n) * stride, 14000 + n * 7 + k);
+      const std::string name = size_name({n, k});
+      for (const KernelTable* t : tables) {
+        const size_t size = cpu::packed_linear_size(n, k, t->nr);
+        std::vector<float> expected(size);
+        cpu::pack_linear_strided(src.data(), n, k, stride, 1, t->nr, expected.data());
+        Guarded got(size);
+        t->pack_rows(src.data(), n, k, stride, got.data());
+        h.expect(std::string("pack_rows ") + t->isa + " no stray writes", name, got.guards_intact(), "wrote outside its panels");
+        h.expect(std::string("pack_rows ") + t->isa + " vs pack_linear_strided", name,
+                 std::memcmp(got.data(), expected.data(), size * sizeof(float)) == 0, "packed differently");
+      }
+    }
+  }
+}
+
 // ---- attention of one head on qkv rows [T, 3 * hidden] ----
 void check_attention(Harness& h, const std::vector<const KernelTable*>& tables) {
-  for (int T : {1, 7, 8, 9, 16, 17, 31, 32, 33, 81}) {
+  for (int T : {1, 7, 8, 9, 16, 17, 31, 32, 33, 81, 400}) {
     for (int hd : {8, 16, 24, 32, 64}) {
       const int heads = 2, hidden = heads * hd, head = 1;
       const size_t stride = 3 * static_cast<size_t>(hidden);
@@ -339,7 +406,7 @@ void check_attention(Harness& h, const std::vector<const KernelTable*>& tables) 
       }
       auto run = [&](const KernelTable& t, std::vector<float>& out) {
         std::vector<float> keys(cpu::attention_keys_size(T, hd, t.nr)), values(cpu::attention_values_size(T, hd, t.nr));
-        std::vector<float> scores(static_cast<size_t>(T) * T);
+        std::vector<float> scores(cpu::attention_scores_size(T));
         // Written into a [T, hidden] block at the head's columns, as the recursion does.
         Guarded block(static_cast<size_t>(T) * hidden);
         cpu::attention_head(t, base, stride, hidden, T, hd, keys.data(), values.data(), scores.data(), block.data() + head * hd, hidden);
@@ -402,6 +469,8 @@ int main() {
   tests::check_row_ops(h, tables);
   tests::check_silu_mul(h, tables);
   tests::check_vector_ops(h, tables);
+  tests::check_rope(h, tables);
+  tests::check_pack_rows(h, tables);
   tests::check_attention(h, tables);
   tests::check_cuda_ops(h);
   return h.finish();

@@ -58,7 +58,7 @@ void BlockRunner::attention_forward(const LayerParams& layer, const float* x, Bl
   const int rows = n * T_;
   gemm_.apply(layer.qkv.w, x, D_, tape.qkv.data(), 3 * D_, rows, false);
   if (spec_.pos_encoding == PosEncoding::kRope) {
-    rope_forward(pool_, tape.qkv.data(), rows, T_, spec_.num_heads, spec_.head_dim(), rope_cos_.data(), rope_sin_.data());
+    rope_forward(k_, pool_, tape.qkv.data(), rows, T_, spec_.num_heads, spec_.head_dim(), rope_cos_.data(), rope_sin_.data());
   }
   const AttentionShape shape{T_, spec_.num_heads, spec_.head_dim()};
   train::attention_forward(shape, k_, pool_, tape.qkv.data(), tape.probs.data(), tape.attn.data(), n);

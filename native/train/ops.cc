@@ -67,24 +67,14 @@ void swiglu_backward(ThreadPool& pool, const float* d_act, const float* gate_up,
   });
 }
 
-void rope_forward(ThreadPool& pool, float* qkv, int rows, int positions, int heads, int head_dim, const float* cos,
-                  const float* sin) {
-  const int half = head_dim / 2;
+void rope_forward(const cpu::KernelTable& k, ThreadPool& pool, float* qkv, int rows, int positions, int heads,
+                  int head_dim, const float* cos, const float* sin) {
   const size_t stride = 3 * static_cast<size_t>(heads) * head_dim;
   pool.parallel_for(rows, [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r) {
       const size_t t = static_cast<size_t>(r % positions);
-      const float* c = cos + t * head_dim;
-      const float* s = sin + t * head_dim;
       // q heads then k heads: 2 * heads vectors of head_dim, contiguous.
-      for (int v = 0; v < 2 * heads; ++v) {
-        float* x = qkv + r * stride + static_cast<size_t>(v) * head_dim;
-        for (int i = 0; i < half; ++i) {
-          const float x1 = x[i], x2 = x[i + half];
-          x[i] = x1 * c[i] - x2 * s[i];
-          x[i + half] = x2 * c[i + half] + x1 * s[i + half];
-        }
-      }
+      k.rope(qkv + r * stride, 2 * heads, head_dim, cos + t * head_dim, sin + t * head_dim);
     }
   });
 }

@@ -6,6 +6,7 @@
 #include <cstddef>
 
 #include "core/thread_pool.h"
+#include "cpu/kernels.h"
 
 namespace trm::train {
 
@@ -22,9 +23,10 @@ void swiglu_backward(ThreadPool& pool, const float* d_act, const float* gate_up,
                      float* d_gate_up);
 
 // RoPE (rotate_half convention) on the q and k heads of qkv rows [rows, 3 * heads * head_dim],
-// row r at position r % positions. Backward applies the transposed rotation to d_qkv.
-void rope_forward(ThreadPool& pool, float* qkv, int rows, int positions, int heads, int head_dim, const float* cos,
-                  const float* sin);
+// row r at position r % positions, by the kernel table's rope (the inference forward's too).
+// Backward applies the transposed rotation to d_qkv.
+void rope_forward(const cpu::KernelTable& k, ThreadPool& pool, float* qkv, int rows, int positions, int heads,
+                  int head_dim, const float* cos, const float* sin);
 void rope_backward(ThreadPool& pool, float* d_qkv, int rows, int positions, int heads, int head_dim,
                    const float* cos, const float* sin);
 

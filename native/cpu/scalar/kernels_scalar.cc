@@ -78,6 +78,23 @@ void softmax_rows_scalar(float* x, int rows, int cols, int ld, float scale) {
   }
 }
 
+void rope_scalar(float* x, int vectors, int head_dim, const float* cos, const float* sin) {
+  const int half = head_dim / 2;
+  for (int v = 0; v < vectors; ++v) {
+    float* a = x + static_cast<size_t>(v) * head_dim;
+    for (int j = 0; j < half; ++j) {
+      const float x1 = a[j], x2 = a[j + half];
+      a[j] = x1 * cos[j] - x2 * sin[j];
+      a[j + half] = x2 * cos[j + half] + x1 * sin[j + half];
+    }
+  }
+}
+
+// nr = 1: the packed weight is the rows themselves.
+void pack_rows_scalar(const float* src, int n, int k, size_t stride, float* packed) {
+  pack_linear_strided(src, n, k, stride, 1, 1, packed);
+}
+
 // nr = 1: weight row j holds its k values as w.kp pairs. Each product of two bf16 values is
 // exact in fp32, so the only roundings are the accumulator's, in k order.
 void gemm_bf16_scalar(const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) {
@@ -130,6 +147,8 @@ const KernelTable& kernels_scalar() {
     t.dot = dot_scalar;
     t.axpy = axpy_scalar;
     t.softmax_rows = softmax_rows_scalar;
+    t.rope = rope_scalar;
+    t.pack_rows = pack_rows_scalar;
     return t;
   }();
   return table;

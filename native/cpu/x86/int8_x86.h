@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "../linear.h"
+#include "../row_tiles.h"
 
 namespace trm::cpu {
 namespace {
@@ -32,32 +33,6 @@ Int8Scratch int8_scratch(size_t word_count, int rows) {
 int int8_row_block(int row_bytes, int mr) {
   const int rows = (98304 / (row_bytes > 0 ? row_bytes : 1)) / mr * mr;
   return rows > mr ? rows : mr;
-}
-
-// fn(i0, rows) over [0, m) in blocks of at most `block` rows, of even size.
-template <typename Fn>
-void for_int8_row_blocks(int m, int block, Fn&& fn) {
-  const int blocks = (m + block - 1) / block;
-  for (int b = 0, i0 = 0; b < blocks; ++b) {
-    const int rows = m / blocks + (b < m % blocks ? 1 : 0);
-    fn(i0, rows);
-    i0 += rows;
-  }
-}
-
-// fn(r, mr) over [0, rows) in ceil(rows / mr) tiles of even height (97 rows at mr 8: 6 of 8
-// and 7 of 7): a short tile does less work per weight load, and a 1-row tile costs almost
-// as much as a full one.
-template <typename Fn>
-void for_int8_tiles(int rows, int mr, Fn&& fn) {
-  const int tiles = (rows + mr - 1) / mr;
-  if (tiles == 0) return;
-  const int base = rows / tiles, extra = rows % tiles;
-  for (int t = 0, r = 0; t < tiles; ++t) {
-    const int h = base + (t < extra ? 1 : 0);
-    fn(r, h);
-    r += h;
-  }
 }
 
 // What one register tile is handed: the panel of weights, the quantized rows (kg words each)
@@ -107,7 +82,7 @@ void gemm_int8_blocked(const Int8Weights& w, const ColumnRange* ranges, int coun
   const int block = int8_row_block(kg * 4, Kernel::kMr);
   const Int8Scratch scratch = int8_scratch(static_cast<size_t>(block) * kg, block);
   const size_t panel_bytes = static_cast<size_t>(kg) * Kernel::kNr * Kernel::kKGroup;
-  for_int8_row_blocks(m, block, [&](int i0, int rows) {
+  for_row_blocks(m, block, Kernel::kMr, [&](int i0, int rows) {
     for (int i = 0; i < rows; ++i) {
       scratch.sx[i] = Kernel::quantize_row(a + static_cast<size_t>(i0 + i) * lda, w.k, kg,
                                            scratch.words + static_cast<size_t>(i) * kg);
@@ -130,7 +105,7 @@ void gemm_int8_blocked(const Int8Weights& w, const ColumnRange* ranges, int coun
         const int lines = p + 1 < panels ? static_cast<int>(panel_bytes / 64) : 0;
         const int per_tile = (lines + tiles - 1) / tiles;
         int t = 0;
-        for_int8_tiles(rows, Kernel::kMr, [&](int r, int h) {
+        for_row_tiles(rows, Kernel::kMr, [&](int r, int h) {
           tile.rows = scratch.words + static_cast<size_t>(r) * kg;
           tile.sx = scratch.sx + r;
           tile.c = c + static_cast<size_t>(i0 + r) * ldc + (col - j0);

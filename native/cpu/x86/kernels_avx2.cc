@@ -282,6 +282,36 @@ void axpy_f32_avx2(float alpha, const float* x, float* y, int n) {
   }
 }
 
+// This unit is built with -mfma, and GCC contracts a product into the add that uses it
+// (intrinsics included) unless something opaque stands between: the empty asm hands the
+// rounded product on as an unknown value, so RoPE rounds it as the scalar reference does.
+inline __m256 rounded_f32_avx2(__m256 v) {
+  asm("" : "+x"(v));
+  return v;
+}
+
+void rope_f32_avx2(float* x, int vectors, int head_dim, const float* cos, const float* sin) {
+  const int half = head_dim / 2;
+  for (int v = 0; v < vectors; ++v) {
+    float* a = x + static_cast<size_t>(v) * head_dim;
+    float* b = a + half;
+    for (int j = 0; j < half; j += kLanes) {
+      const __m256i mk = mask_first_f32_avx2(half - j);
+      const __m256 x1 = _mm256_maskload_ps(a + j, mk), x2 = _mm256_maskload_ps(b + j, mk);
+      const __m256 y1 = _mm256_sub_ps(rounded_f32_avx2(_mm256_mul_ps(x1, _mm256_maskload_ps(cos + j, mk))),
+                                      rounded_f32_avx2(_mm256_mul_ps(x2, _mm256_maskload_ps(sin + j, mk))));
+      const __m256 y2 = _mm256_add_ps(rounded_f32_avx2(_mm256_mul_ps(x2, _mm256_maskload_ps(cos + half + j, mk))),
+                                      rounded_f32_avx2(_mm256_mul_ps(x1, _mm256_maskload_ps(sin + half + j, mk))));
+      _mm256_maskstore_ps(a + j, mk, y1);
+      _mm256_maskstore_ps(b + j, mk, y2);
+    }
+  }
+}
+
+void pack_rows_f32_avx2(const float* src, int n, int k, size_t stride, float* packed) {
+  pack_linear_strided(src, n, k, stride, 1, kNr, packed);
+}
+
 inline float hmax_f32_avx2(__m256 v) {
   __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_max_ps(s, _mm_movehl_ps(s, s));
@@ -385,6 +415,8 @@ const KernelTable* kernels_avx2() {
     t.dot = dot_f32_avx2;
     t.axpy = axpy_f32_avx2;
     t.softmax_rows = softmax_rows_f32_avx2;
+    t.rope = rope_f32_avx2;
+    t.pack_rows = pack_rows_f32_avx2;
     return t;
   }();
   return &table;

@@ -3,7 +3,7 @@
 // only after dispatch has checked the CPU, so nothing outside this file needs those flags.
 //
 // GEMM: an 8x32 register tile (two zmm per row, 16 accumulators), templated on the row
-// count: a call's rows go in L2-sized blocks, spread evenly over tiles of at most 8 rows;
+// count: a call's rows go in L2-sized blocks of whole tiles of at most 8 rows, of even height;
 // the n remainder is handled by masked loads/stores, so nothing past column n is read from
 // or written to c.
 // Elementwise kernels handle their tails with masks rather than scalar loops.
@@ -14,6 +14,7 @@
 
 #include "../kernels.h"
 #include "../linear.h"
+#include "../row_tiles.h"
 
 namespace trm::cpu {
 namespace {
@@ -97,11 +98,7 @@ template <int MaxMr>
 void gemm_block_f32_avx512(const float* packed, int n, int k, const float* a, int lda, float* c, int ldc,
                            int m, bool accumulate) {
   const int panels = (n + kNr - 1) / kNr;
-  // Rows spread evenly over ceil(m/MaxMr) tiles (97 rows at 8: 6 of 8 and 7 of 7, not 12 of 8
-  // and one of 1): a short tile does fewer FMAs per panel load, and a 1-row tile costs almost
-  // as much time as a full one.
   const int tiles = (m + MaxMr - 1) / MaxMr;
-  const int base = m / tiles, extra = m % tiles;
   for (int p = 0; p < panels; ++p) {
     const float* panel = packed + static_cast<size_t>(p) * k * kNr;
     const int col = p * kNr;
@@ -117,32 +114,27 @@ void gemm_block_f32_avx512(const float* packed, int n, int k, const float* a, in
     const float* next = panel + static_cast<size_t>(k) * kNr;
     const int lines = p + 1 < panels ? 2 * k : 0;  // the next panel: k x 32 floats, 16 a line
     const int per_tile = (lines + tiles - 1) / tiles;
-    int i = 0;
-    for (int t = 0; t < tiles; ++t) {
-      const int mr = base + (t < extra ? 1 : 0);
+    int t = 0;
+    for_row_tiles(m, MaxMr, [&](int i, int mr) {
       const int first = std::min(t * per_tile, lines);
       const int count = std::min({per_tile, lines - first, k});
+      ++t;
       gemm_tile_f32_avx512_upto<MaxMr>(mr, panel, k, a + static_cast<size_t>(i) * lda, lda,
                                        c + static_cast<size_t>(i) * ldc + col, ldc, m0, m1, accumulate,
                                        next + static_cast<size_t>(first) * kLanes, count);
-      i += mr;
-    }
+    });
   }
 }
 
-// Row blocks of even size too (388 rows in blocks of at most 96: 4 of 97, not a 4-row tail).
+// Rows in L2-sized blocks of whole tiles (cpu/row_tiles.h).
 template <int MaxMr>
 void gemm_f32_avx512_rows(const float* packed, int n, int k, const float* a, int lda, float* c, int ldc, int m,
                           bool accumulate) {
   if (m <= 0 || n <= 0) return;
-  const int block = row_block_avx512(k, MaxMr);
-  const int blocks = (m + block - 1) / block;
-  for (int b = 0, i0 = 0; b < blocks; ++b) {
-    const int rows = m / blocks + (b < m % blocks ? 1 : 0);
+  for_row_blocks(m, row_block_avx512(k, MaxMr), MaxMr, [&](int i0, int rows) {
     gemm_block_f32_avx512<MaxMr>(packed, n, k, a + static_cast<size_t>(i0) * lda, lda,
                                  c + static_cast<size_t>(i0) * ldc, ldc, rows, accumulate);
-    i0 += rows;
-  }
+  });
 }
 
 // 8 x 32: 16 accumulators. 12 x 32: 24 accumulators + 2 panel vectors + 1 broadcast of the
@@ -163,9 +155,9 @@ void gemm_f32_avx512_12x32(const float* packed, int n, int k, const float* a, in
 // exp(x) to ~1 ulp: x = n*ln2 + r with |r| <= ln2/2 (Cody-Waite, ln2 split in two so n*ln2_hi
 // is exact), exp(r) by SLEEF's degree-6 minimax polynomial, then scalef(p, n) = p * 2^n,
 // which overflows to +inf and underflows through the subnormals correctly on its own.
-// The clamp only keeps n finite for huge |x|; it is ordered so a NaN input stays NaN.
-inline __m512 exp_f32_avx512(__m512 x) {
-  x = _mm512_min_ps(_mm512_set1_ps(89.f), x);
+// The clamps only keep n finite for huge |x|; they are ordered so a NaN input stays NaN.
+// This form takes x <= 89 (or NaN) and skips the upper clamp: softmax's arguments are <= 0.
+inline __m512 exp_below_89_f32_avx512(__m512 x) {
   x = _mm512_max_ps(_mm512_set1_ps(-104.f), x);
   const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.442695040888963407f)),
                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -181,6 +173,8 @@ inline __m512 exp_f32_avx512(__m512 x) {
   const __m512 p = _mm512_fmadd_ps(_mm512_mul_ps(r, r), u, _mm512_add_ps(r, _mm512_set1_ps(1.f)));
   return _mm512_scalef_ps(p, n);
 }
+
+inline __m512 exp_f32_avx512(__m512 x) { return exp_below_89_f32_avx512(_mm512_min_ps(_mm512_set1_ps(89.f), x)); }
 
 // silu(g) * u written as the scalar reference writes it, g / (1 + exp(-g)) * u, with a true
 // division: exp(-g) = +inf for g < -88.7 gives g / inf = -0 (no NaN), and for g > 88 it is
@@ -301,26 +295,37 @@ void axpy_f32_avx512(float alpha, const float* x, float* y, int n) {
 // four max and four sum accumulators keep the add/max latency off the critical path
 // (a single chain held the row at ~19 cycles a vector, Intel f6 m207), which only changes
 // the order in which the sum is added up.
+// A positive scale (attention's 1/sqrt(head_dim)) is left out of the max pass: rounding is
+// monotonic, so the max of the rounded products is the rounded product of the max.
 void softmax_rows_f32_avx512(float* x, int rows, int cols, int ld, float scale) {
   const __m512 vs = _mm512_set1_ps(scale);
   const int full = cols / kLanes * kLanes, tail = cols - full;
   const __mmask16 mk = mask_first_f32_avx512(tail);
-  for (int r = 0; r < rows; ++r) {
-    float* xr = x + static_cast<size_t>(r) * ld;
+  // The max of f(x) over a row, f the identity or the scaling.
+  const auto row_max = [&](const float* xr, auto f) {
     __m512 m0 = _mm512_set1_ps(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
     int j = 0;
     for (; j + 4 * kLanes <= full; j += 4 * kLanes) {
-      m0 = _mm512_max_ps(m0, _mm512_mul_ps(_mm512_loadu_ps(xr + j), vs));
-      m1 = _mm512_max_ps(m1, _mm512_mul_ps(_mm512_loadu_ps(xr + j + kLanes), vs));
-      m2 = _mm512_max_ps(m2, _mm512_mul_ps(_mm512_loadu_ps(xr + j + 2 * kLanes), vs));
-      m3 = _mm512_max_ps(m3, _mm512_mul_ps(_mm512_loadu_ps(xr + j + 3 * kLanes), vs));
+      m0 = _mm512_max_ps(m0, f(_mm512_loadu_ps(xr + j)));
+      m1 = _mm512_max_ps(m1, f(_mm512_loadu_ps(xr + j + kLanes)));
+      m2 = _mm512_max_ps(m2, f(_mm512_loadu_ps(xr + j + 2 * kLanes)));
+      m3 = _mm512_max_ps(m3, f(_mm512_loadu_ps(xr + j + 3 * kLanes)));
     }
-    for (; j < full; j += kLanes) m0 = _mm512_max_ps(m0, _mm512_mul_ps(_mm512_loadu_ps(xr + j), vs));
-    if (tail) m1 = _mm512_mask_max_ps(m1, mk, m1, _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, xr + full), vs));
-    const __m512 vm = _mm512_set1_ps(_mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3))));
-    const auto exp_at = [&](const float* p) { return exp_f32_avx512(_mm512_sub_ps(_mm512_mul_ps(_mm512_loadu_ps(p), vs), vm)); };
+    for (; j < full; j += kLanes) m0 = _mm512_max_ps(m0, f(_mm512_loadu_ps(xr + j)));
+    if (tail) m1 = _mm512_mask_max_ps(m1, mk, m1, f(_mm512_maskz_loadu_ps(mk, xr + full)));
+    return _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3)));
+  };
+  for (int r = 0; r < rows; ++r) {
+    float* xr = x + static_cast<size_t>(r) * ld;
+    const float max_value = scale > 0.f ? row_max(xr, [](__m512 v) { return v; }) * scale
+                                        : row_max(xr, [&](__m512 v) { return _mm512_mul_ps(v, vs); });
+    const __m512 vm = _mm512_set1_ps(max_value);
+    const auto exp_at = [&](const float* p) {
+      return exp_below_89_f32_avx512(_mm512_sub_ps(_mm512_mul_ps(_mm512_loadu_ps(p), vs), vm));
+    };
     __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-    for (j = 0; j + 4 * kLanes <= full; j += 4 * kLanes) {
+    int j = 0;
+    for (; j + 4 * kLanes <= full; j += 4 * kLanes) {
       const __m512 e0 = exp_at(xr + j), e1 = exp_at(xr + j + kLanes);
       const __m512 e2 = exp_at(xr + j + 2 * kLanes), e3 = exp_at(xr + j + 3 * kLanes);
       _mm512_storeu_ps(xr + j, e0);
@@ -338,13 +343,87 @@ void softmax_rows_f32_avx512(float* x, int rows, int cols, int ld, float scale) 
       s0 = _mm512_add_ps(s0, e);
     }
     if (tail) {
-      const __m512 e = exp_f32_avx512(_mm512_sub_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(mk, xr + full), vs), vm));
+      const __m512 e = exp_below_89_f32_avx512(_mm512_sub_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(mk, xr + full), vs), vm));
       _mm512_mask_storeu_ps(xr + full, mk, e);
       s1 = _mm512_mask_add_ps(s1, mk, s1, e);
     }
     const __m512 inv = _mm512_set1_ps(1.f / _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3))));
     for (j = 0; j < full; j += kLanes) _mm512_storeu_ps(xr + j, _mm512_mul_ps(_mm512_loadu_ps(xr + j), inv));
     if (tail) _mm512_mask_storeu_ps(xr + full, mk, _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, xr + full), inv));
+  }
+}
+
+// The embedded-rounding forms are builtins, not vector arithmetic, so GCC (this unit has
+// -mfma) cannot contract a product into the add after it: each rounds once, as the scalar
+// reference does.
+constexpr int kNearest = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+
+void rope_f32_avx512(float* x, int vectors, int head_dim, const float* cos, const float* sin) {
+  const int half = head_dim / 2;
+  for (int v = 0; v < vectors; ++v) {
+    float* a = x + static_cast<size_t>(v) * head_dim;
+    float* b = a + half;
+    for (int j = 0; j < half; j += kLanes) {
+      const __mmask16 mk = mask_first_f32_avx512(half - j);
+      const __m512 x1 = _mm512_maskz_loadu_ps(mk, a + j), x2 = _mm512_maskz_loadu_ps(mk, b + j);
+      const __m512 y1 = _mm512_sub_round_ps(_mm512_mul_round_ps(x1, _mm512_maskz_loadu_ps(mk, cos + j), kNearest),
+                                            _mm512_mul_round_ps(x2, _mm512_maskz_loadu_ps(mk, sin + j), kNearest), kNearest);
+      const __m512 y2 =
+          _mm512_add_round_ps(_mm512_mul_round_ps(x2, _mm512_maskz_loadu_ps(mk, cos + half + j), kNearest),
+                              _mm512_mul_round_ps(x1, _mm512_maskz_loadu_ps(mk, sin + half + j), kNearest), kNearest);
+      _mm512_mask_storeu_ps(a + j, mk, y1);
+      _mm512_mask_storeu_ps(b + j, mk, y2);
+    }
+  }
+}
+
+// r[c] becomes column c of the 16 x 16 block whose rows were r[0..15]: pairs, then quads
+// within each 128-bit lane, then the lanes across rows.
+inline void transpose_16x16_f32_avx512(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  __m512 u[16];  // u[4g + j], lane l: column 4l + j of rows 4g..4g+3
+  for (int g = 0; g < 4; ++g) {
+    const __m512d a = _mm512_castps_pd(t[4 * g]), b = _mm512_castps_pd(t[4 * g + 1]);
+    const __m512d c = _mm512_castps_pd(t[4 * g + 2]), d = _mm512_castps_pd(t[4 * g + 3]);
+    u[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+    u[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+    u[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+    u[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+  }
+  for (int j = 0; j < 4; ++j) {
+    const __m512 lo01 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0x44), hi01 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0xEE);
+    const __m512 lo23 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0x44), hi23 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0xEE);
+    r[j] = _mm512_shuffle_f32x4(lo01, lo23, 0x88);
+    r[4 + j] = _mm512_shuffle_f32x4(lo01, lo23, 0xDD);
+    r[8 + j] = _mm512_shuffle_f32x4(hi01, hi23, 0x88);
+    r[12 + j] = _mm512_shuffle_f32x4(hi01, hi23, 0xDD);
+  }
+}
+
+// Each panel's two halves of 16 rows in 16 x 16 blocks through registers: the generic loop
+// stores one float at a time, 32 floats apart (attention packs its keys every call).
+void pack_rows_f32_avx512(const float* src, int n, int k, size_t stride, float* packed) {
+  const int panels = (n + kNr - 1) / kNr;
+  for (int p = 0; p < panels; ++p) {
+    float* panel = packed + static_cast<size_t>(p) * k * kNr;
+    for (int half = 0; half < 2; ++half) {
+      const int row0 = p * kNr + half * kLanes;
+      const int rows = std::max(0, std::min(kLanes, n - row0));
+      for (int k0 = 0; k0 < k; k0 += kLanes) {
+        const int cols = std::min(kLanes, k - k0);
+        const __mmask16 mk = mask_first_f32_avx512(cols);
+        __m512 r[16];
+        for (int i = 0; i < kLanes; ++i) {
+          r[i] = i < rows ? _mm512_maskz_loadu_ps(mk, src + static_cast<size_t>(row0 + i) * stride + k0) : _mm512_setzero_ps();
+        }
+        transpose_16x16_f32_avx512(r);
+        for (int c = 0; c < cols; ++c) _mm512_storeu_ps(panel + static_cast<size_t>(k0 + c) * kNr + half * kLanes, r[c]);
+      }
+    }
   }
 }
 
@@ -395,6 +474,8 @@ const KernelTable* kernels_avx512() {
     t.dot = dot_f32_avx512;
     t.axpy = axpy_f32_avx512;
     t.softmax_rows = softmax_rows_f32_avx512;
+    t.rope = rope_f32_avx512;
+    t.pack_rows = pack_rows_f32_avx512;
     return t;
   }();
   return &table;

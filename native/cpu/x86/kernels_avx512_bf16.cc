@@ -7,6 +7,7 @@
 
 #include "../kernels.h"
 #include "../linear.h"
+#include "../row_tiles.h"
 
 namespace trm::cpu {
 namespace {
@@ -87,13 +88,9 @@ void gemm_bf16_avx512bf16_8x32(const uint16_t* packed, int n, int k, const float
   const int block = row_block(k);
   uint32_t* pairs = static_cast<uint32_t*>(thread_scratch(0, static_cast<size_t>(block) * kp * sizeof(uint32_t)));
   const int panels = (n + kNr - 1) / kNr;
-  // Even row blocks, and rows spread evenly over the tiles (see gemm_f32_avx512_8x32).
-  const int blocks = (m + block - 1) / block;
-  for (int b = 0, i0 = 0; b < blocks; ++b) {
-    const int rows = m / blocks + (b < m % blocks ? 1 : 0);
+  // Blocks of whole tiles, each of even height (cpu/row_tiles.h), as the fp32 kernel cuts them.
+  for_row_blocks(m, block, kMr, [&](int i0, int rows) {
     round_rows_bf16_pairs_avx512bf16(a + static_cast<size_t>(i0) * lda, lda, rows, k, pairs);
-    const int tiles = (rows + kMr - 1) / kMr;
-    const int base = rows / tiles, extra = rows % tiles;
     for (int p = 0; p < panels; ++p) {
       const uint16_t* panel = packed + static_cast<size_t>(p) * kp * kNr * 2;
       const int col = p * kNr;
@@ -101,11 +98,9 @@ void gemm_bf16_avx512bf16_8x32(const uint16_t* packed, int n, int k, const float
       const __mmask16 m0 = mask_first(valid);
       const __mmask16 m1 = mask_first(valid - kLanes);
       float* cp = c + static_cast<size_t>(i0) * ldc + col;
-      for (int t = 0, i = 0; t < tiles; ++t) {
-        const int mr = base + (t < extra ? 1 : 0);
+      for_row_tiles(rows, kMr, [&](int i, int mr) {
         const uint32_t* ar = pairs + static_cast<size_t>(i) * kp;
         float* cr = cp + static_cast<size_t>(i) * ldc;
-        i += mr;
         switch (mr) {
         case 8: gemm_tile_bf16_avx512bf16_mrx32<8>(panel, kp, ar, kp, cr, ldc, m0, m1, accumulate); break;
         case 7: gemm_tile_bf16_avx512bf16_mrx32<7>(panel, kp, ar, kp, cr, ldc, m0, m1, accumulate); break;
@@ -117,10 +112,9 @@ void gemm_bf16_avx512bf16_8x32(const uint16_t* packed, int n, int k, const float
         case 1: gemm_tile_bf16_avx512bf16_mrx32<1>(panel, kp, ar, kp, cr, ldc, m0, m1, accumulate); break;
         default: break;
         }
-      }
+      });
     }
-    i0 += rows;
-  }
+  });
 }
 
 }  // namespace
