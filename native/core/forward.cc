@@ -56,15 +56,22 @@ double layer_flops(const ModelSpec& spec) {
   return mix + 3.0 * 2 * T * D * spec.mlp_inter;
 }
 
-// The parallel regions of a layer split by columns (layer_by_columns, how batch 1 runs): for
-// attention qkv + attention, o, norm, gate_up + SiLU, down, norm; for mlp_t the token
-// SwiGLU, gate_up + SiLU, down, norm.
-int regions_per_layer(const ModelSpec& spec) { return spec.mlp_t ? 4 : 6; }
+// The parallel regions of a split layer. By rows (l_level_split): for attention qkv + RoPE,
+// attention, then o + norm + the SwiGLU + norm; for mlp_t the token SwiGLU, then the channel
+// one. By columns (layer_by_columns): for attention qkv + attention, o, norm, gate_up +
+// SiLU, down, norm; for mlp_t the token SwiGLU, gate_up + SiLU, down, norm.
+int regions_per_layer(const ModelSpec& spec, bool by_columns) {
+  if (by_columns) return spec.mlp_t ? 4 : 6;
+  return spec.mlp_t ? 2 : 3;
+}
 
 }  // namespace
 
 bool Forward::runs_on_one_thread(const ModelSpec& spec, int threads, int n, double split_min_region_flops) {
-  return threads > 1 && n < threads && n * layer_flops(spec) < split_min_region_flops * regions_per_layer(spec);
+  // Whether the split would go by columns, as split_by_columns decides it from the rows
+  // (taking the weights as ones that can be split by columns).
+  const bool by_columns = n * spec.total_len() < kMinRowsPerPart * threads;
+  return threads > 1 && n < threads && n * layer_flops(spec) < split_min_region_flops * regions_per_layer(spec, by_columns);
 }
 
 double Forward::split_min_region_flops_from_env() {
@@ -126,7 +133,7 @@ Forward::Forward(const ModelSpec& spec, const ModelWeights& weights, const cpu::
   if (!one_thread && parts_ > 1) {
     // layer_by_columns: each thread's gate/up values for its features (at most an even share
     // of the gate panels plus one panel of the widest kernel, nr 32), every row's SiLU product.
-    const size_t col_rows = std::min<size_t>(rows, kColumnSplitMaxRows);
+    const size_t col_rows = std::min<size_t>(rows, static_cast<size_t>(kMinRowsPerPart) * parts_);
     col_part_floats_ = col_rows * 2 * (static_cast<size_t>(spec.mlp_inter) / parts_ + 32);
     col_gate_up_.resize(parts_ * col_part_floats_);
     col_act_.resize(col_rows * spec.mlp_inter);
@@ -138,7 +145,7 @@ Forward::Forward(const ModelSpec& spec, const ModelWeights& weights, const cpu::
 template <typename Fn>
 void Forward::for_row_parts(int rows, Fn&& fn) {
   // Whole register tiles per thread where possible; tiny inputs stay on one thread.
-  const int parts = std::max(1, std::min(parts_, rows / 8));
+  const int parts = std::max(1, std::min(parts_, rows / kMinRowsPerPart));
   pool_.parallel_for(parts, [&](int64_t b, int64_t e) {
     for (int64_t p = b; p < e; ++p) {
       const int r0 = static_cast<int>(static_cast<int64_t>(rows) * p / parts);
@@ -226,13 +233,13 @@ void Forward::step(int n) {
   }
 }
 
-// Few rows (batch 1, say) split by rows leave each thread a thin slice that still streams
-// every weight whole; split by output features instead, each thread streams its share of
-// each weight once, past all the rows. Only some kernels can start at any panel
+// Rows too few to give every thread a register tile of them (kMinRowsPerPart) would leave
+// threads idle in a split by rows; split by output features instead, each thread takes its
+// share of each weight's panels, past all the rows. Only some kernels can start at any panel
 // (cpu::linear_splits_columns: fp32, bf16 on fp32 FMAs, the x86 int8 driver); the others
 // (scalar int8, bf16 pairs: vdpbf16ps, AMX) split by rows.
 bool Forward::split_by_columns(int rows) const {
-  if (parts_ <= 1 || rows > kColumnSplitMaxRows || weights_.layers.empty()) return false;
+  if (parts_ <= 1 || rows >= kMinRowsPerPart * parts_ || weights_.layers.empty()) return false;
   const PackedLinear& gate_up = weights_.layers[0].gate_up;
   // layer_by_columns splits the gate half at panels and needs the up half to start at one:
   // always so for the official width (a multiple of 256) and the panel widths (1, 16, 32).

@@ -17,11 +17,12 @@ class Forward {
   // average (2 x multiply-adds: a layer's, on all the step's samples, over its regions; see
   // regions_per_layer in forward.cc) runs on one thread (step()). Set from bench/threads.js
   // on Intel Xeon f6 m207 (KVM, 2 cores): batch 1, each call after a 20 ms idle gap as a
-  // server's are, each variant in processes of its own. Always split, 2 threads were
-  // 0.78-0.99x of 1 thread at 0.36 MFLOP a region (hidden 64, 16 positions, attention),
-  // never faster. Since a worker moves off its caller's CPU (thread_pool.cc), they were
-  // 1.1-1.33x at 0.78 (`sudoku-4x4`; 0.91-0.98x before), 0.91-1.15x for `intent` (2.65)
-  // and 1.16-1.8x from 4 up.
+  // server's are, each variant in processes of its own. With batch 1 split by columns (six
+  // regions an attention layer), 2 threads were 0.78-0.99x of 1 thread at 0.36 MFLOP a
+  // region (hidden 64, 16 positions, attention), never faster; since a worker moves off its
+  // caller's CPU (thread_pool.cc), 1.1-1.33x at 0.78 (`sudoku-4x4`) and 1.16-1.8x from 4 up.
+  // Split by rows (three regions; kMinRowsPerPart), that smallest shape is 0.73 MFLOP a
+  // region and 1.08x, `sudoku-4x4` (1.55) 1.30x, the other shipped models 1.03-1.72x.
   static constexpr double kSplitMinRegionFlops = 0.5e6;
   // kSplitMinRegionFlops, or TRM_SPLIT_MIN_REGION_FLOPS where set (0: always split). A model
   // reads it once, at load: bench/threads.js loads its variants each way to find the bound
@@ -46,8 +47,8 @@ class Forward {
   // its own group of samples, with no barrier. Otherwise each layer runs as a few parallel
   // regions (three for attention, two for mlp_t), where a thread carries its rows through a
   // chain of operations (GEMM, residual, norm, the next GEMM...) in chunks that stay in its
-  // cache; or, with few rows (up to kColumnSplitMaxRows: batch 1), each GEMM is split by
-  // output features, so that no two threads stream the same weight, each thread carrying
+  // cache; or, with too few rows to give every thread a register tile of them (under
+  // kMinRowsPerPart a thread), each GEMM is split by output features, each thread carrying
   // its heads through attention and its gate/up features through the SiLU.
   void step(int n);
   // lm_head on z_H without the prefix -> logits(slot), q_head on z_H[:, 0] -> q(slot).
@@ -75,8 +76,17 @@ class Forward {
   void channel_mlp_rows(const LayerWeights& layer, float* hidden, int r0, int r1, int part);
   void attention_unit(int sample, int head, int part);
   void attention_units(int n);
-  // Few rows: a layer's GEMMs split by output features rather than rows (see step()).
-  static constexpr int kColumnSplitMaxRows = 512;
+  // Rows a thread takes at least when a layer is split by rows: one register tile (mr 8).
+  // With fewer rows than that for every thread, a layer's GEMMs are split by output features
+  // instead (see step()). Splitting by output features was the choice up to 512 rows (every
+  // batch-1 step), to keep two threads from streaming the same weights; since the caller
+  // takes unstarted parts and workers move off its CPU (thread_pool.h), its six barriers a
+  // layer cost more than that saves. Split by rows instead, 2 threads, batch 1 (Intel f6
+  // m207, both ways on one model, call by call, median of per-pair ratios): shipped models
+  // 1.07-1.24x (intent 1.24x, maze 1.20x, sudoku-9x9 1.17x; 1.09-1.18x after a 20 ms gap),
+  // one ACT step of long / sudoku-attention / sudoku-mlp_t 1.04x / 1.00x / 1.08x in fp32,
+  // 1.09x / 1.13x / 1.00x in int8, 1.08x / 1.12x / 1.06x in bf16.
+  static constexpr int kMinRowsPerPart = 8;
   bool split_by_columns(int rows) const;
   void layer_by_columns(const LayerWeights& layer, float* hidden, const float* inject_a, const float* inject_b, int n);
   // fn(j0, j1) over w's output features, one range of whole panels per thread.
@@ -89,7 +99,8 @@ class Forward {
   void rope_rows(int r0, int r1, int h0 = 0, int h1 = -1);
   // c (=|+=) a W^T for `m` rows on the calling thread, fp32 or bf16 as the weight was packed.
   void gemm(const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) const;
-  // fn(r0, r1, part) over [0, rows) split into one contiguous range per thread.
+  // fn(r0, r1, part) over [0, rows) split into one contiguous range per thread, each of at
+  // least kMinRowsPerPart rows (fewer threads where there are not enough).
   template <typename Fn>
   void for_row_parts(int rows, Fn&& fn);
 

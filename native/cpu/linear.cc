@@ -69,8 +69,8 @@ void f32_gemm_ranges(const PackedLinear& w, const ColumnRange* ranges, int count
 // is all that bf16 costs over fp32 here. Rounding in smaller blocks split the rows into
 // shorter tiles and made bf16 up to 12% slower than fp32 (Intel Xeon f6 m207,
 // sudoku-attention batch 8). The callers keep m small (core/forward.cc: a chain chunk sized
-// to L2, or at most kColumnSplitMaxRows rows when threads split the columns, each thread then
-// rounding the same rows once for all its ranges).
+// to L2, or the few rows of a split by columns, each thread then rounding the same rows once
+// for all its ranges).
 void bf16_values_column_ranges(const PackedLinear& w, const ColumnRange* ranges, int count, const float* a, int lda,
                                int ldc, int m, bool accumulate) {
   if (m <= 0) return;

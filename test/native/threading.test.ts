@@ -1,8 +1,9 @@
 /**
  * How a step is spread over threads must not change a single bit of any sample's result.
  * Batches of at least as many samples as threads run by sample groups (one thread per group,
- * no barriers); smaller or uneven ones split every layer by rows and (sample, head), or (up
- * to 512 rows; fp32, bf16-on-fp32 and x86 int8 weights) split each GEMM by output features
+ * no barriers); smaller or uneven ones split every layer by rows and (sample, head), or (with
+ * under 8 rows a thread, as batch 1 here; fp32, bf16-on-fp32 and x86 int8 weights) split each
+ * GEMM by output features
  * at panel boundaries, the last panel partial here (hidden 48 and 40 against 32-wide panels),
  * each thread carrying its gate/up features through the SiLU and, where head_dim is a
  * multiple of the panel width, its heads through qkv, RoPE and attention. Each
