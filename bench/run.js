@@ -18,7 +18,7 @@ const {
 } = require('../dist');
 const { loadAddon } = require('../dist/native/addon');
 const { buildWorkload, flopsPerStep, randomInputs } = require('./lib/workloads');
-const { measure } = require('./lib/measure');
+const { measureInterleaved } = require('./lib/measure');
 const { cpuIdentity } = require('./lib/cpu');
 
 const args = process.argv.slice(2);
@@ -64,7 +64,7 @@ const PLANS = FOCUS
     };
 
 const timing = QUICK ? { maxTime: 0.5, minSamples: 2 } : { maxTime: 1.5, minSamples: 3 };
-const slowTiming = { maxTime: 0.1, minSamples: 2 }; // calls of several seconds: two samples after calibration
+const slowTiming = { maxTime: 0.1, minSamples: 2 }; // calls of several seconds: two rounds after the untimed one
 
 async function main() {
   const probe = loadAddon().kernelProbe;
@@ -133,22 +133,24 @@ async function runWorkload(name, plan, peak, machine) {
   log(`${name}: validated (native vs ONNX ${validation.nativeVsOnnx.toExponential(1)}, ISAs agree within ${validation.acrossIsas.toExponential(1)}, bf16 one pass ${validation.bf16.onePass.toExponential(1)}, int8 one pass ${validation.int8.onePass.toExponential(1)}, whole-run agreement ${(100 * validation.bf16.agreement).toFixed(1)}%)`);
 
   const rows = [];
-  const time = async (label, kind, threads, batch, steps, slow) => {
-    const model = models[`${kind}/${threads}`];
+  // Every kind of a row in turns (measureInterleaved): the ratios are medians of per-round
+  // ratios, which this drifting host leaves alone, where sequential runs of each kind did not.
+  const row = async (measureName, unit, threads, batch, steps, slow) => {
     const inputs = randomInputs(w.config, batch, 7);
     const options = { maxSteps: steps, haltThreshold: null };
-    const r = await measure(`${name} ${label} ${kind}`, kind === 'onnx' ? () => model.infer({ inputs }, options) : () => model.inferSync({ inputs }, options),
-      { async: kind === 'onnx', ...(slow ? slowTiming : timing) });
-    return { ...r, gflops: (flops * batch * steps) / r.median / 1e9 };
-  };
-  const row = async (measureName, unit, threads, batch, steps, slow) => {
+    const variants = {};
+    for (const kind of KINDS) {
+      const model = models[`${kind}/${threads}`];
+      variants[kind] = kind === 'onnx' ? () => model.infer({ inputs }, options) : () => model.inferSync({ inputs }, options);
+    }
+    const timed = await measureInterleaved(variants, slow ? slowTiming : timing);
     const cells = {};
-    for (const kind of KINDS) cells[kind] = await time(measureName, kind, threads, batch, steps, slow);
+    for (const kind of KINDS) cells[kind] = { ...timed.cells[kind], gflops: (flops * batch * steps) / timed.cells[kind].median / 1e9 };
     const share = (kind) => (peakFor(kind, machine, peak, threads) ? cells[kind].gflops / peakFor(kind, machine, peak, threads) : null);
     const entry = {
       measure: measureName, unit, threads, batch, steps, cells,
-      ratioFp32: cells.onnx.median / cells.fp32.median, ratioBf16: cells.onnx.median / cells.bf16.median,
-      int8VsFp32: cells.fp32.median / cells.int8.median, bf16VsFp32: cells.fp32.median / cells.bf16.median,
+      ratioFp32: timed.ratio('onnx', 'fp32'), ratioBf16: timed.ratio('onnx', 'bf16'),
+      int8VsFp32: timed.ratio('fp32', 'int8'), bf16VsFp32: timed.ratio('fp32', 'bf16'),
       shareFp32: share('fp32'), shareBf16: share('bf16'), shareInt8: share('int8'),
     };
     rows.push(entry);
@@ -226,12 +228,14 @@ async function measureHalting(w, model, { batch, maxSteps }) {
   const threshold = (sorted[Math.floor(batch / 2) - 1] + sorted[Math.floor(batch / 2)]) / 2;
   const adaptive = model.inferSync({ inputs }, { maxSteps, haltThreshold: threshold });
   const sampleSteps = adaptive.steps.reduce((a, b) => a + b, 0);
-  const fixed = await measure('fixed', () => model.inferSync({ inputs }, { maxSteps, haltThreshold: null }), timing);
-  const halted = await measure('adaptive', () => model.inferSync({ inputs }, { maxSteps, haltThreshold: threshold }), timing);
+  const timed = await measureInterleaved({
+    fixed: () => model.inferSync({ inputs }, { maxSteps, haltThreshold: null }),
+    adaptive: () => model.inferSync({ inputs }, { maxSteps, haltThreshold: threshold }),
+  }, timing);
   const result = {
     batch, maxSteps, threshold, haltedAtStep1: adaptive.steps.filter((s) => s === 1).length,
-    stepShare: sampleSteps / (batch * maxSteps), fixedMs: fixed.median * 1e3, adaptiveMs: halted.median * 1e3,
-    timeShare: halted.median / fixed.median,
+    stepShare: sampleSteps / (batch * maxSteps), fixedMs: timed.cells.fixed.median * 1e3, adaptiveMs: timed.cells.adaptive.median * 1e3,
+    timeShare: timed.ratio('adaptive', 'fixed'),
   };
   log(`${w.name} halting: ${result.haltedAtStep1}/${batch} halt at step 1; ${(100 * result.stepShare).toFixed(0)}% of the sample-steps take ${(100 * result.timeShare).toFixed(0)}% of the time`);
   return result;
@@ -295,7 +299,7 @@ function renderMarkdown({ machine, peak, workloads, trained, seconds }) {
     `fp32 FMA ${fmtPeak(peak.fp32[1])} and ${fmtPeak(peak.fp32[2])} GFLOP/s; vdpbf16ps ${fmtPeak(peak.bf16[1])} and ${fmtPeak(peak.bf16[2])}; ` +
     `vpdpbusd ${fmtPeak(peak.int8[1])} and ${fmtPeak(peak.int8[2])} GOP/s; AMX bf16 ${fmtPeak(peak['amx-bf16'][1])} and ${fmtPeak(peak['amx-bf16'][2])}; ` +
     `AMX int8 ${fmtPeak(peak['amx-int8'][1])} and ${fmtPeak(peak['amx-int8'][2])}${peak['amx-bf16'][1] == null ? ` (${machine.amxUnavailable})` : ''}`);
-  lines.push('- Medians of benchmark.js samples. "vs ONNX" is ONNX time / native time, both measured in this run on the same weights and inputs (onnxruntime-node, same thread count, fp32). ' +
+  lines.push('- The four kinds of a row take turns (bench/lib/measure.js measureInterleaved): each round runs each once, in rotating order; times are medians over the rounds, and the ratios ("vs ONNX": ONNX time / native time; "bf16 vs fp32", "int8 vs fp32") medians of the ratios within each round, so a drift of this host\'s speed between rounds cancels. Same weights and inputs (ONNX: onnxruntime-node, same thread count, fp32). ' +
     'GFLOP/s count every Linear layer, QK^T and PV, and the heads (bench/lib/workloads.js), against the peak of the arithmetic each precision runs on (bf16 on fp32 FMAs: the fp32 peak; int8: its kernel\'s, GOP/s) at the same thread count. ' +
     'Throughput for Sudoku-size and long models is batch / (16 x one-step median): without halting every ACT step costs the same.', '');
   for (const w of workloads) {
