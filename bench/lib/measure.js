@@ -1,34 +1,12 @@
 'use strict';
-// How the benchmarks time a call.
-//   measure: benchmark.js, driven the same way for a blocking call (native inferSync) and a
-//     promise (the ONNX backend's async infer): the median and the samples it took.
-//   measureInterleaved: several variants taking turns, so that their ratios hold on a host
-//     whose speed drifts (a shared cloud machine: 30-40% between minutes, seen here).
-const Benchmark = require('benchmark');
+// How npm run bench times its calls: several variants taking turns, so that their ratios
+// hold on a host whose speed drifts (a shared cloud machine: 30-40% between minutes, seen
+// here). A variant may block (native inferSync) or return a promise (the ONNX backend).
 
 function median(xs) {
   const sorted = xs.slice().sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-/**
- * @param {string} name
- * @param {() => unknown | Promise<unknown>} fn
- * @param {{ async?: boolean, maxTime?: number, minSamples?: number }} options
- */
-function measure(name, fn, { async = false, maxTime = 2, minSamples = 3 } = {}) {
-  return new Promise((resolve, reject) => {
-    const bench = async
-      ? new Benchmark(name, { defer: true, fn: (deferred) => Promise.resolve(fn()).then(() => deferred.resolve(), reject), maxTime, minSamples })
-      : new Benchmark(name, fn, { maxTime, minSamples });
-    bench.on('complete', () => {
-      if (bench.error) return reject(bench.error);
-      resolve({ median: median(bench.stats.sample), samples: bench.stats.sample.length, rme: bench.stats.rme });
-    });
-    bench.on('error', (event) => reject(event.target.error));
-    bench.run({ async: true });
-  });
 }
 
 /**
@@ -62,4 +40,4 @@ async function measureInterleaved(variants, { maxTime = 2, minSamples = 3 } = {}
   return { cells, ratio };
 }
 
-module.exports = { measure, measureInterleaved, median };
+module.exports = { measureInterleaved };
