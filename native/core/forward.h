@@ -116,7 +116,8 @@ class Forward {
   const double split_min_region_flops_;   // see kSplitMinRegionFlops
   AlignedBuffer x_, z_H_, z_L_;
   AlignedBuffer qkv_, attn_;
-  // Per thread: one (sample, head)'s packed keys, packed transposed values, and scores.
+  // Per thread: one (sample, head)'s packed keys, packed transposed values, and the scores of
+  // one block of its query rows (cpu/attention.h).
   AlignedBuffer keys_, values_, scores_;
   size_t keys_size_ = 0, values_size_ = 0, scores_size_ = 0;
   AlignedBuffer gate_up_, act_;
