@@ -84,8 +84,9 @@ class Forward {
   // layer cost more than that saves. Split by rows instead, 2 threads, batch 1 (Intel f6
   // m207, both ways on one model, call by call, median of per-pair ratios): shipped models
   // 1.07-1.24x (intent 1.24x, maze 1.20x, sudoku-9x9 1.17x; 1.09-1.18x after a 20 ms gap),
-  // one ACT step of long / sudoku-attention / sudoku-mlp_t 1.04x / 1.00x / 1.08x in fp32,
-  // 1.09x / 1.13x / 1.00x in int8, 1.08x / 1.12x / 1.06x in bf16.
+  // one ACT step of long / sudoku-attention / sudoku-mlp_t 1.04x / 1.00x / 1.08x in fp32
+  // (a later run: 1.06x / 1.04x / 0.97x), 1.09x / 1.13x / 1.00x in int8, 1.08x / 1.12x /
+  // 1.06x in bf16.
   static constexpr int kMinRowsPerPart = 8;
   bool split_by_columns(int rows) const;
   void layer_by_columns(const LayerWeights& layer, float* hidden, const float* inject_a, const float* inject_b, int n);
