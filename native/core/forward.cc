@@ -68,9 +68,9 @@ int regions_per_layer(const ModelSpec& spec, bool by_columns) {
 }  // namespace
 
 bool Forward::runs_on_one_thread(const ModelSpec& spec, int threads, int n, double split_min_region_flops) {
-  // Whether the split would go by columns, as split_by_columns decides it from the rows
-  // (taking the weights as ones that can be split by columns).
-  const bool by_columns = n * spec.total_len() < kMinRowsPerPart * threads;
+  // The split split_by_columns would choose, taking the weights as ones that can be split
+  // by columns.
+  const bool by_columns = too_few_rows_per_thread(n * spec.total_len(), threads);
   return threads > 1 && n < threads && n * layer_flops(spec) < split_min_region_flops * regions_per_layer(spec, by_columns);
 }
 
@@ -204,7 +204,7 @@ void Forward::move_slot(int from, int to) {
 // by rows and by (sample, head), with a barrier between its stages.
 //
 // A step whose layers are small (batch 1 of a small model) runs on the calling thread
-// alone: split, each of its parallel regions (four to six a layer, a few microseconds of
+// alone: split, each of its parallel regions (two to six a layer, a few microseconds of
 // work each) pays a hand-off and a wait that cost more than the half of the work it saves.
 void Forward::step(int n) {
   if (runs_on_one_thread(spec_, parts_, n, split_min_region_flops_)) {
@@ -239,7 +239,7 @@ void Forward::step(int n) {
 // (cpu::linear_splits_columns: fp32, bf16 on fp32 FMAs, the x86 int8 driver); the others
 // (scalar int8, bf16 pairs: vdpbf16ps, AMX) split by rows.
 bool Forward::split_by_columns(int rows) const {
-  if (parts_ <= 1 || rows >= kMinRowsPerPart * parts_ || weights_.layers.empty()) return false;
+  if (parts_ <= 1 || !too_few_rows_per_thread(rows, parts_) || weights_.layers.empty()) return false;
   const PackedLinear& gate_up = weights_.layers[0].gate_up;
   // layer_by_columns splits the gate half at panels and needs the up half to start at one:
   // always so for the official width (a multiple of 256) and the panel widths (1, 16, 32).
@@ -325,8 +325,9 @@ void Forward::layer_by_columns(const LayerWeights& layer, float* hidden, const f
       // panel), RoPE on them and their attention, with no barrier between and nothing
       // crossing to the other core before the output projection. Side by side against qkv
       // split by panels, then RoPE by rows, then attention by heads (Intel f6 m207, 2
-      // threads, batch 1, a noisy host): 1.09-1.45x a Sudoku attention step, 1.08-1.18x long,
-      // 1.34x tiny (whole answer), 1.36x Sudoku attention in int8.
+      // threads, batch 1, a noisy host, when every batch-1 step took this path): 1.09-1.45x
+      // a Sudoku attention step, 1.08-1.18x long, 1.34x tiny (whole answer), 1.36x Sudoku
+      // attention in int8.
       const int parts = std::min(parts_, heads);
       pool_.parallel_for(parts, [&](int64_t pb, int64_t pe) {
         for (int64_t p = pb; p < pe; ++p) {
@@ -363,8 +364,8 @@ void Forward::layer_by_columns(const LayerWeights& layer, float* hidden, const f
   // half starts at a panel: split_by_columns checks), so it forms its part of
   // silu(gate) * up itself: no barrier and no gate/up values crossing to the other core
   // before the SiLU. Side by side against a gate_up split then a SiLU split by rows (Intel
-  // f6 m207, 2 threads, batch 1): 1.18x (Sudoku attention), 1.28x (mlp_t), 1.20x (long) a
-  // step in fp32, 1.49x in int8.
+  // f6 m207, 2 threads, batch 1, when every batch-1 step took this path): 1.18x (Sudoku
+  // attention), 1.28x (mlp_t), 1.20x (long) a step in fp32, 1.49x in int8.
   for_column_parts(layer.gate_up, inter, [&](int j0, int j1, int part) {
     const int width = j1 - j0;
     float* gu = col_gate_up_.data() + static_cast<size_t>(part) * col_part_floats_;

@@ -88,6 +88,8 @@ class Forward {
   // (a later run: 1.06x / 1.04x / 0.97x), 1.09x / 1.13x / 1.00x in int8, 1.08x / 1.12x /
   // 1.06x in bf16.
   static constexpr int kMinRowsPerPart = 8;
+  // Whether `rows` split by rows over `threads` would leave a thread without kMinRowsPerPart.
+  static bool too_few_rows_per_thread(int rows, int threads) { return rows < kMinRowsPerPart * threads; }
   bool split_by_columns(int rows) const;
   void layer_by_columns(const LayerWeights& layer, float* hidden, const float* inject_a, const float* inject_b, int n);
   // fn(j0, j1) over w's output features, one range of whole panels per thread.

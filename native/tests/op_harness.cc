@@ -351,6 +351,7 @@ void check_rope(Harness& h, const std::vector<const KernelTable*>& tables) {
         t->rope(x.data(), vectors, hd, cos.data(), sin.data());
         h.expect(std::string("rope ") + t->isa + " no stray writes", name, x.guards_intact(), "wrote outside its vectors");
         h.check(std::string("rope ") + t->isa, name, x.data(), ref.data(), n, kRopeBound);
+        if (std::string(t->isa) == "scalar") continue;
         h.expect(std::string("rope ") + t->isa + " vs scalar bit for bit", name,
                  std::memcmp(x.data(), scalar_out.data(), n * sizeof(float)) == 0, "differs from the scalar rope");
       }
@@ -358,7 +359,7 @@ void check_rope(Harness& h, const std::vector<const KernelTable*>& tables) {
   }
 }
 
-// ---- pack_rows: the generic strided packing's bits, at panel and vector edges ----
+// ---- pack_rows: the layout of kernels.h written out again, at panel and vector edges ----
 void check_pack_rows(Harness& h, const std::vector<const KernelTable*>& tables) {
   for (int n : {1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 81}) {
     for (int k : {1, 2, 15, 16, 17, 24, 31, 33, 64, 65}) {
@@ -367,12 +368,16 @@ void check_pack_rows(Harness& h, const std::vector<const KernelTable*>& tables) 
       const std::string name = size_name({n, k});
       for (const KernelTable* t : tables) {
         const size_t size = cpu::packed_linear_size(n, k, t->nr);
-        std::vector<float> expected(size);
-        cpu::pack_linear_strided(src.data(), n, k, stride, 1, t->nr, expected.data());
+        // packed[(p*k + kk)*nr + j] = W[p*nr + j][kk], the last panel's missing rows zero.
+        std::vector<float> expected(size, 0.f);
+        for (int row = 0; row < n; ++row) {
+          const int p = row / t->nr, j = row % t->nr;
+          for (int kk = 0; kk < k; ++kk) expected[(static_cast<size_t>(p) * k + kk) * t->nr + j] = src[row * stride + kk];
+        }
         Guarded got(size);
         t->pack_rows(src.data(), n, k, stride, got.data());
         h.expect(std::string("pack_rows ") + t->isa + " no stray writes", name, got.guards_intact(), "wrote outside its panels");
-        h.expect(std::string("pack_rows ") + t->isa + " vs pack_linear_strided", name,
+        h.expect(std::string("pack_rows ") + t->isa + " layout", name,
                  std::memcmp(got.data(), expected.data(), size * sizeof(float)) == 0, "packed differently");
       }
     }

@@ -290,13 +290,12 @@ void axpy_f32_avx512(float alpha, const float* x, float* y, int n) {
 }
 
 // Three passes per row: the max of the scaled scores, exp(scaled - max) stored and summed,
-// then the division by the sum as a multiply. The scaled scores are not stored in the
-// first pass but recomputed in the second (the same rounded product, so the same max);
-// four max and four sum accumulators keep the add/max latency off the critical path
-// (a single chain held the row at ~19 cycles a vector, Intel f6 m207), which only changes
-// the order in which the sum is added up.
-// A positive scale (attention's 1/sqrt(head_dim)) is left out of the max pass: rounding is
-// monotonic, so the max of the rounded products is the rounded product of the max.
+// then the division by the sum as a multiply. The first pass stores nothing; for a
+// positive scale (attention's 1/sqrt(head_dim)) it takes the max of the raw scores and
+// scales that, the same value since rounding is monotonic: the max of the rounded products
+// is the rounded product of the max. Four max and four sum accumulators keep the add/max
+// latency off the critical path (a single chain held the row at ~19 cycles a vector, Intel
+// f6 m207), which only changes the order in which the sum is added up.
 void softmax_rows_f32_avx512(float* x, int rows, int cols, int ld, float scale) {
   const __m512 vs = _mm512_set1_ps(scale);
   const int full = cols / kLanes * kLanes, tail = cols - full;
