@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <initializer_list>
 #include <map>
 #include <string>
 #include <vector>
@@ -22,6 +23,31 @@ inline std::vector<float> random_vec(size_t n, uint64_t seed) {
   }
   return v;
 }
+
+// Written around outputs (Guarded): a kernel that writes outside its output changes one.
+constexpr float kSentinel = -12345.678f;
+
+// "3x5x7": a case's name from its sizes.
+inline std::string size_name(std::initializer_list<int> dims) {
+  std::string s;
+  for (int d : dims) s += (s.empty() ? "" : "x") + std::to_string(d);
+  return s;
+}
+
+// A buffer of `n` values inside `guard` sentinels on each side.
+struct Guarded {
+  std::vector<float> all;
+  size_t guard;
+  Guarded(size_t n, size_t g = 16) : all(n + 2 * g, kSentinel), guard(g) {}
+  float* data() { return all.data() + guard; }
+  bool guards_intact() const {
+    for (size_t i = 0; i < guard; ++i) {
+      if (all[i] != kSentinel || all[all.size() - 1 - i] != kSentinel) return false;
+    }
+    return true;
+  }
+};
+
 
 class Harness {
  public:

@@ -6,7 +6,6 @@
 // core alone (no Node), so running it also proves the core builds and runs without Node.
 //   build/Release/trm_op_harness   (built by npm run build:native; run by test/native/op-harness.test.ts)
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -18,47 +17,21 @@
 #include "cpu/dispatch.h"
 #include "cpu/kernels.h"
 #include "tests/harness.h"
+#include "tests/linear_checks.h"
 
 namespace trm::tests {
 namespace {
 
 using cpu::KernelTable;
 
-constexpr float kSentinel = -12345.678f;
 // The vector widths (8, 16) and tiles (MR 6/8, NR 16/32) of every table, and their edges.
 const int kLengths[] = {1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 1000};
-const int kGemmM[] = {1, 5, 6, 7, 8, 9, 13, 16, 17};
-const int kGemmN[] = {1, 15, 16, 17, 31, 32, 33, 63, 64, 65};
-const int kGemmK[] = {1, 2, 3, 15, 16, 17, 64, 65};
-// m x n x k with m past the kernels' row blocks at that k (the long workload's down
-// projection, 400 x 704, among them).
-const std::array<int, 3> kGemmBlockShapes[] = {{400, 33, 704}, {388, 65, 1500}};
 
-// Bounds: relative L2 error against float64 (dot: relative to the sum of |terms|). fp32
-// sums over k terms drift by about sqrt(k) ulps; elementwise ops by an ulp or two (softmax
-// sums 1000 float exps: 7e-7 measured, hence its looser bound).
-constexpr double kGemmBound = 1e-5, kBf16GemmBound = 1e-5, kInt8GemmBound = 1e-6, kNormBound = 1e-6, kSiluBound = 1e-6;
+// Bounds: relative L2 error against float64 (dot: relative to the sum of |terms|; the GEMMs'
+// are in linear_checks.cc). Elementwise ops drift by an ulp or two (softmax sums 1000 float
+// exps: 7e-7 measured, hence its looser bound).
+constexpr double kNormBound = 1e-6, kSiluBound = 1e-6;
 constexpr double kSoftmaxBound = 2e-6, kDotBound = 1e-6, kAxpyBound = 1e-6, kAttentionBound = 1e-5, kRopeBound = 1e-6;
-
-std::string size_name(std::initializer_list<int> dims) {
-  std::string s;
-  for (int d : dims) s += (s.empty() ? "" : "x") + std::to_string(d);
-  return s;
-}
-
-// A buffer of `n` values inside `guard` sentinels on each side.
-struct Guarded {
-  std::vector<float> all;
-  size_t guard;
-  Guarded(size_t n, size_t g = 16) : all(n + 2 * g, kSentinel), guard(g) {}
-  float* data() { return all.data() + guard; }
-  bool guards_intact() const {
-    for (size_t i = 0; i < guard; ++i) {
-      if (all[i] != kSentinel || all[all.size() - 1 - i] != kSentinel) return false;
-    }
-    return true;
-  }
-};
 
 // Every table's result is checked twice: against float64, and against the scalar table's.
 void check_both(Harness& h, const std::string& op, const KernelTable& k, const std::string& name, const float* got,
@@ -69,144 +42,13 @@ void check_both(Harness& h, const std::string& op, const KernelTable& k, const s
   h.check(op + " " + k.isa + " vs scalar", name, got, s.data(), n, bound);
 }
 
-// ---- Linear GEMMs: c (=|+=) a W^T through every Linear kernel of kernel_list.inc that runs
-// here (packed by pack_linear_weight, run by run_linear, as the model does), c inside a
-// wider ldc. fp32 and bf16 against float64 (bf16: on bf16-rounded operands) and against
-// the scalar table's kernel of the dtype; int8 against float64 of the unquantized product
-// (the quantization's own error) and bit for bit against the scalar int8 kernel (every
-// int8 step is exact or one fp32 rounding in a fixed order, native/cpu/int8.h).
-
-// The int8 scheme of native/cpu/int8.h, written out again from its statement: per row,
-// inv = 127 / max|x| in fp32, q = round half to even of x * inv clamped to [-127, 127], and
-// the scale max|x| / 127 (an all-zero row: q = 0).
-struct Quantized {
-  std::vector<int> q;
-  std::vector<float> scale;
-};
-
-Quantized quantize_rows(const float* x, int rows, int cols, int ld) {
-  Quantized out{std::vector<int>(static_cast<size_t>(rows) * cols, 0), std::vector<float>(static_cast<size_t>(rows), 1.f)};
-  for (int r = 0; r < rows; ++r) {
-    float maxabs = 0.f;
-    for (int c = 0; c < cols; ++c) maxabs = std::max(maxabs, std::fabs(x[static_cast<size_t>(r) * ld + c]));
-    if (maxabs == 0.f) continue;
-    const float inv = 127.0f / maxabs;
-    out.scale[r] = maxabs / 127.0f;
-    for (int c = 0; c < cols; ++c) {
-      const float v = std::nearbyint(x[static_cast<size_t>(r) * ld + c] * inv);
-      out.q[static_cast<size_t>(r) * cols + c] = static_cast<int>(std::min(127.f, std::max(-127.f, v)));
-    }
-  }
-  return out;
-}
-
+// ---- Linear GEMMs: every Linear kernel of kernel_list.inc that runs here (linear_checks.cc).
 void check_linear_gemms(Harness& h) {
-  const KernelTable& scalar = *cpu::find_kernels("scalar");
   for (const cpu::LinearKernelEntry& entry : cpu::linear_kernels()) {
-    const cpu::LinearKernel& kernel = entry.kernel;
-    if (!entry.runs) {
-      h.skip(kernel.name, std::string("this CPU does not run it (table ") + kernel.table + ")");
-      continue;
-    }
-    const cpu::LinearKernel& reference_kernel = cpu::linear_kernel(scalar, kernel.dtype);
-    const bool bf16 = kernel.dtype == cpu::LinearDtype::kBf16, int8 = kernel.dtype == cpu::LinearDtype::kInt8;
-    // The sizes: the common tile edges, and this kernel's own (mr, nr and lanes, +-1).
-    std::vector<int> ms(std::begin(kGemmM), std::end(kGemmM)), ns(std::begin(kGemmN), std::end(kGemmN));
-    for (int d : {-1, 0, 1}) {
-      ms.push_back(std::max(1, kernel.mr + d));
-      ns.push_back(std::max(1, kernel.nr + d));
-      ns.push_back(std::max(1, 2 * kernel.nr + d));
-    }
-    std::vector<int> ks(std::begin(kGemmK), std::end(kGemmK));
-    for (int d : {-1, 0, 1}) ks.push_back(std::max(1, 4 * kernel.lanes + d));
-    std::vector<std::array<int, 3>> shapes;
-    for (int m : ms) {
-      for (int n : ns) {
-        for (int k : ks) shapes.push_back({m, n, k});
-      }
-    }
-    // Rows past one cache block (cpu/row_tiles.h): several blocks, the short tile in the last.
-    for (const std::array<int, 3>& shape : kGemmBlockShapes) shapes.push_back(shape);
-    for (const auto& [m, n, k] : shapes) {
-      {
-        {
-          const int lda = k + 3, ldc = n + 5;
-          const auto a = random_vec(static_cast<size_t>(m) * lda, 1000 + m * 7 + k);
-          const auto w = random_vec(static_cast<size_t>(n) * k, 2000 + n * 11 + k);
-          const auto c0 = random_vec(static_cast<size_t>(m) * ldc, 3000 + m + n);
-          const cpu::PackedLinear packed = cpu::pack_linear_weight(*kernel.impl, w.data(), n, k);
-          const cpu::PackedLinear packed_ref = cpu::pack_linear_weight(*reference_kernel.impl, w.data(), n, k);
-          // int8: the scheme's integers and scales, so float64 checks the kernel's arithmetic
-          // (not the quantization's error, which is the scheme's and tested in test/native/int8).
-          const Quantized qa = int8 ? quantize_rows(a.data(), m, k, lda) : Quantized{};
-          const Quantized qw = int8 ? quantize_rows(w.data(), n, k, k) : Quantized{};
-          for (bool accumulate : {false, true}) {
-            std::vector<double> ref(static_cast<size_t>(m) * n);
-            for (int i = 0; i < m; ++i) {
-              for (int j = 0; j < n; ++j) {
-                double sum = 0.0;
-                for (int kk = 0; kk < k; ++kk) {
-                  const float x = a[static_cast<size_t>(i) * lda + kk], y = w[static_cast<size_t>(j) * k + kk];
-                  sum += int8 ? static_cast<double>(qa.q[static_cast<size_t>(i) * k + kk]) * qw.q[static_cast<size_t>(j) * k + kk]
-                       : bf16 ? static_cast<double>(round_to_bf16(x)) * round_to_bf16(y) : static_cast<double>(x) * y;
-                }
-                if (int8) sum *= static_cast<double>(qa.scale[i]) * qw.scale[j];
-                ref[static_cast<size_t>(i) * n + j] = sum + (accumulate ? c0[static_cast<size_t>(i) * ldc + j] : 0.0);
-              }
-            }
-            // ranges: null for run_linear, else cpu::run_linear_column_ranges on them (offsets
-            // into c in each range's c).
-            auto run = [&](const cpu::PackedLinear& weight, std::vector<float>& out, const std::vector<cpu::ColumnRange>* ranges = nullptr) {
-              Guarded c(static_cast<size_t>(m) * ldc);
-              std::copy(c0.begin(), c0.end(), c.data());
-              // Columns past n within ldc keep the sentinel: the kernel must not touch them.
-              for (int i = 0; i < m; ++i) std::fill(c.data() + static_cast<size_t>(i) * ldc + n, c.data() + static_cast<size_t>(i + 1) * ldc, kSentinel);
-              if (ranges == nullptr) {
-                cpu::run_linear(weight, a.data(), lda, c.data(), ldc, m, accumulate);
-              } else {
-                std::vector<cpu::ColumnRange> at(*ranges);
-                for (cpu::ColumnRange& r : at) r.c = c.data() + r.j0;
-                cpu::run_linear_column_ranges(weight, at.data(), static_cast<int>(at.size()), a.data(), lda, ldc, m, accumulate);
-              }
-              bool clean = c.guards_intact();
-              out.assign(static_cast<size_t>(m) * n, 0.f);
-              for (int i = 0; i < m; ++i) {
-                for (int j = 0; j < ldc; ++j) {
-                  const float v = c.data()[static_cast<size_t>(i) * ldc + j];
-                  if (j < n) out[static_cast<size_t>(i) * n + j] = v;
-                  else if (v != kSentinel) clean = false;
-                }
-              }
-              return clean;
-            };
-            const std::string op = std::string(kernel.name) + (accumulate ? " +=" : "");
-            const std::string name = size_name({m, n, k});
-            std::vector<float> got, reference;
-            h.expect(op + " no stray writes", name, run(packed, got), "wrote outside its output");
-            if (cpu::linear_splits_columns(packed)) {
-              // The column split (core/forward.cc): the features in three ranges cut at panel
-              // starts, given out of order (one may be empty), one pass over the rows for all.
-              const int panels = (n + kernel.nr - 1) / kernel.nr;
-              const int ja = std::min(n, panels / 3 * kernel.nr), jb = std::min(n, 2 * panels / 3 * kernel.nr);
-              const std::vector<cpu::ColumnRange> ranges = {{jb, n, nullptr}, {0, ja, nullptr}, {ja, jb, nullptr}};
-              std::vector<float> split;
-              h.expect(op + " column ranges no stray writes", name, run(packed, split, &ranges), "wrote outside its output");
-              h.expect(op + " column ranges bit for bit", name, std::memcmp(split.data(), got.data(), got.size() * sizeof(float)) == 0,
-                       "differs from the whole product");
-            }
-            run(packed_ref, reference);
-            h.check(op, name, got.data(), ref.data(), got.size(), int8 ? kInt8GemmBound : bf16 ? kBf16GemmBound : kGemmBound);
-            if (std::string(kernel.table) == "scalar") continue;
-            if (int8) {
-              const bool same = std::memcmp(got.data(), reference.data(), got.size() * sizeof(float)) == 0;
-              h.expect(op + " vs " + reference_kernel.name + " bit for bit", name, same, "differs from the scalar int8 kernel");
-              continue;
-            }
-            std::vector<double> s(reference.begin(), reference.end());
-            h.check(op + " vs " + reference_kernel.name, name, got.data(), s.data(), got.size(), bf16 ? kBf16GemmBound : kGemmBound);
-          }
-        }
-      }
+    if (entry.runs) {
+      check_linear_kernel(h, entry.kernel);
+    } else {
+      h.skip(entry.kernel.name, std::string("this CPU does not run it (table ") + entry.kernel.table + ")");
     }
   }
 }

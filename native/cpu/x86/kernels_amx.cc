@@ -3,8 +3,11 @@
 // AVX-512 flags; dispatch (kernel_list.inc) uses them only when CPUID reports AMX-TILE and
 // AMX-BF16 (AMX-INT8 for int8) and Linux granted this process the tile data.
 //
-// UNVERIFIED where written: the CPU this was written on has no AMX, so it was compiled but
-// never run; its tests skip with a message. Check on a Sapphire/Emerald/Granite Rapids Xeon.
+// UNVERIFIED ON HARDWARE: the CPUs this was written on have no AMX, so its tests of the real
+// instructions skip with a message. Its code is checked on AVX-512 CPUs against an emulation
+// of the tile instructions (native/tests/stand_in_check.cc: every tile edge, two threads);
+// its speed, the OS grant and the hardware's rounding order want a Sapphire/Emerald/Granite
+// Rapids Xeon.
 //
 // Tiles (palette 1): C0..C3 (tmm0-3) a 32 x 32 block of fp32 / int32 results, A0/A1
 // (tmm4-5) 16 rows x 64 bytes of activations each, B0/B1 (tmm6-7) 16 rows x 64 bytes of

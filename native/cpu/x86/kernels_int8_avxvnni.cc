@@ -6,7 +6,9 @@
 // q_x + 128, no saturation (vpdpbusd, not vpdpbusds), 128 * col_sum(W) subtracted in the
 // epilogue. Layout {nr 16, k quads}: one 64-byte row per k quad (two ymm); a 6x16 tile.
 //
-// UNVERIFIED where written: the CPU it was written on has no AVX-VNNI, so its tests skip.
+// UNVERIFIED in its own encoding: the CPUs it was written on have no AVX-VNNI, so its tests
+// skip; native/tests/stand_in_check.cc runs this code with the EVEX form of the same
+// instruction (AVX512_VNNI + VL), bit for bit against the scalar kernel.
 #include <immintrin.h>
 
 #include <algorithm>

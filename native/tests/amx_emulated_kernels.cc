@@ -1,0 +1,10 @@
+// kernels_amx.cc compiled against the tile-instruction emulation (amx_emulation.h) instead of
+// the AMX instructions, for amx_emulated_check.cc. Its two Linear kernels are renamed so that
+// they sit beside trm_core's real ones; everything else in it has internal linkage.
+#include <immintrin.h>
+
+#include "tests/amx_emulation.h"
+
+#define gemm_bf16_amx_32x32_impl gemm_bf16_amx_32x32_emulated_impl
+#define gemm_int8_amx_32x32_impl gemm_int8_amx_32x32_emulated_impl
+#include "cpu/x86/kernels_amx.cc"

@@ -1,0 +1,57 @@
+/**
+ * The Linear kernels for ISAs this CPU lacks, through stand-ins (native/tests/stand_in_check.cc),
+ * under the op harness's Linear check at their tile edges:
+ * - AMX bf16 / int8 (native/cpu/x86/kernels_amx.cc) against a C++ emulation of the tile
+ *   instructions from the Intel SDM (native/tests/amx_emulation.h), also on two threads at
+ *   once; where AVX-512 runs (the kernels' epilogue is AVX-512);
+ * - AVX-VNNI int8 (kernels_int8_avxvnni.cc) with its instruction in the EVEX encoding of
+ *   AVX512_VNNI + VL, the same operation; where AVX512_VNNI runs.
+ * What the stand-ins cannot check (speed, Linux's grant of the AMX tile data, the hardware's
+ * rounding order in TDPBF16PS, the VEX encoding) the tests of the real kernels check on a CPU
+ * with the ISA (test/native/linear-kernels.test.ts, int8-kernels.test.ts skip elsewhere).
+ */
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { loadAddon } from '../../lib/native/addon';
+import { buildNativeTool } from '../helpers/native-tool';
+
+const runsHere = (name: string) => loadAddon().kernelProbe.linearKernels().some((k) => k.name === name && k.runs);
+const x86 = process.arch === 'x64';
+
+describe('kernels for ISAs this CPU lacks, through stand-ins', () => {
+  // One run of the check serves both cases.
+  let stdout: string | undefined;
+  const run = (): string => {
+    if (stdout !== undefined) return stdout;
+    const out = spawnSync(buildNativeTool('trm_stand_in_check'), [], { encoding: 'utf8', timeout: 120_000 });
+    console.log(out.stdout.split('\n').filter((l) => !l.startsWith('ok ')).join('\n'), out.stderr);
+    expect(out.status, out.stdout + out.stderr).toBe(0);
+    expect(out.stdout).toMatch(/all passed: \d+ case\(s\), 0 failure\(s\)/);
+    stdout = out.stdout;
+    return stdout;
+  };
+
+  it.skipIf(!x86 || !runsHere('gemm_f32_avx512_8x32'))(
+    'AMX bf16 and int8 (emulated tiles) match the scalar kernels at every tile edge, on two threads at once',
+    () => {
+      const out = run();
+      for (const name of ['gemm_bf16_amx_32x32', 'gemm_int8_amx_32x32']) {
+        expect(out).toMatch(new RegExp(`^ok +${name} \\(emulated\\) +\\d+ cases`, 'm'));
+        expect(out).toMatch(new RegExp(`^ok +${name} \\(emulated\\) no stray writes +\\d+ cases`, 'm'));
+        expect(out).toMatch(new RegExp(`^ok +${name} \\(emulated\\) on two threads at once`, 'm'));
+      }
+      expect(out).toMatch(/^ok +gemm_int8_amx_32x32 \(emulated\) vs gemm_int8_scalar bit for bit/m);
+    },
+    180_000,
+  );
+
+  it.skipIf(!x86 || !runsHere('gemm_int8_avx512vnni_8x32'))(
+    'AVX-VNNI int8 (its instruction as EVEX) matches the scalar kernel bit for bit',
+    () => {
+      const out = run();
+      expect(out).toMatch(/^ok +gemm_int8_avxvnni_6x16 \(as EVEX\) vs gemm_int8_scalar bit for bit +\d+ cases/m);
+      expect(out).toMatch(/^ok +gemm_int8_avxvnni_6x16 \(as EVEX\) column ranges bit for bit +\d+ cases/m);
+    },
+    180_000,
+  );
+});
