@@ -3,7 +3,8 @@
  * under the op harness's Linear check at their tile edges:
  * - AMX bf16 / int8 (native/cpu/x86/kernels_amx.cc) against a C++ emulation of the tile
  *   instructions from the Intel SDM (native/tests/amx_emulation.h), also on two threads at
- *   once; where AVX-512 runs (the kernels' epilogue is AVX-512);
+ *   once, and whole models on the amx table against the avx512 one (int8 bit for bit); where
+ *   AVX-512 runs (the kernels' epilogue is AVX-512);
  * - AVX-VNNI int8 (kernels_int8_avxvnni.cc) with its instruction in the EVEX encoding of
  *   AVX512_VNNI + VL, the same operation; where AVX512_VNNI runs.
  * What the stand-ins cannot check (speed, Linux's grant of the AMX tile data, the hardware's
@@ -32,7 +33,7 @@ describe('kernels for ISAs this CPU lacks, through stand-ins', () => {
   };
 
   it.skipIf(!x86 || !runsHere('gemm_f32_avx512_8x32'))(
-    'AMX bf16 and int8 (emulated tiles) match the scalar kernels at every tile edge, on two threads at once',
+    'AMX bf16 and int8 (emulated tiles) match the scalar kernels at every tile edge, on two threads, in whole models',
     () => {
       const out = run();
       for (const name of ['gemm_bf16_amx_32x32', 'gemm_int8_amx_32x32']) {
@@ -41,6 +42,10 @@ describe('kernels for ISAs this CPU lacks, through stand-ins', () => {
         expect(out).toMatch(new RegExp(`^ok +${name} \\(emulated\\) on two threads at once`, 'm'));
       }
       expect(out).toMatch(/^ok +gemm_int8_amx_32x32 \(emulated\) vs gemm_int8_scalar bit for bit/m);
+      // Whole models on the amx table (these GEMMs in the avx512 table), 2 threads.
+      expect(out).toMatch(/^ok +model int8, amx table \(emulated\) vs avx512 bit for bit +4 cases/m);
+      expect(out).toMatch(/^ok +model bf16, amx table \(emulated\) vs avx512 +4 cases/m);
+      expect(out).toMatch(/^ok +models run their table's GEMM +4 cases/m);
     },
     180_000,
   );
