@@ -9,10 +9,14 @@
 //   the hardware's TDPBF16PS rounds (the bf16 bounds allow for either order Intel documents).
 //   Then whole models (attention and mlp_t, 2 threads, batch 1 and 3) on the "amx" table as
 //   dispatch builds it, with these GEMMs, against the avx512 table: int8 bit for bit.
+// - AVX512_BF16 (kernels_avx512_bf16.cc) with vdpbf16ps and vcvtne2ps2bf16 written in
+//   AVX-512F from the SDM (avx512bf16_emulation.h; avx512bf16_emulated_kernels.cc): bit for
+//   bit the hardware's on normal numbers. Not checked: the instructions' speed.
 // - AVX-VNNI (kernels_int8_avxvnni.cc) with its one instruction in the EVEX encoding of
 //   AVX512_VNNI + VL (avxvnni_as_evex_kernels.cc): the same operation, so this runs the
 //   kernel's code as written. Not checked: the VEX encoding itself.
-// Each part runs where its stand-in can, and says why where it cannot.
+// Each part runs where its stand-in can, and says why where it cannot. Where the CPU has an
+// ISA, its emulation is held to the instructions themselves (check_emulations_against_hardware).
 //   cmake --build build --target trm_stand_in_check   (test/native/stand-in-kernels.test.ts)
 #include <cmath>
 #include <cstdio>
@@ -28,11 +32,13 @@
 #include "cpu/linear.h"
 #include "tests/harness.h"
 #include "tests/linear_checks.h"
+#include "tests/stand_ins.h"
 
 namespace trm::cpu {
 extern const LinearImpl gemm_bf16_amx_32x32_emulated_impl;
 extern const LinearImpl gemm_int8_amx_32x32_emulated_impl;
 extern const LinearImpl gemm_int8_avxvnni_6x16_evex_impl;
+extern const LinearImpl gemm_bf16_avx512bf16_8x32_emulated_impl;
 }  // namespace trm::cpu
 
 namespace {
@@ -158,6 +164,81 @@ void check_models(tests::Harness& h, const cpu::LinearKernel& bf16, const cpu::L
   }
 }
 
+uint32_t bits_of(float v) {
+  uint32_t b;
+  std::memcpy(&b, &v, sizeof(b));
+  return b;
+}
+
+// Each emulation against its instruction, where this CPU runs it: vdpbf16ps and
+// vcvtne2ps2bf16 bit for bit (random values, and for the conversion ties, NaN, infinities,
+// denormals and the largest finite values); tdpbssd bit for bit; tdpbf16ps within 1e-6 (the
+// two orders Intel documents round differently), printing whether it is bit for bit too.
+void check_emulations_against_hardware(tests::Harness& h) {
+  if (cpu::cpu_has_avx512_bf16()) {
+    bool dp_same = true, cvt_same = true;
+    for (int round = 0; round < 2000; ++round) {
+      const auto src = tests::random_vec(16, 11 + round), x = tests::random_vec(64, 5000 + round);
+      std::vector<float> a(x.begin(), x.begin() + 16), b(x.begin() + 16, x.begin() + 32);
+      if (round < 32) {
+        const uint32_t special[] = {0x3f808000u, 0x3f818000u, 0x7fc00001u, 0xffa00000u, 0x7f800000u, 0xff800000u,
+                                    0x00000001u, 0x807fffffu, 0x7f7fffffu, 0xff7fffffu, 0x00800000u, 0x3f7fff80u};
+        for (int i = 0; i < 16; ++i) std::memcpy(&a[i], &special[(i + round) % 12], 4);
+      }
+      uint16_t ce[32], ch[32];
+      tests::emulated_cvtne2ps_pbh(a.data(), b.data(), ce);
+      tests::hardware_cvtne2ps_pbh(a.data(), b.data(), ch);
+      cvt_same = cvt_same && std::memcmp(ce, ch, sizeof(ce)) == 0;
+      uint32_t pa[16], pb[16];
+      for (int i = 0; i < 16; ++i) {
+        pa[i] = bits_of(x[32 + i]) >> 16 | (bits_of(x[48 + i]) & 0xffff0000u);
+        pb[i] = bits_of(x[i]) >> 16 | (bits_of(x[16 + i]) & 0xffff0000u);
+      }
+      float de[16], dh[16];
+      tests::emulated_dpbf16_ps(src.data(), pa, pb, de);
+      tests::hardware_dpbf16_ps(src.data(), pa, pb, dh);
+      dp_same = dp_same && std::memcmp(de, dh, sizeof(de)) == 0;
+    }
+    h.expect("vcvtne2ps2bf16 emulation vs hardware bit for bit", "2000 vectors", cvt_same, "differs");
+    h.expect("vdpbf16ps emulation vs hardware bit for bit", "2000 vectors", dp_same, "differs");
+  } else {
+    h.skip("AVX512_BF16 emulation vs hardware", "this CPU has no AVX512_BF16");
+  }
+  if (cpu::cpu_runs_amx(true)) {
+    bool int8_same = true, bf16_same = true;
+    for (int round = 0; round < 200; ++round) {
+      const auto x = tests::random_vec(16 * 16 * 2 + 256, 9000 + round);
+      uint8_t a[1024], b[1024];
+      for (int i = 0; i < 1024; ++i) {
+        a[i] = static_cast<uint8_t>(bits_of(x[i]) >> 13);
+        b[i] = static_cast<uint8_t>(bits_of(x[i]) >> 21);
+      }
+      int32_t ie[256], ih[256];
+      for (int i = 0; i < 256; ++i) ie[i] = ih[i] = static_cast<int32_t>(x[512 + i] * 1000);
+      tests::emulated_tile_dp(true, a, b, ie);
+      tests::hardware_tile_dp(true, a, b, ih);
+      int8_same = int8_same && std::memcmp(ie, ih, sizeof(ie)) == 0;
+      // bf16 tiles: each dword a pair of bf16 values (the high halves of random floats).
+      for (int i = 0; i < 512; ++i) {
+        const uint16_t va = static_cast<uint16_t>(bits_of(x[i]) >> 16), vb = static_cast<uint16_t>(bits_of(x[(i + 97) % 512]) >> 16);
+        std::memcpy(a + 2 * i, &va, 2);
+        std::memcpy(b + 2 * i, &vb, 2);
+      }
+      float fe[256], fh[256];
+      for (int i = 0; i < 256; ++i) fe[i] = fh[i] = x[512 + i];
+      tests::emulated_tile_dp(false, a, b, fe);
+      tests::hardware_tile_dp(false, a, b, fh);
+      bf16_same = bf16_same && std::memcmp(fe, fh, sizeof(fe)) == 0;
+      const std::vector<double> ref(fh, fh + 256);
+      h.check("tdpbf16ps emulation vs hardware", "round " + std::to_string(round), fe, ref.data(), 256, 1e-6);
+    }
+    h.expect("tdpbssd emulation vs hardware bit for bit", "200 tiles", int8_same, "differs");
+    std::printf("tdpbf16ps emulation vs hardware: %s\n", bf16_same ? "bit for bit" : "within the bound, not bit for bit");
+  } else {
+    h.skip("AMX emulation vs hardware", "this CPU does not run AMX (" + cpu::why_not_amx() + ")");
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -176,11 +257,18 @@ int main() {
   } else {
     h.skip("AMX kernels (emulated)", "their epilogue is AVX-512, which this CPU does not run");
   }
+  if (cpu::find_linear_kernel("gemm_f32_avx512_8x32") != nullptr) {
+    tests::check_linear_kernel(h, stand_in("gemm_bf16_avx512bf16_8x32", "gemm_bf16_avx512bf16_8x32 (emulated)",
+                                           &cpu::gemm_bf16_avx512bf16_8x32_emulated_impl));
+  } else {
+    h.skip("gemm_bf16_avx512bf16_8x32 (emulated)", "its emulation is AVX-512F, which this CPU does not run");
+  }
   if (cpu::find_linear_kernel("gemm_int8_avx512vnni_8x32") != nullptr) {
     tests::check_linear_kernel(
         h, stand_in("gemm_int8_avxvnni_6x16", "gemm_int8_avxvnni_6x16 (as EVEX)", &cpu::gemm_int8_avxvnni_6x16_evex_impl));
   } else {
     h.skip("gemm_int8_avxvnni_6x16 (as EVEX)", "this CPU has no AVX512_VNNI to stand in for AVX-VNNI");
   }
+  check_emulations_against_hardware(h);
   return h.finish();
 }

@@ -5,8 +5,11 @@
  *   instructions from the Intel SDM (native/tests/amx_emulation.h), also on two threads at
  *   once, and whole models on the amx table against the avx512 one (int8 bit for bit); where
  *   AVX-512 runs (the kernels' epilogue is AVX-512);
+ * - AVX512_BF16 bf16 (kernels_avx512_bf16.cc) with vdpbf16ps and vcvtne2ps2bf16 written in
+ *   AVX-512F from the SDM (native/tests/avx512bf16_emulation.h); where AVX-512 runs;
  * - AVX-VNNI int8 (kernels_int8_avxvnni.cc) with its instruction in the EVEX encoding of
  *   AVX512_VNNI + VL, the same operation; where AVX512_VNNI runs.
+ * Where the CPU has AVX512_BF16 or AMX, each emulation is held to the real instructions too.
  * What the stand-ins cannot check (speed, Linux's grant of the AMX tile data, the hardware's
  * rounding order in TDPBF16PS, the VEX encoding) the tests of the real kernels check on a CPU
  * with the ISA (test/native/linear-kernels.test.ts, int8-kernels.test.ts skip elsewhere).
@@ -46,6 +49,26 @@ describe('kernels for ISAs this CPU lacks, through stand-ins', () => {
       expect(out).toMatch(/^ok +model int8, amx table \(emulated\) vs avx512 bit for bit +4 cases/m);
       expect(out).toMatch(/^ok +model bf16, amx table \(emulated\) vs avx512 +4 cases/m);
       expect(out).toMatch(/^ok +models run their table's GEMM +4 cases/m);
+    },
+    180_000,
+  );
+
+  it.skipIf(!x86 || !runsHere('gemm_f32_avx512_8x32'))(
+    'AVX512_BF16 bf16 (its two instructions in AVX-512F) matches the scalar kernel at every tile edge',
+    () => {
+      const out = run();
+      expect(out).toMatch(/^ok +gemm_bf16_avx512bf16_8x32 \(emulated\) vs gemm_bf16_scalar +\d+ cases/m);
+      expect(out).toMatch(/^ok +gemm_bf16_avx512bf16_8x32 \(emulated\) no stray writes +\d+ cases/m);
+    },
+    180_000,
+  );
+
+  it.skipIf(!x86 || !runsHere('gemm_f32_avx512_8x32'))(
+    'each emulation is held to its instructions where this CPU has them, or says why not',
+    () => {
+      const out = run();
+      expect(out).toMatch(/^(ok +vdpbf16ps emulation vs hardware bit for bit|skip AVX512_BF16 emulation vs hardware: )/m);
+      expect(out).toMatch(/^(ok +tdpbssd emulation vs hardware bit for bit|skip AMX emulation vs hardware: )/m);
     },
     180_000,
   );

@@ -1,0 +1,32 @@
+// The real instructions behind the stand-ins (stand_ins.h), built with their ISAs; called only
+// where the CPU runs them (stand_in_check.cc checks first).
+#include <immintrin.h>
+
+#include "cpu/x86/amx_tiles.h"
+#include "tests/stand_ins.h"
+
+namespace trm::tests {
+
+void hardware_dpbf16_ps(const float* src, const uint32_t* a, const uint32_t* b, float* out) {
+  _mm512_storeu_ps(out, _mm512_dpbf16_ps(_mm512_loadu_ps(src), (__m512bh)_mm512_loadu_si512(a), (__m512bh)_mm512_loadu_si512(b)));
+}
+
+void hardware_cvtne2ps_pbh(const float* a, const float* b, uint16_t* out) {
+  _mm512_storeu_si512(out, (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(a), _mm512_loadu_ps(b)));
+}
+
+void hardware_tile_dp(bool int8, const uint8_t* a, const uint8_t* b, void* c) {
+  trm::cpu::load_tile_config();
+  _tile_loadd(0, c, 64);
+  _tile_loadd(4, a, 64);
+  _tile_loadd(6, b, 64);
+  if (int8) {
+    _tile_dpbssd(0, 4, 6);
+  } else {
+    _tile_dpbf16ps(0, 4, 6);
+  }
+  _tile_stored(0, c, 64);
+  _tile_release();
+}
+
+}  // namespace trm::tests
