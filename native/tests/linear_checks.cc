@@ -136,6 +136,29 @@ void check_shape(Harness& h, const cpu::LinearKernel& kernel, const cpu::LinearK
   }
 }
 
+// A bf16 kernel's rounding of its input rows, on values where rounding is delicate (ties
+// both ways, the carry into the exponent, subnormals, large finite values): against W = I
+// each output is one exact product, so it must equal round_to_bf16 of its input (zeros of
+// either sign alike).
+void check_bf16_input_rounding(Harness& h, const cpu::LinearKernel& kernel) {
+  const uint32_t special[] = {0x3f808000u, 0x3f818000u, 0xbf808000u, 0x3f7fff80u, 0x3f7fffffu, 0x00000001u, 0x807fffffu,
+                              0x00800000u, 0x7e7fffffu, 0xc2f70001u, 0x3f800001u, 0x3effff7fu};
+  const int m = 5, k = 37, n = k;
+  std::vector<float> a(static_cast<size_t>(m) * k), w(static_cast<size_t>(n) * k, 0.f);
+  for (size_t i = 0; i < a.size(); ++i) {
+    const uint32_t bits = special[i % 12] ^ static_cast<uint32_t>(i / 12 % 2) << 31;
+    std::memcpy(&a[i], &bits, sizeof(bits));
+  }
+  for (int j = 0; j < n; ++j) w[static_cast<size_t>(j) * k + j] = 1.f;
+  const cpu::PackedLinear packed = cpu::pack_linear_weight(*kernel.impl, w.data(), n, k);
+  std::vector<float> c(static_cast<size_t>(m) * n, kSentinel);
+  cpu::run_linear(packed, a.data(), k, c.data(), n, m, false);
+  bool same = true;
+  for (size_t i = 0; i < c.size(); ++i) same = same && c[i] == round_to_bf16(a[i]);
+  h.expect(std::string(kernel.name) + " rounds its inputs as bf16_from_f32", size_name({m, n, k}), same,
+           "an input rounded otherwise than bf16_from_f32");
+}
+
 }  // namespace
 
 void check_linear_kernel(Harness& h, const cpu::LinearKernel& kernel, const std::vector<int>& extra_ks) {
@@ -157,6 +180,7 @@ void check_linear_kernel(Harness& h, const cpu::LinearKernel& kernel, const std:
   }
   // Rows past one cache block (cpu/row_tiles.h): several blocks, the short tile in the last.
   for (const auto& [m, n, k] : kGemmBlockShapes) check_shape(h, kernel, reference_kernel, m, n, k);
+  if (kernel.dtype == cpu::LinearDtype::kBf16) check_bf16_input_rounding(h, kernel);
 }
 
 }  // namespace trm::tests

@@ -15,6 +15,7 @@
 #include "../kernels.h"
 #include "../linear.h"
 #include "../row_tiles.h"
+#include "avx512_rows.h"
 
 namespace trm::cpu {
 namespace {
@@ -428,20 +429,8 @@ void pack_rows_f32_avx512(const float* src, int n, int k, size_t stride, float* 
 
 }  // namespace
 
-// round_rows_to_bf16_values (kernels.h, bf16_from_f32) 16 lanes at a time, bit for bit:
-// round to nearest even, subnormals to signed zero, NaN quieted.
-inline __m512 bf16_values_avx512(__m512 x) {
-  const __m512i b = _mm512_castps_si512(x);
-  const __m512i mag = _mm512_and_si512(b, _mm512_set1_epi32(0x7fffffff));
-  const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(b, 16), _mm512_set1_epi32(1));
-  __m512i r = _mm512_add_epi32(b, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), odd));
-  const __mmask16 nan = _mm512_cmpgt_epi32_mask(mag, _mm512_set1_epi32(0x7f800000));
-  r = _mm512_mask_mov_epi32(r, nan, _mm512_or_si512(b, _mm512_set1_epi32(0x400000)));
-  const __mmask16 tiny = _mm512_testn_epi32_mask(b, _mm512_set1_epi32(0x7f800000));
-  r = _mm512_mask_mov_epi32(r, tiny, _mm512_and_si512(b, _mm512_set1_epi32(static_cast<int>(0x80000000u))));
-  return _mm512_castsi512_ps(_mm512_and_si512(r, _mm512_set1_epi32(static_cast<int>(0xffff0000u))));
-}
-
+// round_rows_to_bf16_values (kernels.h, bf16_from_f32) 16 lanes at a time, bit for bit
+// (avx512_rows.h).
 void round_rows_to_bf16_values_avx512(const float* a, int lda, int m, int k, float* out, int ld_out) {
   for (int i = 0; i < m; ++i) {
     const float* src = a + static_cast<size_t>(i) * lda;

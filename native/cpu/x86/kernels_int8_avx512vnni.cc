@@ -18,6 +18,7 @@
 
 #include "../int8.h"
 #include "../linear.h"
+#include "avx512_rows.h"
 #include "int8_x86.h"
 
 namespace trm::cpu {
@@ -35,22 +36,10 @@ inline __mmask16 mask_first(int count) {
 // One row quantized, shifted to u8 and packed four per int32 word; the k tail up to kg
 // quads is 128 (q = 0; the weight there is zero anyway).
 float quantize_row_u8_avx512(const float* x, int k, int kg, int32_t* out) {
-  __m512 vmax = _mm512_setzero_ps();
-  for (int i = 0; i < k; i += 16) {
-    vmax = _mm512_max_ps(vmax, _mm512_abs_ps(_mm512_maskz_loadu_ps(mask_first(k - i), x + i)));
-  }
-  const float maxabs = _mm512_reduce_max_ps(vmax);
-  const __m512 vinv = _mm512_set1_ps(int8_inverse_scale(maxabs));
-  const __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127), shift = _mm512_set1_epi32(128);
   uint8_t* q = reinterpret_cast<uint8_t*>(out);
-  for (int i = 0; i < k; i += 16) {
-    const __mmask16 mk = mask_first(k - i);
-    const __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(mk, x + i), vinv));
-    const __m512i u = _mm512_add_epi32(_mm512_min_epi32(hi, _mm512_max_epi32(lo, v)), shift);
-    _mm512_mask_cvtepi32_storeu_epi8(q + i, mk, u);
-  }
+  const float scale = quantize_row_avx512(x, k, 128, q);
   for (int i = k; i < 4 * kg; ++i) q[i] = 128;
-  return maxabs / 127.f;
+  return scale;
 }
 
 template <int MR>
