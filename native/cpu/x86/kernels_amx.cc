@@ -78,56 +78,59 @@ void epilogue(const float* block, float* c, int ldc, int rows_valid, int valid, 
   for (int i = 0; i < rows_valid; ++i) {
     float* ci = c + static_cast<size_t>(i) * ldc;
     __m512 y0 = scale(i, 0, _mm512_load_ps(block + i * 32));
-    __m512 y1 = scale(i, 1, _mm512_load_ps(block + i * 32 + 16));
-    if (accumulate) {
-      y0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, ci), y0);
-      y1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, ci + 16), y1);
-    }
+    if (accumulate) y0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, ci), y0);
     _mm512_mask_storeu_ps(ci, m0, y0);
-    if (valid > 16) _mm512_mask_storeu_ps(ci + 16, m1, y1);
+    if (valid <= 16) continue;  // the second panel's tiles were neither computed nor stored
+    __m512 y1 = scale(i, 1, _mm512_load_ps(block + i * 32 + 16));
+    if (accumulate) y1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, ci + 16), y1);
+    _mm512_mask_storeu_ps(ci + 16, m1, y1);
   }
 }
 
-// One 32 x 32 (or 32 x 16 when `two_panels` is false) block over `ksteps` k steps. a: the
-// block's first row, row stride a_stride bytes; b0/b1: the panels' first k step, each k step
-// 1 KB further. Kind 0: bf16, 1: int8.
+// One 32 x 32 block over `ksteps` k steps, or its top 16 rows (`two_row_tiles` false: the
+// rows run out there, so the second A tile would multiply padding), or its first 16 columns
+// (`two_panels` false). a: the block's first row, row stride a_stride bytes; b0/b1: the
+// panels' first k step, each k step 1 KB further. Kind 0: bf16, 1: int8.
 template <int Kind>
-void tile_block(const uint8_t* a, int a_stride, const uint8_t* b0, const uint8_t* b1, bool two_panels, int ksteps,
-                float* out) {
+void tile_block(const uint8_t* a, int a_stride, const uint8_t* b0, const uint8_t* b1, bool two_row_tiles,
+                bool two_panels, int ksteps, float* out) {
   _tile_zero(0);
-  _tile_zero(1);
-  _tile_zero(2);
-  _tile_zero(3);
+  if (two_panels) _tile_zero(1);
+  if (two_row_tiles) _tile_zero(2);
+  if (two_row_tiles && two_panels) _tile_zero(3);
   const uint8_t* a1 = a + static_cast<size_t>(kTileRows) * a_stride;
   for (int s = 0; s < ksteps; ++s) {
     const size_t off = static_cast<size_t>(s) * kTileBytes;
     const size_t boff = static_cast<size_t>(s) * kTileRows * kTileBytes;
+    // The tile numbers are written out: the instructions encode their registers, so the
+    // intrinsics (inline asm that spells each argument into the register name) take literals.
     _tile_loadd(4, a + off, a_stride);
-    _tile_loadd(5, a1 + off, a_stride);
+    if (two_row_tiles) _tile_loadd(5, a1 + off, a_stride);
     _tile_loadd(6, b0 + boff, kTileBytes);
     if (Kind == 0) {
       _tile_dpbf16ps(0, 4, 6);
-      _tile_dpbf16ps(2, 5, 6);
+      if (two_row_tiles) _tile_dpbf16ps(2, 5, 6);
     } else {
       _tile_dpbssd(0, 4, 6);
-      _tile_dpbssd(2, 5, 6);
+      if (two_row_tiles) _tile_dpbssd(2, 5, 6);
     }
     if (two_panels) {
       _tile_loadd(7, b1 + boff, kTileBytes);
       if (Kind == 0) {
         _tile_dpbf16ps(1, 4, 7);
-        _tile_dpbf16ps(3, 5, 7);
+        if (two_row_tiles) _tile_dpbf16ps(3, 5, 7);
       } else {
         _tile_dpbssd(1, 4, 7);
-        _tile_dpbssd(3, 5, 7);
+        if (two_row_tiles) _tile_dpbssd(3, 5, 7);
       }
     }
   }
-  // out: 32 rows x 32 floats; tiles 0/1 the top 16 rows, 2/3 the bottom ones.
+  // out: 32 rows x 32 floats; tiles 0/1 the top 16 rows, 2/3 the bottom ones (only the
+  // tiles computed are stored; the epilogue reads no others).
   _tile_stored(0, out, 128);
-  _tile_stored(1, out + 16, 128);
-  _tile_stored(2, out + 16 * 32, 128);
-  _tile_stored(3, out + 16 * 32 + 16, 128);
+  if (two_panels) _tile_stored(1, out + 16, 128);
+  if (two_row_tiles) _tile_stored(2, out + 16 * 32, 128);
+  if (two_row_tiles && two_panels) _tile_stored(3, out + 16 * 32 + 16, 128);
 }
 
 // Both GEMMs: prepare a row block into scratch (`prepare(i0, rows, dst, stride)`), then every
@@ -156,7 +159,8 @@ void amx_gemm(const AmxScratch& scratch, const uint8_t* weights, int n, int kste
       const uint8_t* b0 = weights + p * panel_bytes;
       const uint8_t* b1 = two ? b0 + panel_bytes : b0;
       for (int r = 0; r < rows; r += 32) {
-        tile_block<Kind>(a + static_cast<size_t>(r) * a_stride, a_stride, b0, b1, two, ksteps, scratch.c);
+        tile_block<Kind>(a + static_cast<size_t>(r) * a_stride, a_stride, b0, b1, rows - r > kTileRows, two, ksteps,
+                         scratch.c);
         epilogue(scratch.c, c + static_cast<size_t>(i0 + r) * ldc + col, ldc, std::min(32, rows - r), valid, accumulate,
                  [&](int i, int half, __m512 v) { return scale_for(i0 + r + i, col + 16 * half, v); });
       }
