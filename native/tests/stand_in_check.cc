@@ -1,14 +1,14 @@
-// The Linear kernels for ISAs this CPU lacks, run through stand-ins and put through the op
-// harness's Linear check (linear_checks.cc), so that their code is checked before a CPU with
-// the ISA is at hand:
+// The kernels for ISAs this CPU lacks, run through stand-ins so that their code is checked
+// before a CPU with the ISA is at hand; the GEMMs through the op harness's Linear check
+// (linear_checks.cc: tile edges, row blocks, stray writes, the scalar kernel of their dtype).
 // - AMX (kernels_amx.cc) against a C++ emulation of the tile instructions written from the
-//   Intel SDM (amx_emulation.h; amx_emulated_kernels.cc), at the tiles' edges (16 rows, 16
-//   output features, 32 bf16 / 64 int8 values a k step) and past its row blocks, then on two
-//   fresh threads at once, each of which must configure its own tiles. Its epilogue is
-//   AVX-512. Not checked: AMX's speed, Linux's grant of the tile data, and the order in which
-//   the hardware's TDPBF16PS rounds (the bf16 bounds allow for either order Intel documents).
-//   Then whole models (attention and mlp_t, 2 threads, batch 1 and 3) on the "amx" table as
-//   dispatch builds it, with these GEMMs, against the avx512 table: int8 bit for bit.
+//   Intel SDM (amx_emulation.h; amx_emulated_kernels.cc), with extra depths at its k steps
+//   (32 bf16 / 64 int8 values); on two fresh threads at once, each of which must configure
+//   its own tiles; whole models (attention and mlp_t, 2 threads, batch 1 and 3) on the "amx"
+//   table as dispatch builds it, against the avx512 table (int8 bit for bit); and one round
+//   of the AMX peak loops (amx_emulated_peak.cc). Its epilogue is AVX-512. Not checked:
+//   AMX's speed, Linux's grant of the tile data, and the order in which the hardware's
+//   TDPBF16PS rounds (the bf16 bounds allow for either order Intel documents).
 // - AVX512_BF16 (kernels_avx512_bf16.cc) with vdpbf16ps and vcvtne2ps2bf16 written in
 //   AVX-512F from the SDM (avx512bf16_emulation.h; avx512bf16_emulated_kernels.cc): bit for
 //   bit the hardware's on normal numbers. Not checked: the instructions' speed.
@@ -39,6 +39,8 @@ extern const LinearImpl gemm_bf16_amx_32x32_emulated_impl;
 extern const LinearImpl gemm_int8_amx_32x32_emulated_impl;
 extern const LinearImpl gemm_int8_avxvnni_6x16_evex_impl;
 extern const LinearImpl gemm_bf16_avx512bf16_8x32_emulated_impl;
+double dot_loop_bf16_amx_emulated(double seconds);
+double dot_loop_int8_amx_emulated(double seconds);
 }  // namespace trm::cpu
 
 namespace {
@@ -252,6 +254,11 @@ int main() {
       tests::check_linear_kernel(h, kernel, k_steps);
       check_two_threads(h, kernel);
     }
+    // The peak loops (bench/kernels.js): one round each, which faults under the emulation if
+    // a loop uses a tile it did not configure; each reports the products of that round.
+    const double bf16_ops = cpu::dot_loop_bf16_amx_emulated(0), int8_ops = cpu::dot_loop_int8_amx_emulated(0);
+    h.expect("AMX peak loops (emulated) run a round", "bf16 and int8", bf16_ops == 4096.0 * 4 * 16384 && int8_ops == 4096.0 * 4 * 32768,
+             "counted other than 4096 rounds of four tile products");
     check_models(h, stand_in("gemm_bf16_amx_32x32", "gemm_bf16_amx_32x32 (emulated)", &cpu::gemm_bf16_amx_32x32_emulated_impl),
                  stand_in("gemm_int8_amx_32x32", "gemm_int8_amx_32x32 (emulated)", &cpu::gemm_int8_amx_32x32_emulated_impl));
   } else {

@@ -49,6 +49,7 @@ describe('kernels for ISAs this CPU lacks, through stand-ins', () => {
       expect(out).toMatch(/^ok +model int8, amx table \(emulated\) vs avx512 bit for bit +4 cases/m);
       expect(out).toMatch(/^ok +model bf16, amx table \(emulated\) vs avx512 +4 cases/m);
       expect(out).toMatch(/^ok +models run their table's GEMM +4 cases/m);
+      expect(out).toMatch(/^ok +AMX peak loops \(emulated\) run a round +1 cases/m);
     },
     180_000,
   );
