@@ -9,15 +9,9 @@
 
 #include "../int8.h"
 #include "avx512_intrinsics.h"
+#include "lane_masks.h"
 
 namespace trm::cpu {
-
-// The first `count` of 16 lanes (none for count <= 0).
-static inline __mmask16 first_lanes_avx512(int count) {
-  if (count <= 0) return 0;
-  if (count >= 16) return static_cast<__mmask16>(0xFFFF);
-  return static_cast<__mmask16>((1u << count) - 1u);
-}
 
 // Each lane rounded to its bf16 value (kept as fp32, low half zero), as bf16_from_f32: round
 // to nearest even, subnormals to signed zero, NaN quieted.

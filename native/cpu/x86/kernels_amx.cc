@@ -38,17 +38,12 @@
 #include "../linear.h"
 #include "amx_tiles.h"
 #include "avx512_rows.h"
+#include "lane_masks.h"
 
 namespace trm::cpu {
 namespace {
 
 constexpr int kPanel = 16;  // output features per B tile
-
-inline __mmask16 mask_first(int count) {
-  if (count <= 0) return 0;
-  if (count >= 16) return static_cast<__mmask16>(0xFFFF);
-  return static_cast<__mmask16>((1u << count) - 1u);
-}
 
 // Per call, from thread_scratch (linear.h): the prepared activations (64-byte aligned rows),
 // int8's row scales, and the 32 x 32 block the C tiles are stored to.
@@ -74,7 +69,7 @@ int amx_row_block(int row_bytes) {
 // (row stride 32 floats), through the epilogue into c: rows < rows_valid, cols < valid.
 template <typename Scale>
 void epilogue(const float* block, float* c, int ldc, int rows_valid, int valid, bool accumulate, Scale&& scale) {
-  const __mmask16 m0 = mask_first(valid), m1 = mask_first(valid - 16);
+  const __mmask16 m0 = first_lanes_avx512(valid), m1 = first_lanes_avx512(valid - 16);
   for (int i = 0; i < rows_valid; ++i) {
     float* ci = c + static_cast<size_t>(i) * ldc;
     __m512 y0 = scale(i, 0, _mm512_load_ps(block + i * 32));
@@ -203,7 +198,7 @@ void gemm_int8_amx_32x32(const PackedLinear& packed, const float* a, int lda, fl
       },
       // The C tile holds int32 sums; dequantized exactly as gemm_int8_scalar does.
       [&](int row, int col, __m512 bits) {
-        const __mmask16 mk = mask_first(w.n - col);
+        const __mmask16 mk = first_lanes_avx512(w.n - col);
         const __m512 sw = _mm512_maskz_loadu_ps(mk, w.scales.data() + col);
         const __m512 acc = _mm512_cvtepi32_ps(_mm512_castps_si512(bits));
         return _mm512_mul_ps(acc, _mm512_mul_ps(_mm512_set1_ps(scratch.sx[row - base]), sw));

@@ -15,6 +15,7 @@
 
 #include "../kernels.h"
 #include "../linear.h"
+#include "lane_masks.h"
 
 namespace trm::cpu {
 namespace {
@@ -22,16 +23,6 @@ namespace {
 constexpr int kNr = 16;    // panel width: two ymm of output features
 constexpr int kMr = 6;     // rows per register tile
 constexpr int kLanes = 8;  // floats per ymm
-
-// Sliding window: 8 lanes starting at kMaskWindow + 8 - count have the first `count` set.
-alignas(64) constexpr int32_t kMaskWindow[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
-                                                 0,  0,  0,  0,  0,  0,  0,  0};
-
-// Lanes [0, count) set, count clamped to [0, 8].
-inline __m256i mask_first_f32_avx2(int count) {
-  count = count < 0 ? 0 : (count > kLanes ? kLanes : count);
-  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kMaskWindow + kLanes - count));
-}
 
 template <int MR>
 inline void gemm_tile_f32_avx2_mrx16(const float* panel, int k, const float* a, int lda, float* c,
@@ -71,8 +62,8 @@ inline void gemm_tile_f32_avx2_mrx16(const float* panel, int k, const float* a, 
     }
   } else {
     // vmaskmov never touches masked-out lanes, so columns past n may be unmapped.
-    const __m256i m0 = mask_first_f32_avx2(valid);
-    const __m256i m1 = mask_first_f32_avx2(valid - kLanes);
+    const __m256i m0 = first_lanes_avx2(valid);
+    const __m256i m1 = first_lanes_avx2(valid - kLanes);
     #pragma GCC unroll 8
     for (int i = 0; i < MR; ++i) {
       float* ci = c + static_cast<size_t>(i) * ldc;
@@ -181,7 +172,7 @@ void silu_mul_f32_avx2(const float* gu, int rows, int inter, float* out) {
       _mm256_storeu_ps(o + i, silu_mul_f32_avx2_v(_mm256_loadu_ps(g + i), _mm256_loadu_ps(u + i)));
     }
     if (i < inter) {
-      const __m256i mk = mask_first_f32_avx2(inter - i);
+      const __m256i mk = first_lanes_avx2(inter - i);
       _mm256_maskstore_ps(
           o + i, mk, silu_mul_f32_avx2_v(_mm256_maskload_ps(g + i, mk), _mm256_maskload_ps(u + i, mk)));
     }
@@ -206,7 +197,7 @@ void rmsnorm_rows_f32_avx2(float* x, int rows, int cols, int ld, float eps) {
       acc1 = square_acc_f64_avx2(_mm_loadu_ps(xr + j + 4), acc1);
     }
     if (j < cols) {
-      const __m256 v = _mm256_maskload_ps(xr + j, mask_first_f32_avx2(cols - j));
+      const __m256 v = _mm256_maskload_ps(xr + j, first_lanes_avx2(cols - j));
       acc0 = square_acc_f64_avx2(_mm256_castps256_ps128(v), acc0);
       acc1 = square_acc_f64_avx2(_mm256_extractf128_ps(v, 1), acc1);
     }
@@ -220,7 +211,7 @@ void rmsnorm_rows_f32_avx2(float* x, int rows, int cols, int ld, float eps) {
       _mm256_storeu_ps(xr + j, _mm256_mul_ps(_mm256_loadu_ps(xr + j), s));
     }
     if (j < cols) {
-      const __m256i mk = mask_first_f32_avx2(cols - j);
+      const __m256i mk = first_lanes_avx2(cols - j);
       _mm256_maskstore_ps(xr + j, mk, _mm256_mul_ps(_mm256_maskload_ps(xr + j, mk), s));
     }
   }
@@ -232,7 +223,7 @@ void add_f32_avx2(float* x, const float* y, size_t n) {
     _mm256_storeu_ps(x + i, _mm256_add_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
   }
   if (i < n) {
-    const __m256i mk = mask_first_f32_avx2(static_cast<int>(n - i));
+    const __m256i mk = first_lanes_avx2(static_cast<int>(n - i));
     _mm256_maskstore_ps(x + i, mk,
                         _mm256_add_ps(_mm256_maskload_ps(x + i, mk), _mm256_maskload_ps(y + i, mk)));
   }
@@ -263,7 +254,7 @@ float dot_f32_avx2(const float* a, const float* b, int n) {
     acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
   }
   if (i < n) {
-    const __m256i mk = mask_first_f32_avx2(n - i);
+    const __m256i mk = first_lanes_avx2(n - i);
     acc1 = _mm256_fmadd_ps(_mm256_maskload_ps(a + i, mk), _mm256_maskload_ps(b + i, mk), acc1);
   }
   return hsum_f32_avx2(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
@@ -276,7 +267,7 @@ void axpy_f32_avx2(float alpha, const float* x, float* y, int n) {
     _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
   }
   if (i < n) {
-    const __m256i mk = mask_first_f32_avx2(n - i);
+    const __m256i mk = first_lanes_avx2(n - i);
     _mm256_maskstore_ps(y + i, mk,
                         _mm256_fmadd_ps(va, _mm256_maskload_ps(x + i, mk), _mm256_maskload_ps(y + i, mk)));
   }
@@ -296,7 +287,7 @@ void rope_f32_avx2(float* x, int vectors, int head_dim, const float* cos, const 
     float* a = x + static_cast<size_t>(v) * head_dim;
     float* b = a + half;
     for (int j = 0; j < half; j += kLanes) {
-      const __m256i mk = mask_first_f32_avx2(half - j);
+      const __m256i mk = first_lanes_avx2(half - j);
       const __m256 x1 = _mm256_maskload_ps(a + j, mk), x2 = _mm256_maskload_ps(b + j, mk);
       const __m256 y1 = _mm256_sub_ps(rounded_f32_avx2(_mm256_mul_ps(x1, _mm256_maskload_ps(cos + j, mk))),
                                       rounded_f32_avx2(_mm256_mul_ps(x2, _mm256_maskload_ps(sin + j, mk))));
@@ -325,7 +316,7 @@ inline float hmax_f32_avx2(__m256 v) {
 void softmax_rows_f32_avx2(float* x, int rows, int cols, int ld, float scale) {
   const __m256 vs = _mm256_set1_ps(scale);
   const int full = cols / kLanes * kLanes;
-  const __m256i mk = mask_first_f32_avx2(cols - full);
+  const __m256i mk = first_lanes_avx2(cols - full);
   for (int r = 0; r < rows; ++r) {
     float* xr = x + static_cast<size_t>(r) * ld;
     __m256 m0 = _mm256_set1_ps(-INFINITY), m1 = m0, m2 = m0, m3 = m0;

@@ -16,6 +16,7 @@
 #include "../linear.h"
 #include "../row_tiles.h"
 #include "avx512_rows.h"
+#include "lane_masks.h"
 
 namespace trm::cpu {
 namespace {
@@ -24,11 +25,6 @@ constexpr int kNr = 32;     // panel width: two zmm of output features
 constexpr int kLanes = 16;  // floats per zmm
 
 // Lanes [0, count) set, count clamped to [0, 16].
-inline __mmask16 mask_first_f32_avx512(int count) {
-  if (count <= 0) return 0;
-  if (count >= kLanes) return static_cast<__mmask16>(0xFFFF);
-  return static_cast<__mmask16>((1u << count) - 1u);
-}
 
 // One MR x 32 tile of c over the whole k extent of one packed panel. `m0`/`m1` mask the
 // two 16-column halves of the tile (all ones except in the last, partial panel).
@@ -104,8 +100,8 @@ void gemm_block_f32_avx512(const float* packed, int n, int k, const float* a, in
     const float* panel = packed + static_cast<size_t>(p) * k * kNr;
     const int col = p * kNr;
     const int valid = n - col < kNr ? n - col : kNr;
-    const __mmask16 m0 = mask_first_f32_avx512(valid);
-    const __mmask16 m1 = mask_first_f32_avx512(valid - kLanes);
+    const __mmask16 m0 = first_lanes_avx512(valid);
+    const __mmask16 m1 = first_lanes_avx512(valid - kLanes);
     // The tiles of this panel share out pulling the next panel into L2, a few lines each,
     // while they compute, at most one line per k step. A layer's weights do not fit in L2,
     // so without it the first tile of every panel waited on L3 or memory line by line: a
@@ -195,7 +191,7 @@ void silu_mul_f32_avx512(const float* gu, int rows, int inter, float* out) {
       _mm512_storeu_ps(o + i, silu_mul_f32_avx512_v(_mm512_loadu_ps(g + i), _mm512_loadu_ps(u + i)));
     }
     if (i < inter) {
-      const __mmask16 mk = mask_first_f32_avx512(inter - i);
+      const __mmask16 mk = first_lanes_avx512(inter - i);
       _mm512_mask_storeu_ps(
           o + i, mk,
           silu_mul_f32_avx512_v(_mm512_maskz_loadu_ps(mk, g + i), _mm512_maskz_loadu_ps(mk, u + i)));
@@ -222,7 +218,7 @@ void rmsnorm_rows_f32_avx512(float* x, int rows, int cols, int ld, float eps) {
       acc1 = square_acc_f64_avx512(_mm256_loadu_ps(xr + j + 8), acc1);
     }
     if (j < cols) {
-      const __m512 v = _mm512_maskz_loadu_ps(mask_first_f32_avx512(cols - j), xr + j);
+      const __m512 v = _mm512_maskz_loadu_ps(first_lanes_avx512(cols - j), xr + j);
       acc0 = square_acc_f64_avx512(_mm512_castps512_ps256(v), acc0);
       acc1 = square_acc_f64_avx512(
           _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)), acc1);
@@ -235,7 +231,7 @@ void rmsnorm_rows_f32_avx512(float* x, int rows, int cols, int ld, float eps) {
       _mm512_storeu_ps(xr + j, _mm512_mul_ps(_mm512_loadu_ps(xr + j), s));
     }
     if (j < cols) {
-      const __mmask16 mk = mask_first_f32_avx512(cols - j);
+      const __mmask16 mk = first_lanes_avx512(cols - j);
       _mm512_mask_storeu_ps(xr + j, mk, _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, xr + j), s));
     }
   }
@@ -247,7 +243,7 @@ void add_f32_avx512(float* x, const float* y, size_t n) {
     _mm512_storeu_ps(x + i, _mm512_add_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
   }
   if (i < n) {
-    const __mmask16 mk = mask_first_f32_avx512(static_cast<int>(n - i));
+    const __mmask16 mk = first_lanes_avx512(static_cast<int>(n - i));
     _mm512_mask_storeu_ps(x + i, mk,
                           _mm512_add_ps(_mm512_maskz_loadu_ps(mk, x + i), _mm512_maskz_loadu_ps(mk, y + i)));
   }
@@ -271,7 +267,7 @@ float dot_f32_avx512(const float* a, const float* b, int n) {
     acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
   }
   if (i < n) {
-    const __mmask16 mk = mask_first_f32_avx512(n - i);
+    const __mmask16 mk = first_lanes_avx512(n - i);
     acc1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, a + i), _mm512_maskz_loadu_ps(mk, b + i), acc1);
   }
   return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3)));
@@ -284,7 +280,7 @@ void axpy_f32_avx512(float alpha, const float* x, float* y, int n) {
     _mm512_storeu_ps(y + i, _mm512_fmadd_ps(va, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
   }
   if (i < n) {
-    const __mmask16 mk = mask_first_f32_avx512(n - i);
+    const __mmask16 mk = first_lanes_avx512(n - i);
     _mm512_mask_storeu_ps(y + i, mk,
                           _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(mk, x + i), _mm512_maskz_loadu_ps(mk, y + i)));
   }
@@ -300,7 +296,7 @@ void axpy_f32_avx512(float alpha, const float* x, float* y, int n) {
 void softmax_rows_f32_avx512(float* x, int rows, int cols, int ld, float scale) {
   const __m512 vs = _mm512_set1_ps(scale);
   const int full = cols / kLanes * kLanes, tail = cols - full;
-  const __mmask16 mk = mask_first_f32_avx512(tail);
+  const __mmask16 mk = first_lanes_avx512(tail);
   // The max of f(x) over a row, f the identity or the scaling.
   const auto row_max = [&](const float* xr, auto f) {
     __m512 m0 = _mm512_set1_ps(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
@@ -364,7 +360,7 @@ void rope_f32_avx512(float* x, int vectors, int head_dim, const float* cos, cons
     float* a = x + static_cast<size_t>(v) * head_dim;
     float* b = a + half;
     for (int j = 0; j < half; j += kLanes) {
-      const __mmask16 mk = mask_first_f32_avx512(half - j);
+      const __mmask16 mk = first_lanes_avx512(half - j);
       const __m512 x1 = _mm512_maskz_loadu_ps(mk, a + j), x2 = _mm512_maskz_loadu_ps(mk, b + j);
       const __m512 y1 = _mm512_sub_round_ps(_mm512_mul_round_ps(x1, _mm512_maskz_loadu_ps(mk, cos + j), kNearest),
                                             _mm512_mul_round_ps(x2, _mm512_maskz_loadu_ps(mk, sin + j), kNearest), kNearest);
@@ -415,7 +411,7 @@ void pack_rows_f32_avx512(const float* src, int n, int k, size_t stride, float* 
       const int rows = std::max(0, std::min(kLanes, n - row0));
       for (int k0 = 0; k0 < k; k0 += kLanes) {
         const int cols = std::min(kLanes, k - k0);
-        const __mmask16 mk = mask_first_f32_avx512(cols);
+        const __mmask16 mk = first_lanes_avx512(cols);
         __m512 r[16];
         for (int i = 0; i < kLanes; ++i) {
           r[i] = i < rows ? _mm512_maskz_loadu_ps(mk, src + static_cast<size_t>(row0 + i) * stride + k0) : _mm512_setzero_ps();
@@ -436,7 +432,7 @@ void round_rows_to_bf16_values_avx512(const float* a, int lda, int m, int k, flo
     const float* src = a + static_cast<size_t>(i) * lda;
     float* dst = out + static_cast<size_t>(i) * ld_out;
     for (int kk = 0; kk < k; kk += kLanes) {
-      const __mmask16 mk = mask_first_f32_avx512(k - kk);
+      const __mmask16 mk = first_lanes_avx512(k - kk);
       _mm512_mask_storeu_ps(dst + kk, mk, bf16_values_avx512(_mm512_maskz_loadu_ps(mk, src + kk)));
     }
     if (k % 2 != 0) dst[k] = 0.f;

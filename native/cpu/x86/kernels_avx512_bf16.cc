@@ -4,10 +4,10 @@
 // tile: 16 fp32 accumulators, each vdpbf16ps adding two products per lane (64 FLOPs).
 #include "avx512_intrinsics.h"
 
-
 #include "../kernels.h"
 #include "../linear.h"
 #include "../row_tiles.h"
+#include "lane_masks.h"
 
 namespace trm::cpu {
 namespace {
@@ -15,12 +15,6 @@ namespace {
 constexpr int kNr = 32;
 constexpr int kMr = 8;
 constexpr int kLanes = 16;
-
-inline __mmask16 mask_first(int count) {
-  if (count <= 0) return 0;
-  if (count >= kLanes) return static_cast<__mmask16>(0xFFFF);
-  return static_cast<__mmask16>((1u << count) - 1u);
-}
 
 template <int MR>
 inline void gemm_tile_bf16_avx512bf16_mrx32(const uint16_t* panel, int kp, const uint32_t* a, int lda,
@@ -67,11 +61,11 @@ void round_rows_bf16_pairs_avx512bf16(const float* a, int lda, int m, int k, uin
       _mm512_storeu_si512(oi + kk / 2, (__m512i)v);
     }
     if (kk < k) {
-      const __m512 lo = _mm512_maskz_loadu_ps(mask_first(k - kk), ai + kk);
-      const __m512 hi = _mm512_maskz_loadu_ps(mask_first(k - kk - 16), ai + kk + 16);
+      const __m512 lo = _mm512_maskz_loadu_ps(first_lanes_avx512(k - kk), ai + kk);
+      const __m512 hi = _mm512_maskz_loadu_ps(first_lanes_avx512(k - kk - 16), ai + kk + 16);
       const __m512bh v = _mm512_cvtne2ps_pbh(hi, lo);
       const int pairs = kp - kk / 2;
-      _mm512_mask_storeu_epi32(oi + kk / 2, mask_first(pairs), (__m512i)v);
+      _mm512_mask_storeu_epi32(oi + kk / 2, first_lanes_avx512(pairs), (__m512i)v);
     }
   }
 }
@@ -95,8 +89,8 @@ void gemm_bf16_avx512bf16_8x32(const uint16_t* packed, int n, int k, const float
       const uint16_t* panel = packed + static_cast<size_t>(p) * kp * kNr * 2;
       const int col = p * kNr;
       const int valid = n - col < kNr ? n - col : kNr;
-      const __mmask16 m0 = mask_first(valid);
-      const __mmask16 m1 = mask_first(valid - kLanes);
+      const __mmask16 m0 = first_lanes_avx512(valid);
+      const __mmask16 m1 = first_lanes_avx512(valid - kLanes);
       float* cp = c + static_cast<size_t>(i0) * ldc + col;
       for_row_tiles(rows, kMr, [&](int i, int mr) {
         const uint32_t* ar = pairs + static_cast<size_t>(i) * kp;

@@ -20,18 +20,13 @@
 #include "../int8.h"
 #include "../linear.h"
 #include "int8_x86.h"
+#include "lane_masks.h"
 
 namespace trm::cpu {
 namespace {
 
 constexpr int kNr = 16;
 constexpr int kMr = 6;
-
-alignas(64) constexpr int32_t kMaskWindow[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-inline __m256i mask_first(int count) {
-  count = count < 0 ? 0 : (count > 8 ? 8 : count);
-  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kMaskWindow + 8 - count));
-}
 
 // One row quantized to int16 pairs packed in int32 words (k padded with zeros to kg pairs).
 float quantize_row_pairs_avx2(const float* x, int k, int kg, int32_t* out) {
@@ -75,7 +70,7 @@ inline void gemm_tile_int8_avx2_mrx16(const int8_t* panel, int kg, const int32_t
       acc1[i] = _mm256_add_epi32(acc1[i], _mm256_madd_epi16(ai, b1));
     }
   }
-  const __m256i m0 = mask_first(valid), m1 = mask_first(valid - 8);
+  const __m256i m0 = first_lanes_avx2(valid), m1 = first_lanes_avx2(valid - 8);
   const __m256 sw0 = _mm256_maskload_ps(sw, m0), sw1 = _mm256_maskload_ps(sw + 8, m1);
   for (int i = 0; i < MR; ++i) {
     float* ci = c + static_cast<size_t>(i) * ldc;

@@ -20,18 +20,13 @@
 #include "../linear.h"
 #include "avx512_rows.h"
 #include "int8_x86.h"
+#include "lane_masks.h"
 
 namespace trm::cpu {
 namespace {
 
 constexpr int kNr = 32;
 constexpr int kMr = 8;
-
-inline __mmask16 mask_first(int count) {
-  if (count <= 0) return 0;
-  if (count >= 16) return static_cast<__mmask16>(0xFFFF);
-  return static_cast<__mmask16>((1u << count) - 1u);
-}
 
 // One row quantized, shifted to u8 and packed four per int32 word; the k tail up to kg
 // quads is 128 (q = 0; the weight there is zero anyway).
@@ -59,7 +54,7 @@ inline void gemm_tile_int8_avx512vnni_mrx32(const int8_t* panel, int kg, const i
       acc1[i] = _mm512_dpbusd_epi32(acc1[i], ai, b1);
     }
   }
-  const __mmask16 m0 = mask_first(valid), m1 = mask_first(valid - 16);
+  const __mmask16 m0 = first_lanes_avx512(valid), m1 = first_lanes_avx512(valid - 16);
   const __m512 sw0 = _mm512_maskz_loadu_ps(m0, sw), sw1 = _mm512_maskz_loadu_ps(m1, sw + 16);
   const __m512i shift0 = _mm512_slli_epi32(_mm512_maskz_loadu_epi32(m0, col_sums), 7);
   const __m512i shift1 = _mm512_slli_epi32(_mm512_maskz_loadu_epi32(m1, col_sums + 16), 7);

@@ -17,18 +17,13 @@
 #include "../int8.h"
 #include "../linear.h"
 #include "int8_x86.h"
+#include "lane_masks.h"
 
 namespace trm::cpu {
 namespace {
 
 constexpr int kNr = 16;
 constexpr int kMr = 6;
-
-alignas(64) constexpr int32_t kMaskWindow[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-inline __m256i mask_first(int count) {
-  count = count < 0 ? 0 : (count > 8 ? 8 : count);
-  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kMaskWindow + 8 - count));
-}
 
 // One row quantized (the scalar rule, element by element: it is exact either way) and
 // shifted to u8, four per int32 word; the tail up to kg quads is 128 (q = 0).
@@ -58,7 +53,7 @@ inline void gemm_tile_int8_avxvnni_mrx16(const int8_t* panel, int kg, const int3
       acc1[i] = _mm256_dpbusd_avx_epi32(acc1[i], ai, b1);
     }
   }
-  const __m256i m0 = mask_first(valid), m1 = mask_first(valid - 8);
+  const __m256i m0 = first_lanes_avx2(valid), m1 = first_lanes_avx2(valid - 8);
   const __m256 sw0 = _mm256_maskload_ps(sw, m0), sw1 = _mm256_maskload_ps(sw + 8, m1);
   const __m256i shift0 = _mm256_slli_epi32(_mm256_maskload_epi32(col_sums, m0), 7);
   const __m256i shift1 = _mm256_slli_epi32(_mm256_maskload_epi32(col_sums + 8, m1), 7);
