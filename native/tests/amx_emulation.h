@@ -101,13 +101,24 @@ inline void stored(int t, void* base, long stride) {
   for (int r = 0; r < d.rows; ++r) std::memcpy(static_cast<uint8_t*>(base) + r * stride, d.data[r], d.colsb);
 }
 
-// The shape rules of every tile dot product (#UD otherwise): C is M x N dwords, A is M x K
-// dwords, B is K x N dwords, K and N at most 16.
-inline void check_shapes(const char* instruction, const Tile& c, const Tile& a, const Tile& b) {
+// A tile dot product's operands, held to the shape rules of every one (#UD otherwise): C is
+// M x N dwords, A is M x K dwords, B is K x N dwords, K and N at most 16.
+struct DotOperands {
+  Tile& c;
+  const Tile& a;
+  const Tile& b;
+  int K, N;
+};
+
+inline DotOperands dot_operands(const char* instruction, int dst, int src1, int src2) {
+  Tile& c = tile(instruction, dst);
+  const Tile& a = tile(instruction, src1);
+  const Tile& b = tile(instruction, src2);
   if (c.colsb % 4 != 0 || a.colsb % 4 != 0) fault(instruction, "bytes per row not a multiple of 4 (#UD)");
   if (c.rows != a.rows) fault(instruction, "C and A rows differ (#UD)");
   if (a.colsb / 4 != b.rows) fault(instruction, "A's dwords per row differ from B's rows (#UD)");
   if (c.colsb != b.colsb) fault(instruction, "C and B bytes per row differ (#UD)");
+  return {c, a, b, a.colsb / 4, c.colsb / 4};
 }
 
 inline float f32_bits(uint32_t bits) {
@@ -138,11 +149,7 @@ inline float ftz(float v) {
 // summed apart over K (each an fp32 FMA, round to nearest even), then added together and to C.
 // (The Intrinsics Guide writes one running sum; the two differ in rounding only.)
 inline void dpbf16ps(int dst, int src1, int src2) {
-  Tile& c = tile("tdpbf16ps", dst);
-  const Tile& a = tile("tdpbf16ps", src1);
-  const Tile& b = tile("tdpbf16ps", src2);
-  check_shapes("tdpbf16ps", c, a, b);
-  const int K = a.colsb / 4, N = c.colsb / 4;
+  const auto [c, a, b, K, N] = dot_operands("tdpbf16ps", dst, src1, src2);
   for (int m = 0; m < c.rows; ++m) {
     float temp[32] = {};
     for (int k = 0; k < K; ++k) {
@@ -168,11 +175,7 @@ inline void dpbf16ps(int dst, int src1, int src2) {
 // TDPBSSD: C.dword[m][n] += the four signed-byte products of A's dword (m, k) and B's (k, n),
 // over k; int32 arithmetic that wraps.
 inline void dpbssd(int dst, int src1, int src2) {
-  Tile& c = tile("tdpbssd", dst);
-  const Tile& a = tile("tdpbssd", src1);
-  const Tile& b = tile("tdpbssd", src2);
-  check_shapes("tdpbssd", c, a, b);
-  const int K = a.colsb / 4, N = c.colsb / 4;
+  const auto [c, a, b, K, N] = dot_operands("tdpbssd", dst, src1, src2);
   for (int m = 0; m < c.rows; ++m) {
     for (int n = 0; n < N; ++n) {
       uint32_t acc;

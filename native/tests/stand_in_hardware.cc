@@ -16,17 +16,7 @@ void hardware_cvtne2ps_pbh(const float* a, const float* b, uint16_t* out) {
 }
 
 void hardware_tile_dp(bool int8, const uint8_t* a, const uint8_t* b, void* c) {
-  trm::cpu::load_tile_config();
-  _tile_loadd(0, c, 64);
-  _tile_loadd(4, a, 64);
-  _tile_loadd(6, b, 64);
-  if (int8) {
-    _tile_dpbssd(0, 4, 6);
-  } else {
-    _tile_dpbf16ps(0, 4, 6);
-  }
-  _tile_stored(0, c, 64);
-  _tile_release();
+#include "tests/tile_dp_body.inc"
 }
 
 }  // namespace trm::tests
