@@ -5,7 +5,8 @@
 //
 // UNVERIFIED ON HARDWARE: the CPUs this was written on have no AMX, so its tests of the real
 // instructions skip with a message. Its code is checked on AVX-512 CPUs against an emulation
-// of the tile instructions (native/tests/stand_in_check.cc: every tile edge, two threads);
+// of the tile instructions (native/tests/stand_in_check.cc: every tile edge, two threads,
+// whole models);
 // its speed, the OS grant and the hardware's rounding order want a Sapphire/Emerald/Granite
 // Rapids Xeon.
 //

@@ -24,8 +24,6 @@ namespace {
 constexpr int kNr = 32;     // panel width: two zmm of output features
 constexpr int kLanes = 16;  // floats per zmm
 
-// Lanes [0, count) set, count clamped to [0, 16].
-
 // One MR x 32 tile of c over the whole k extent of one packed panel. `m0`/`m1` mask the
 // two 16-column halves of the tile (all ones except in the last, partial panel).
 template <int MR>
