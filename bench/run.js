@@ -84,8 +84,15 @@ async function main() {
   };
   log(`peak G(FL)OP/s (1 thread, 2): ${PEAK_KINDS.map((k) => `${k} ${fmtPeak(peak[k][1])}, ${fmtPeak(peak[k][2])}`).join('; ')}`);
 
+  // This host's fp32 speed just before each section, and at the end: a cloud guest's drifts
+  // (shared cores), so a reader can tell a section timed while the host was slow.
+  const hostSpeed = () => ({ 1: probe.measurePeak('fp32', 1, 0.3), 2: probe.measurePeak('fp32', 2, 0.3) });
   const workloads = [];
-  for (const [name, plan] of Object.entries(PLANS)) workloads.push(await runWorkload(name, plan, peak, machine));
+  for (const [name, plan] of Object.entries(PLANS)) {
+    const fp32PeakBefore = hostSpeed();
+    workloads.push({ ...(await runWorkload(name, plan, peak, machine)), fp32PeakBefore });
+  }
+  peak.fp32AtEnd = hostSpeed();
   const trained = FOCUS ? [] : await lowPrecisionOnTrainedModels();
   const results = { machine, peak, workloads, trained, seconds: (Date.now() - started) / 1000 };
   fs.mkdirSync(OUT_DIR, { recursive: true });
@@ -298,13 +305,14 @@ function renderMarkdown({ machine, peak, workloads, trained, seconds }) {
   lines.push(`- Peak measured here (bench/ peak loops, native/cpu/peak.h), 1 thread and 2: ` +
     `fp32 FMA ${fmtPeak(peak.fp32[1])} and ${fmtPeak(peak.fp32[2])} GFLOP/s; vdpbf16ps ${fmtPeak(peak.bf16[1])} and ${fmtPeak(peak.bf16[2])}; ` +
     `vpdpbusd ${fmtPeak(peak.int8[1])} and ${fmtPeak(peak.int8[2])} GOP/s; AMX bf16 ${fmtPeak(peak['amx-bf16'][1])} and ${fmtPeak(peak['amx-bf16'][2])}; ` +
-    `AMX int8 ${fmtPeak(peak['amx-int8'][1])} and ${fmtPeak(peak['amx-int8'][2])}${peak['amx-bf16'][1] == null ? ` (${machine.amxUnavailable})` : ''}`);
+    `AMX int8 ${fmtPeak(peak['amx-int8'][1])} and ${fmtPeak(peak['amx-int8'][2])}${peak['amx-bf16'][1] == null ? ` (${machine.amxUnavailable})` : ''}. ` +
+    `The fp32 loop again at the end of the run: ${fmtPeak(peak.fp32AtEnd[1])} and ${fmtPeak(peak.fp32AtEnd[2])} GFLOP/s (each section says its own, just before it).`);
   lines.push('- The four kinds of a row take turns (bench/lib/measure.js measureInterleaved): each round runs each once, in rotating order; times are medians over the rounds, and the ratios ("vs ONNX": ONNX time / native time; "bf16 vs fp32", "int8 vs fp32") medians of the ratios within each round, so a drift of this host\'s speed between rounds cancels. Same weights and inputs (ONNX: onnxruntime-node, same thread count, fp32). ' +
     'GFLOP/s count every Linear layer, QK^T and PV, and the heads (bench/lib/workloads.js), against the peak of the arithmetic each precision runs on (bf16 on fp32 FMAs: the fp32 peak; int8: its kernel\'s, GOP/s) at the same thread count. ' +
     'Throughput for Sudoku-size and long models is batch / (16 x one-step median): without halting every ACT step costs the same.', '');
   for (const w of workloads) {
     lines.push(`## ${w.name}: ${w.title}`, '');
-    lines.push(`${w.gflopPerStep.toFixed(3)} GFLOP per ACT step per sample. Validated before timing: native vs ONNX logits ${w.validation.nativeVsOnnx.toExponential(1)}, ISAs within ${w.validation.acrossIsas.toExponential(1)}; ` +
+    lines.push(`${w.gflopPerStep.toFixed(3)} GFLOP per ACT step per sample. The fp32 peak loop just before this section: ${fmtPeak(w.fp32PeakBefore[1])} GFLOP/s on 1 thread, ${fmtPeak(w.fp32PeakBefore[2])} on 2. Validated before timing: native vs ONNX logits ${w.validation.nativeVsOnnx.toExponential(1)}, ISAs within ${w.validation.acrossIsas.toExponential(1)}; ` +
       `bf16 vs fp32 on one network pass ${w.validation.bf16.onePass.toExponential(1)}; over ${w.validation.bf16.steps} whole steps (random weights, chaotic): logit error per step ${w.validation.bf16.logitErrorPerStep.map((e) => e.toExponential(1)).join(', ')}; predictions agree ${(100 * w.validation.bf16.agreement).toFixed(1)}%; ` +
       `int8 vs fp32 on one pass ${w.validation.int8.onePass.toExponential(1)}, per step ${w.validation.int8.logitErrorPerStep.map((e) => e.toExponential(1)).join(', ')}; predictions agree ${(100 * w.validation.int8.agreement).toFixed(1)}%.`, '');
     lines.push('| measure | threads | native fp32 | native bf16 | native int8 | ONNX fp32 | fp32 vs ONNX | bf16 vs fp32 | int8 vs fp32 | fp32 GFLOP/s (peak) | bf16 GFLOP/s (its peak) | int8 GOP/s (its peak) |');
