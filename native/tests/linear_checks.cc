@@ -1,11 +1,11 @@
-// The Linear-kernel check of the op harness (op_harness.cc), also run on the AMX kernels
-// under emulation (amx_emulated_check.cc).
-// c (=|+=) a W^T through every Linear kernel of kernel_list.inc that runs
-// here (packed by pack_linear_weight, run by run_linear, as the model does), c inside a
-// wider ldc. fp32 and bf16 against float64 (bf16: on bf16-rounded operands) and against
-// the scalar table's kernel of the dtype; int8 against float64 of the unquantized product
-// (the quantization's own error) and bit for bit against the scalar int8 kernel (every
-// int8 step is exact or one fp32 rounding in a fixed order, native/cpu/int8.h).
+// The check of one Linear kernel, which the op harness (op_harness.cc) runs on every kernel
+// of kernel_list.inc that runs here and the stand-in check (stand_in_check.cc) on the ones
+// that run through stand-ins: c (=|+=) a W^T, the weight packed by pack_linear_weight and
+// run by run_linear as the model does, c inside a wider ldc. fp32 and bf16 against float64
+// (bf16: on bf16-rounded operands) and against the scalar table's kernel of the dtype; int8
+// against float64 of the unquantized product (the quantization's own error) and bit for bit
+// against the scalar int8 kernel (every int8 step is exact or one fp32 rounding in a fixed
+// order, native/cpu/int8.h).
 #include "tests/linear_checks.h"
 
 #include <algorithm>

@@ -23,7 +23,7 @@ const runsHere = (name: string) => loadAddon().kernelProbe.linearKernels().some(
 const x86 = process.arch === 'x64';
 
 describe('kernels for ISAs this CPU lacks, through stand-ins', () => {
-  // One run of the check serves both cases.
+  // One run of the check serves every case below.
   let stdout: string | undefined;
   const run = (): string => {
     if (stdout !== undefined) return stdout;
