@@ -123,11 +123,12 @@ struct RandomModel {
   }
 };
 
-// Logits of two ACT steps (no halting) of `batch` samples; false in *ran when the model did
-// not pick `table`'s GEMM of its dtype.
-std::vector<float> run_model(const RandomModel& m, const cpu::KernelTable& table, Precision precision, int batch, bool* ran) {
+// Logits of two ACT steps (no halting) of `batch` samples; false in *ran when the model ran
+// another GEMM than `expected`.
+std::vector<float> run_model(const RandomModel& m, const cpu::KernelTable& table, Precision precision, int batch,
+                             const cpu::LinearImpl* expected, bool* ran) {
   const Model model(m.spec, m.views, table, 2, precision);
-  *ran = *ran && model.linear_kernel().impl == cpu::linear_kernel(table, linear_dtype(precision)).impl;
+  *ran = *ran && model.linear_kernel().impl == expected;
   InferRequest request;
   request.batch = batch;
   for (int i = 0; i < batch * m.spec.seq_len; ++i) request.inputs.push_back((i * 7 + 3) % m.spec.vocab_size);
@@ -151,17 +152,17 @@ void check_models(tests::Harness& h, const cpu::LinearKernel& bf16, const cpu::L
     const RandomModel m(mlp_t);
     for (int batch : {1, 3}) {
       const std::string name = std::string(mlp_t ? "mlp_t" : "attention") + " batch " + std::to_string(batch);
-      bool ran = true;
-      const std::vector<float> q_amx = run_model(m, amx, Precision::kInt8, batch, &ran);
-      const std::vector<float> q = run_model(m, avx512, Precision::kInt8, batch, &ran);
+      bool ran = true;  // the amx models on the emulated GEMMs, the others on the avx512 table's own
+      const std::vector<float> q_amx = run_model(m, amx, Precision::kInt8, batch, int8.impl, &ran);
+      const std::vector<float> q = run_model(m, avx512, Precision::kInt8, batch, avx512.linear_int8->impl, &ran);
       h.expect("model int8, amx table (emulated) vs avx512 bit for bit", name,
                q.size() == q_amx.size() && std::memcmp(q.data(), q_amx.data(), q.size() * sizeof(float)) == 0,
                "differs from the avx512 table's int8");
-      const std::vector<float> b_amx = run_model(m, amx, Precision::kBf16, batch, &ran);
-      const std::vector<float> b = run_model(m, avx512, Precision::kBf16, batch, &ran);
+      const std::vector<float> b_amx = run_model(m, amx, Precision::kBf16, batch, bf16.impl, &ran);
+      const std::vector<float> b = run_model(m, avx512, Precision::kBf16, batch, avx512.linear_bf16->impl, &ran);
       const std::vector<double> ref(b.begin(), b.end());
       h.check("model bf16, amx table (emulated) vs avx512", name, b_amx.data(), ref.data(), b.size(), kBf16ModelBound);
-      h.expect("models run their table's GEMM", name, ran, "a model picked another GEMM than its table's");
+      h.expect("models run their table's GEMM", name, ran, "a model ran another GEMM than its table's");
     }
   }
 }
@@ -257,9 +258,11 @@ int main() {
   if (cpu::find_linear_kernel("gemm_f32_avx512_8x32") != nullptr) {
     // One and two k steps of each dtype, +-1 (32 bf16 or 64 int8 values a step).
     const std::vector<int> k_steps = {31, 32, 33, 63, 64, 65, 95, 96, 97, 127, 128, 129};
-    for (const cpu::LinearKernel& kernel :
-         {stand_in("gemm_bf16_amx_32x32", "gemm_bf16_amx_32x32 (emulated)", &cpu::gemm_bf16_amx_32x32_emulated_impl),
-          stand_in("gemm_int8_amx_32x32", "gemm_int8_amx_32x32 (emulated)", &cpu::gemm_int8_amx_32x32_emulated_impl)}) {
+    const cpu::LinearKernel amx_bf16 =
+        stand_in("gemm_bf16_amx_32x32", "gemm_bf16_amx_32x32 (emulated)", &cpu::gemm_bf16_amx_32x32_emulated_impl);
+    const cpu::LinearKernel amx_int8 =
+        stand_in("gemm_int8_amx_32x32", "gemm_int8_amx_32x32 (emulated)", &cpu::gemm_int8_amx_32x32_emulated_impl);
+    for (const cpu::LinearKernel& kernel : {amx_bf16, amx_int8}) {
       tests::check_linear_kernel(h, kernel, k_steps);
       check_two_threads(h, kernel);
     }
@@ -268,8 +271,7 @@ int main() {
     const double bf16_ops = cpu::dot_loop_bf16_amx_emulated(0), int8_ops = cpu::dot_loop_int8_amx_emulated(0);
     h.expect("AMX peak loops (emulated) run a round", "bf16 and int8", bf16_ops == 4096.0 * 4 * 16384 && int8_ops == 4096.0 * 4 * 32768,
              "counted other than 4096 rounds of four tile products");
-    check_models(h, stand_in("gemm_bf16_amx_32x32", "gemm_bf16_amx_32x32 (emulated)", &cpu::gemm_bf16_amx_32x32_emulated_impl),
-                 stand_in("gemm_int8_amx_32x32", "gemm_int8_amx_32x32 (emulated)", &cpu::gemm_int8_amx_32x32_emulated_impl));
+    check_models(h, amx_bf16, amx_int8);
   } else {
     h.skip("AMX kernels (emulated)", "their epilogue is AVX-512, which this CPU does not run");
   }

@@ -20,8 +20,8 @@
 // into a per-thread scratch with rows padded to 32 (two A tiles) and k to the tile's, zeros
 // in the padding, 16 lanes at a time (avx512_rows.h): one value at a time, that pass would
 // take about as long as the tile products it feeds (776 rows x 512: ~400 K scalar
-// conversions, against ~600 K cycles of tdpbf16ps for 1536 outputs at 512 multiply-adds a
-// cycle).
+// conversions, against ~600 K cycles of tdpbf16ps for 1536 outputs at the 512 multiply-adds
+// a cycle Intel documents; an estimate, not measured: no AMX CPU here).
 // Results go from the C tiles to a per-thread 32 x 32 scratch and through the epilogue
 // (dequantize, accumulate, the n and m tails) with AVX-512 masks: nothing outside c is
 // touched.
