@@ -415,8 +415,7 @@ void Forward::channel_mlp_rows(const LayerWeights& layer, float* hidden, int r0,
   float* h = hidden + static_cast<size_t>(r0) * D_;
   float* gu = gate_up_.data() + static_cast<size_t>(part) * mlp_chunk_ * 2 * inter;
   float* act = act_.data() + static_cast<size_t>(part) * mlp_chunk_ * inter;
-  gemm(layer.gate_up, h, D_, gu, 2 * inter, m, false);
-  k_.silu_mul(gu, m, inter, act);
+  swiglu(layer.gate_up, h, D_, gu, act, m);
   gemm(layer.down, act, inter, h, D_, m, true);  // h + mlp(h)
   k_.rmsnorm_rows(h, m, D_, D_, spec_.rms_norm_eps);
 }
@@ -453,8 +452,7 @@ void Forward::token_mlp_rows(const LayerWeights& layer, float* hidden, const flo
       float* rows = tr;
       float* gu = t_gate_up_.data() + static_cast<size_t>(part) * token_chunk_ * 2 * inter;
       float* act = t_act_.data() + static_cast<size_t>(part) * token_chunk_ * inter;
-      gemm(layer.t_gate_up, rows, T_, gu, 2 * inter, m, false);
-      k_.silu_mul(gu, m, inter, act);
+      swiglu(layer.t_gate_up, rows, T_, gu, act, m);
       gemm(layer.t_down, act, inter, rows, T_, m, true);
       k_.rmsnorm_rows(rows, m, T_, T_, spec_.rms_norm_eps);
       for (int r = r0; r < r1;) {
@@ -512,6 +510,20 @@ void Forward::heads(int n) {
 
 void Forward::gemm(const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) const {
   cpu::run_linear(w, a, lda, c, ldc, m, accumulate);
+}
+
+// silu(gate) * up of a gate_up weight into act (m x inter, inter = gate_up.n / 2): in the
+// GEMM's epilogue where its kernel fuses it (AMX: the gate/up products, twice act's size,
+// are never written), else the GEMM into gu (m x 2 * inter) and the table's silu_mul.
+// The same bits either way.
+void Forward::swiglu(const PackedLinear& gate_up, const float* a, int lda, float* gu, float* act, int m) const {
+  const int inter = gate_up.n / 2;
+  if (cpu::linear_fuses_swiglu(gate_up)) {
+    cpu::run_linear_swiglu(gate_up, a, lda, act, inter, m);
+    return;
+  }
+  gemm(gate_up, a, lda, gu, 2 * inter, m, false);
+  k_.silu_mul(gu, m, inter, act);
 }
 
 }  // namespace trm

@@ -67,6 +67,12 @@ struct ColumnRange {
 using LinearColumnsFn = void (*)(const PackedLinear& w, const ColumnRange* ranges, int count, const float* a, int lda,
                                  int ldc, int m, bool accumulate);
 
+// A SwiGLU's gate_up product (n = 2 * inter: gate features [0, inter), up features
+// [inter, 2 * inter)) formed into act[i*ld_act + j] = silu(gate_j) * up_j, j < inter, i < m,
+// in the GEMM's own epilogue: the 2 * inter products are never stored. The same bits as
+// run then the table's silu_mul.
+using SwiGluFn = void (*)(const PackedLinear& w, const float* a, int lda, float* act, int ld_act, int m);
+
 struct LinearImpl {
   WeightLayout layout;
   LinearFn run;
@@ -75,6 +81,9 @@ struct LinearImpl {
   // The kernels that compute a range of output features without f32_gemm (the x86 int8
   // driver); the fp32-microkernel formats use f32_gemm for that.
   LinearColumnsFn run_columns = nullptr;
+  // The kernels that fuse silu(gate) * up into their epilogue (AMX), for inter a multiple
+  // of the layout's nr (linear_fuses_swiglu).
+  SwiGluFn run_swiglu = nullptr;
 };
 
 // One TRM_GEMM entry of kernel_list.inc, resolved by dispatch.
@@ -92,6 +101,16 @@ PackedLinear pack_linear_weight(const LinearImpl& impl, const float* w, int n, i
 
 inline void run_linear(const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) {
   w.impl->run(w, a, lda, c, ldc, m, accumulate);
+}
+
+// Whether run_linear_swiglu can form w's SwiGLU: its kernel fuses one and the up half starts
+// at a panel.
+inline bool linear_fuses_swiglu(const PackedLinear& w) {
+  return w.impl->run_swiglu != nullptr && w.n % 2 == 0 && (w.n / 2) % w.impl->layout.nr == 0;
+}
+
+inline void run_linear_swiglu(const PackedLinear& w, const float* a, int lda, float* act, int ld_act, int m) {
+  w.impl->run_swiglu(w, a, lda, act, ld_act, m);
 }
 
 // Whether run_linear_columns can compute a part of w's output features: the formats an fp32

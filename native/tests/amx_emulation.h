@@ -96,6 +96,12 @@ inline void loadd(int t, const void* base, long stride) {
   for (int r = 0; r < d.rows; ++r) std::memcpy(d.data[r], static_cast<const uint8_t*>(base) + r * stride, d.colsb);
 }
 
+// TILELOADDT1: TILELOADD with a hint that the data will not be reused (the same result).
+inline void stream_loadd(int t, const void* base, long stride) {
+  tile("tileloaddt1", t);
+  loadd(t, base, stride);
+}
+
 inline void stored(int t, void* base, long stride) {
   const Tile& d = tile("tilestored", t);
   for (int r = 0; r < d.rows; ++r) std::memcpy(static_cast<uint8_t*>(base) + r * stride, d.data[r], d.colsb);
@@ -195,6 +201,7 @@ inline void dpbssd(int dst, int src1, int src2) {
 }  // namespace trm::amx_emulation
 
 #undef _tile_loadd
+#undef _tile_stream_loadd
 #undef _tile_stored
 #undef _tile_zero
 #undef _tile_dpbf16ps
@@ -203,6 +210,7 @@ inline void dpbssd(int dst, int src1, int src2) {
 #define _tile_release() ::trm::amx_emulation::release()
 #define _tile_zero(t) ::trm::amx_emulation::zero(t)
 #define _tile_loadd(t, base, stride) ::trm::amx_emulation::loadd(t, base, stride)
+#define _tile_stream_loadd(t, base, stride) ::trm::amx_emulation::stream_loadd(t, base, stride)
 #define _tile_stored(t, base, stride) ::trm::amx_emulation::stored(t, base, stride)
 #define _tile_dpbf16ps(c, a, b) ::trm::amx_emulation::dpbf16ps(c, a, b)
 #define _tile_dpbssd(c, a, b) ::trm::amx_emulation::dpbssd(c, a, b)

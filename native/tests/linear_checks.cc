@@ -159,6 +159,50 @@ void check_bf16_input_rounding(Harness& h, const cpu::LinearKernel& kernel) {
            "an input rounded otherwise than bf16_from_f32");
 }
 
+// A kernel's fused SwiGLU (run_linear_swiglu) against its own GEMM then silu_mul, bit for
+// bit, at every gate width past and at the panel and row-tile edges, with act inside a wider
+// ld_act whose extra columns must keep their sentinel. silu_mul is the kernel's table's; a
+// stand-in's table (amx) may not run here, and its elementwise kernels are avx512's.
+void check_swiglu(Harness& h, const cpu::LinearKernel& kernel, const std::vector<int>& ks) {
+  const cpu::KernelTable* table = cpu::find_kernels(kernel.table);
+  if (table == nullptr) table = cpu::find_kernels("avx512");
+  const int nr = kernel.nr;
+  // Gate widths of one panel, two, an odd count and many; nr = 16 for the AMX kernels.
+  for (int inter : {nr, 2 * nr, 3 * nr, 5 * nr, 13 * nr}) {
+    for (int m : {1, 15, 16, 17, 31, 32, 33, 47, 97, 300}) {
+      for (int k : ks) {
+        // 300 rows pass one row block (256 rows of 512 bf16 values); kept to narrow gates
+        // there, where the emulated stand-ins are slow.
+        if (m == 300 && inter > 2 * nr) continue;
+        const int n = 2 * inter, lda = k + 3, ld_act = inter + 7;
+        const auto a = random_vec(static_cast<size_t>(m) * lda, 5000 + m * 7 + k);
+        const auto w = random_vec(static_cast<size_t>(n) * k, 6000 + n * 11 + k);
+        const cpu::PackedLinear packed = cpu::pack_linear_weight(*kernel.impl, w.data(), n, k);
+        const std::string name = size_name({m, n, k});
+        if (!cpu::linear_fuses_swiglu(packed)) {
+          h.expect(std::string(kernel.name) + " fuses the SwiGLU", name, false, "linear_fuses_swiglu is false for a panel-aligned gate_up");
+          continue;
+        }
+        std::vector<float> gu(static_cast<size_t>(m) * n), expected(static_cast<size_t>(m) * inter);
+        cpu::run_linear(packed, a.data(), lda, gu.data(), n, m, false);
+        table->silu_mul(gu.data(), m, inter, expected.data());
+        Guarded act(static_cast<size_t>(m) * ld_act);
+        std::fill(act.data(), act.data() + static_cast<size_t>(m) * ld_act, kSentinel);
+        cpu::run_linear_swiglu(packed, a.data(), lda, act.data(), ld_act, m);
+        bool same = true, clean = act.guards_intact();
+        for (int i = 0; i < m; ++i) {
+          const float* row = act.data() + static_cast<size_t>(i) * ld_act;
+          same = same && std::memcmp(row, expected.data() + static_cast<size_t>(i) * inter, inter * sizeof(float)) == 0;
+          for (int j = inter; j < ld_act; ++j) clean = clean && row[j] == kSentinel;
+        }
+        h.expect(std::string(kernel.name) + " SwiGLU vs its GEMM + silu_mul bit for bit", name, same,
+                 "the fused silu(gate) * up differs from the GEMM's products through silu_mul");
+        h.expect(std::string(kernel.name) + " SwiGLU no stray writes", name, clean, "wrote outside act's inter columns");
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void check_linear_kernel(Harness& h, const cpu::LinearKernel& kernel, const std::vector<int>& extra_ks) {
@@ -181,6 +225,11 @@ void check_linear_kernel(Harness& h, const cpu::LinearKernel& kernel, const std:
   // Rows past one cache block (cpu/row_tiles.h): several blocks, the short tile in the last.
   for (const auto& [m, n, k] : kGemmBlockShapes) check_shape(h, kernel, reference_kernel, m, n, k);
   if (kernel.dtype == cpu::LinearDtype::kBf16) check_bf16_input_rounding(h, kernel);
+  if (kernel.impl->run_swiglu != nullptr) {
+    // One k step of each dtype and past it (32 bf16 / 64 int8 values), and the Sudoku width:
+    // the fused path shares the GEMM's tile loop, which the cases above cover at every depth.
+    check_swiglu(h, kernel, {1, 31, 33, 65, 512});
+  }
 }
 
 }  // namespace trm::tests

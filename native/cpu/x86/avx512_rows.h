@@ -27,18 +27,26 @@ static inline __m512 bf16_values_avx512(__m512 x) {
   return _mm512_castsi512_ps(_mm512_and_si512(r, _mm512_set1_epi32(static_cast<int>(0xffff0000u))));
 }
 
-// x[0..k) as bf16 (bf16_from_f32) into out[0..k).
-static inline void bf16_row_avx512(const float* x, int k, uint16_t* out) {
+// Where a prepared row's value i goes: rows are stored in 64-byte pieces (a tile row's width),
+// piece j at out + j * piece_stride. The default 64 stores the row contiguously; the AMX
+// kernel passes its tile stride so that each tile's 16 rows lie in one contiguous 1 KB.
+static inline uint8_t* row_piece(uint8_t* out, int byte, size_t piece_stride) {
+  return out + static_cast<size_t>(byte / 64) * piece_stride + byte % 64;
+}
+
+// x[0..k) as bf16 (bf16_from_f32) into out's first 2k bytes (in pieces, as row_piece).
+static inline void bf16_row_avx512(const float* x, int k, uint8_t* out, size_t piece_stride = 64) {
   for (int i = 0; i < k; i += 16) {
     const __mmask16 mk = first_lanes_avx512(k - i);
     const __m512i bits = _mm512_castps_si512(bf16_values_avx512(_mm512_maskz_loadu_ps(mk, x + i)));
-    _mm512_mask_cvtepi32_storeu_epi16(out + i, mk, _mm512_srli_epi32(bits, 16));
+    _mm512_mask_cvtepi32_storeu_epi16(row_piece(out, 2 * i, piece_stride), mk, _mm512_srli_epi32(bits, 16));
   }
 }
 
 // One row quantized by int8.h's scheme (the scale max|x| / 127, returned), each value plus
-// `offset` (0: s8; 128: the u8 of vpdpbusd) stored as one byte into q[0..k).
-static inline float quantize_row_avx512(const float* x, int k, int32_t offset, uint8_t* q) {
+// `offset` (0: s8; 128: the u8 of vpdpbusd) stored as one byte into q's first k bytes (in
+// pieces, as row_piece).
+static inline float quantize_row_avx512(const float* x, int k, int32_t offset, uint8_t* q, size_t piece_stride = 64) {
   __m512 vmax = _mm512_setzero_ps();
   for (int i = 0; i < k; i += 16) vmax = _mm512_max_ps(vmax, _mm512_abs_ps(_mm512_maskz_loadu_ps(first_lanes_avx512(k - i), x + i)));
   const float maxabs = _mm512_reduce_max_ps(vmax);
@@ -47,7 +55,7 @@ static inline float quantize_row_avx512(const float* x, int k, int32_t offset, u
   for (int i = 0; i < k; i += 16) {
     const __mmask16 mk = first_lanes_avx512(k - i);
     const __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(mk, x + i), vinv));
-    _mm512_mask_cvtepi32_storeu_epi8(q + i, mk, _mm512_add_epi32(_mm512_min_epi32(hi, _mm512_max_epi32(lo, v)), shift));
+    _mm512_mask_cvtepi32_storeu_epi8(row_piece(q, i, piece_stride), mk, _mm512_add_epi32(_mm512_min_epi32(hi, _mm512_max_epi32(lo, v)), shift));
   }
   return maxabs / 127.f;
 }

@@ -3,12 +3,9 @@
 // AVX-512 flags; dispatch (kernel_list.inc) uses them only when CPUID reports AMX-TILE and
 // AMX-BF16 (AMX-INT8 for int8) and Linux granted this process the tile data.
 //
-// UNVERIFIED ON HARDWARE: the CPUs this was written on have no AMX, so its tests of the real
-// instructions skip with a message. Its code is checked on AVX-512 CPUs against an emulation
-// of the tile instructions (native/tests/stand_in_check.cc: every tile edge, two threads,
-// whole models);
-// its speed, the OS grant and the hardware's rounding order want a Sapphire/Emerald/Granite
-// Rapids Xeon.
+// Checked on hardware (Intel Xeon family 6 model 167 under KVM, with AMX, 2026-12-02) and, on
+// CPUs without AMX, against an emulation of the tile instructions (native/tests/
+// stand_in_check.cc: every tile edge, two threads, whole models, the fused SwiGLU).
 //
 // Tiles (palette 1): C0..C3 (tmm0-3) a 32 x 32 block of fp32 / int32 results, A0/A1
 // (tmm4-5) 16 rows x 64 bytes of activations each, B0/B1 (tmm6-7) 16 rows x 64 bytes of
@@ -17,14 +14,15 @@
 // Weights are packed once at load in the tiles' "VNNI" layout: panels of 16 output features,
 // each k step a 1 KB block of 16 rows (k pairs / quads) x 16 features x 2 bf16 / 4 int8,
 // k zero-padded to 32 (bf16) or 64 (int8). Activations are rounded (bf16) or quantized (int8)
-// into a per-thread scratch with rows padded to 32 (two A tiles) and k to the tile's, zeros
-// in the padding, 16 lanes at a time (avx512_rows.h): one value at a time, that pass would
-// take about as long as the tile products it feeds (776 rows x 512: ~400 K scalar
-// conversions, against ~600 K cycles of tdpbf16ps for 1536 outputs at the 512 multiply-adds
-// a cycle Intel documents; an estimate, not measured: no AMX CPU here).
+// 16 lanes at a time (avx512_rows.h) into a per-thread scratch laid out tile by tile: each
+// A tile's 16 rows x 64 bytes contiguous, so a tile load reads 1 KB in a row rather than 16
+// lines 1 KB or more apart; rows padded to 32 (two A tiles) and k to the tile's, zeros in
+// the padding.
 // Results go from the C tiles to a per-thread 32 x 32 scratch and through the epilogue
 // (dequantize, accumulate, the n and m tails) with AVX-512 masks: nothing outside c is
-// touched.
+// touched. A SwiGLU's gate_up weight can instead pair each gate panel with its up panel and
+// form silu(gate) * up there (run_swiglu): the products, twice the result's size, are never
+// written, and no separate SiLU pass reads them back.
 //
 // The tile configuration is loaded at the start of every call (ldtilecfg, on whichever pool
 // thread runs it) and released at its end, so no thread carries tile state between calls.
@@ -38,6 +36,7 @@
 #include "../kernels.h"
 #include "../linear.h"
 #include "amx_tiles.h"
+#include "avx512_math.h"
 #include "avx512_rows.h"
 #include "lane_masks.h"
 
@@ -69,40 +68,54 @@ int amx_row_block(int row_bytes) {
 // The C tiles of one 32-row x (16 or 32)-column block, as fp32 values in scratch.c
 // (row stride 32 floats), through the epilogue into c: rows < rows_valid, cols < valid.
 template <typename Scale>
-void epilogue(const float* block, float* c, int ldc, int rows_valid, int valid, bool accumulate, Scale&& scale) {
+void epilogue(const float* block, float* c, int ldc, int rows_valid, int col, int valid, bool accumulate, Scale&& scale) {
   const __mmask16 m0 = first_lanes_avx512(valid), m1 = first_lanes_avx512(valid - 16);
   for (int i = 0; i < rows_valid; ++i) {
     float* ci = c + static_cast<size_t>(i) * ldc;
-    __m512 y0 = scale(i, 0, _mm512_load_ps(block + i * 32));
+    __m512 y0 = scale(i, col, _mm512_load_ps(block + i * 32));
     if (accumulate) y0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, ci), y0);
     _mm512_mask_storeu_ps(ci, m0, y0);
     if (valid <= 16) continue;  // the second panel's tiles were neither computed nor stored
-    __m512 y1 = scale(i, 1, _mm512_load_ps(block + i * 32 + 16));
+    __m512 y1 = scale(i, col + 16, _mm512_load_ps(block + i * 32 + 16));
     if (accumulate) y1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, ci + 16), y1);
     _mm512_mask_storeu_ps(ci + 16, m1, y1);
   }
 }
 
+// A SwiGLU block's C tiles (a gate panel's 16 columns, then its up panel's) through
+// silu(gate) * up into act: rows < rows_valid, 16 features each. `scale(i, col, v)` as
+// epilogue's, for output feature col (gate_col or up_col).
+template <typename Scale>
+void swiglu_epilogue(const float* block, float* act, int ld_act, int rows_valid, int gate_col, int up_col, Scale&& scale) {
+  for (int i = 0; i < rows_valid; ++i) {
+    const __m512 g = scale(i, gate_col, _mm512_load_ps(block + i * 32));
+    const __m512 u = scale(i, up_col, _mm512_load_ps(block + i * 32 + 16));
+    _mm512_storeu_ps(act + static_cast<size_t>(i) * ld_act, silu_mul_f32_avx512_v(g, u));
+  }
+}
+
 // One 32 x 32 block over `ksteps` k steps, or its top 16 rows (`two_row_tiles` false: the
 // rows run out there, so the second A tile would multiply padding), or its first 16 columns
-// (`two_panels` false). a: the block's first row, row stride a_stride bytes; b0/b1: the
-// panels' first k step, each k step 1 KB further. Kind 0: bf16, 1: int8.
+// (`two_panels` false). a: the block's first A tile (tile-major: each k step's 16 x 64 bytes
+// contiguous, the next 16 rows' tiles `ksteps` KB further); b0/b1: the panels' first k step,
+// each k step 1 KB further. Kind 0: bf16, 1: int8.
 template <int Kind>
-void tile_block(const uint8_t* a, int a_stride, const uint8_t* b0, const uint8_t* b1, bool two_row_tiles,
-                bool two_panels, int ksteps, float* out) {
+void tile_block(const uint8_t* a, const uint8_t* b0, const uint8_t* b1, bool two_row_tiles, bool two_panels,
+                int ksteps, float* out) {
   _tile_zero(0);
   if (two_panels) _tile_zero(1);
   if (two_row_tiles) _tile_zero(2);
   if (two_row_tiles && two_panels) _tile_zero(3);
-  const uint8_t* a1 = a + static_cast<size_t>(kTileRows) * a_stride;
+  const uint8_t* a1 = a + static_cast<size_t>(ksteps) * kTileRows * kTileBytes;
   for (int s = 0; s < ksteps; ++s) {
-    const size_t off = static_cast<size_t>(s) * kTileBytes;
-    const size_t boff = static_cast<size_t>(s) * kTileRows * kTileBytes;
+    const size_t off = static_cast<size_t>(s) * kTileRows * kTileBytes;
     // The tile numbers are written out: the instructions encode their registers, so the
     // intrinsics (inline asm that spells each argument into the register name) take literals.
-    _tile_loadd(4, a + off, a_stride);
-    if (two_row_tiles) _tile_loadd(5, a1 + off, a_stride);
-    _tile_loadd(6, b0 + boff, kTileBytes);
+    // A tiles are used for this block only, B tiles by every row group after it: the
+    // streaming load (TILELOADDT1) keeps A from evicting B out of L1.
+    _tile_stream_loadd(4, a + off, kTileBytes);
+    if (two_row_tiles) _tile_stream_loadd(5, a1 + off, kTileBytes);
+    _tile_loadd(6, b0 + off, kTileBytes);
     if (Kind == 0) {
       _tile_dpbf16ps(0, 4, 6);
       if (two_row_tiles) _tile_dpbf16ps(2, 5, 6);
@@ -111,7 +124,7 @@ void tile_block(const uint8_t* a, int a_stride, const uint8_t* b0, const uint8_t
       if (two_row_tiles) _tile_dpbssd(2, 5, 6);
     }
     if (two_panels) {
-      _tile_loadd(7, b1 + boff, kTileBytes);
+      _tile_loadd(7, b1 + off, kTileBytes);
       if (Kind == 0) {
         _tile_dpbf16ps(1, 4, 7);
         if (two_row_tiles) _tile_dpbf16ps(3, 5, 7);
@@ -134,68 +147,90 @@ void tile_block(const uint8_t* a, int a_stride, const uint8_t* b0, const uint8_t
 // The activation block's size for a row stride, and the scratch both GEMMs share.
 int amx_block_rows(int ksteps) { return amx_row_block(ksteps * kTileBytes); }
 
+// Where a product goes: c (ldc, `accumulate`) for the plain GEMM; for a SwiGLU (act set),
+// silu(gate) * up into act (ld_act), gate panel p paired with up panel p + inter / 16.
+struct AmxOutput {
+  float* c;
+  int ldc;
+  bool accumulate;
+  float* act;
+  int ld_act;
+};
+
 template <int Kind, typename Prepare, typename Scale>
-void amx_gemm(const AmxScratch& scratch, const uint8_t* weights, int n, int ksteps, int m, float* c, int ldc,
-              bool accumulate, Prepare&& prepare, Scale&& scale_for) {
+void amx_gemm(const AmxScratch& scratch, const uint8_t* weights, int n, int ksteps, int m, const AmxOutput& out,
+              Prepare&& prepare, Scale&& scale_for) {
   if (m <= 0 || n <= 0) return;
-  const int a_stride = ksteps * kTileBytes;
+  const size_t group_bytes = static_cast<size_t>(ksteps) * kTileRows * kTileBytes;  // 16 rows' tiles
   const int block = amx_block_rows(ksteps);
   uint8_t* a = scratch.a;
   const int panels = (n + kPanel - 1) / kPanel;
-  const size_t panel_bytes = static_cast<size_t>(ksteps) * kTileRows * kTileBytes;
+  const bool swiglu = out.act != nullptr;
+  const int up_panels = panels / 2;  // a SwiGLU's up half starts here (n / 2 a multiple of kPanel)
   load_tile_config();
   for (int i0 = 0; i0 < m; i0 += block) {
     const int rows = std::min(block, m - i0);
     const int padded = (rows + 31) / 32 * 32;
-    prepare(i0, rows, a, a_stride);
-    std::memset(a + static_cast<size_t>(rows) * a_stride, 0, static_cast<size_t>(padded - rows) * a_stride);
-    for (int p = 0; p < panels; p += 2) {
-      const bool two = p + 1 < panels;
+    // Rows past `rows` in the last groups are zeros (the A tiles multiply them; nothing reads
+    // their results).
+    const int full_groups = rows / kTileRows;
+    std::memset(a + full_groups * group_bytes, 0, (padded / kTileRows - full_groups) * group_bytes);
+    for (int i = 0; i < rows; ++i)
+      prepare(i0 + i, i, a + (i / kTileRows) * group_bytes + (i % kTileRows) * kTileBytes);
+    for (int p = 0; p < (swiglu ? up_panels : panels); p += swiglu ? 1 : 2) {
+      const bool two = swiglu || p + 1 < panels;
       const int col = p * kPanel, valid = std::min(2 * kPanel, n - col);
-      const uint8_t* b0 = weights + p * panel_bytes;
-      const uint8_t* b1 = two ? b0 + panel_bytes : b0;
+      const uint8_t* b0 = weights + p * group_bytes;
+      const uint8_t* b1 = swiglu ? b0 + up_panels * group_bytes : two ? b0 + group_bytes : b0;
       for (int r = 0; r < rows; r += 32) {
-        tile_block<Kind>(a + static_cast<size_t>(r) * a_stride, a_stride, b0, b1, rows - r > kTileRows, two, ksteps,
-                         scratch.c);
-        epilogue(scratch.c, c + static_cast<size_t>(i0 + r) * ldc + col, ldc, std::min(32, rows - r), valid, accumulate,
-                 [&](int i, int half, __m512 v) { return scale_for(i0 + r + i, col + 16 * half, v); });
+        tile_block<Kind>(a + (r / kTileRows) * group_bytes, b0, b1, rows - r > kTileRows, two, ksteps, scratch.c);
+        const int rows_valid = std::min(32, rows - r);
+        const auto scale = [&](int i, int j, __m512 v) { return scale_for(i0 + r + i, j, v); };
+        if (swiglu) {
+          swiglu_epilogue(scratch.c, out.act + static_cast<size_t>(i0 + r) * out.ld_act + col, out.ld_act, rows_valid,
+                          col, up_panels * kPanel + col, scale);
+        } else {
+          epilogue(scratch.c, out.c + static_cast<size_t>(i0 + r) * out.ldc + col, out.ldc, rows_valid, col, valid,
+                   out.accumulate, scale);
+        }
       }
     }
   }
   _tile_release();
 }
 
-void gemm_bf16_amx_32x32(const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) {
+// A prepared row's k padding (bytes `used` .. the end of its last 64-byte piece) zeroed:
+// the A tile multiplies it against the weights' zero padding.
+void zero_row_tail(uint8_t* row, int used) {
+  const int tail = used % kTileBytes;
+  if (tail) std::memset(row + static_cast<size_t>(used / kTileBytes) * kTileRows * kTileBytes + tail, 0, kTileBytes - tail);
+}
+
+void bf16_amx(const PackedLinear& w, const float* a, int lda, int m, const AmxOutput& out) {
   const int ksteps = w.kp / kTileRows;  // w.kp is a multiple of 16 pairs (kp_multiple)
   const int block = amx_block_rows(ksteps);
   const AmxScratch scratch = amx_scratch(static_cast<size_t>(block) * ksteps * kTileBytes, block);
   amx_gemm<0>(
-      scratch, reinterpret_cast<const uint8_t*>(w.bf16.data()), w.n, ksteps, m, c, ldc, accumulate,
-      [&](int i0, int rows, uint8_t* dst, int stride) {
-        for (int i = 0; i < rows; ++i) {
-          uint16_t* row = reinterpret_cast<uint16_t*>(dst + static_cast<size_t>(i) * stride);
-          bf16_row_avx512(a + static_cast<size_t>(i0 + i) * lda, w.k, row);
-          std::memset(row + w.k, 0, stride - 2 * static_cast<size_t>(w.k));
-        }
+      scratch, reinterpret_cast<const uint8_t*>(w.bf16.data()), w.n, ksteps, m, out,
+      [&](int row, int, uint8_t* dst) {
+        bf16_row_avx512(a + static_cast<size_t>(row) * lda, w.k, dst, kTileRows * kTileBytes);
+        zero_row_tail(dst, 2 * w.k);
       },
       [](int, int, __m512 v) { return v; });
 }
 
-void gemm_int8_amx_32x32(const PackedLinear& packed, const float* a, int lda, float* c, int ldc, int m, bool accumulate) {
+void int8_amx(const PackedLinear& packed, const float* a, int lda, int m, const AmxOutput& out) {
   const Int8Weights& w = packed.int8;
   const int ksteps = w.kg / kTileRows;  // w.kg is a multiple of 16 quads (kg_multiple)
   const int block = amx_block_rows(ksteps);
   const AmxScratch scratch = amx_scratch(static_cast<size_t>(block) * ksteps * kTileBytes, block);
   int base = 0;  // the first row of the block the scales in scratch.sx belong to
   amx_gemm<1>(
-      scratch, reinterpret_cast<const uint8_t*>(w.data.data()), w.n, ksteps, m, c, ldc, accumulate,
-      [&](int i0, int rows, uint8_t* dst, int stride) {
-        base = i0;
-        for (int i = 0; i < rows; ++i) {
-          uint8_t* row = dst + static_cast<size_t>(i) * stride;
-          scratch.sx[i] = quantize_row_avx512(a + static_cast<size_t>(i0 + i) * lda, w.k, 0, row);
-          std::memset(row + w.k, 0, stride - w.k);
-        }
+      scratch, reinterpret_cast<const uint8_t*>(w.data.data()), w.n, ksteps, m, out,
+      [&](int row, int in_block, uint8_t* dst) {
+        base = row - in_block;
+        scratch.sx[in_block] = quantize_row_avx512(a + static_cast<size_t>(row) * lda, w.k, 0, dst, kTileRows * kTileBytes);
+        zero_row_tail(dst, w.k);
       },
       // The C tile holds int32 sums; dequantized exactly as gemm_int8_scalar does.
       [&](int row, int col, __m512 bits) {
@@ -206,9 +241,27 @@ void gemm_int8_amx_32x32(const PackedLinear& packed, const float* a, int lda, fl
       });
 }
 
+void gemm_bf16_amx_32x32(const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) {
+  bf16_amx(w, a, lda, m, {c, ldc, accumulate, nullptr, 0});
+}
+
+void swiglu_bf16_amx_32x32(const PackedLinear& w, const float* a, int lda, float* act, int ld_act, int m) {
+  bf16_amx(w, a, lda, m, {nullptr, 0, false, act, ld_act});
+}
+
+void gemm_int8_amx_32x32(const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) {
+  int8_amx(w, a, lda, m, {c, ldc, accumulate, nullptr, 0});
+}
+
+void swiglu_int8_amx_32x32(const PackedLinear& w, const float* a, int lda, float* act, int ld_act, int m) {
+  int8_amx(w, a, lda, m, {nullptr, 0, false, act, ld_act});
+}
+
 }  // namespace
 
-extern const LinearImpl gemm_bf16_amx_32x32_impl{bf16_pairs_layout(kPanel, kTileRows), gemm_bf16_amx_32x32};
-extern const LinearImpl gemm_int8_amx_32x32_impl{int8_layout({kPanel, 4, kTileRows, false}), gemm_int8_amx_32x32};
+extern const LinearImpl gemm_bf16_amx_32x32_impl{bf16_pairs_layout(kPanel, kTileRows), gemm_bf16_amx_32x32, nullptr,
+                                                 nullptr, nullptr, swiglu_bf16_amx_32x32};
+extern const LinearImpl gemm_int8_amx_32x32_impl{int8_layout({kPanel, 4, kTileRows, false}), gemm_int8_amx_32x32, nullptr,
+                                                 nullptr, nullptr, swiglu_int8_amx_32x32};
 
 }  // namespace trm::cpu
