@@ -1,7 +1,9 @@
 // The AMX peak loops (built with -mamx-tile -mamx-bf16 -mamx-int8; called only after
 // peak.cc saw the amx table run, i.e. CPUID and the OS's grant of the tile data). Four
 // independent C tiles, each tdpbf16ps 16 x 16 x 32 bf16 multiply-adds (16384 FLOPs), each
-// tdpbssd 16 x 16 x 64 int8 ones (32768 ops). UNVERIFIED where written (no AMX there).
+// tdpbssd 16 x 16 x 64 int8 ones (32768 ops). On Xeon family 6 model 167 (2026-12-02) one
+// core measured 3.3-3.8 TFLOP/s bf16 and 7.0-7.7 TOP/s int8 (the clock under KVM is unknown,
+// so not as cycles).
 #include <immintrin.h>
 
 #include <chrono>
