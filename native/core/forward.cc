@@ -492,6 +492,13 @@ void Forward::attention_unit(int sample, int head, int part) {
   const size_t stride = 3 * static_cast<size_t>(D_);
   const float* base = qkv_.data() + static_cast<size_t>(sample) * T_ * stride + static_cast<size_t>(head) * hd;
   float* out = attn_.data() + static_cast<size_t>(sample) * T_ * D_ + static_cast<size_t>(head) * hd;
+  // Every layer's weights share one kernel; a bf16 model on AMX runs attention on tiles too,
+  // where that pays (attention_min_len).
+  const cpu::LinearImpl& impl = *weights_.layers[0].qkv.impl;
+  if (impl.attention_head != nullptr && T_ >= impl.attention_min_len) {
+    impl.attention_head(base, stride, D_, T_, hd, k_.softmax_rows, out, D_);
+    return;
+  }
   cpu::attention_head(k_, base, stride, D_, T_, hd, keys_.data() + part * keys_size_, values_.data() + part * values_size_,
                       scores_.data() + part * scores_size_, out, D_);
 }

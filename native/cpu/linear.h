@@ -73,6 +73,14 @@ using LinearColumnsFn = void (*)(const PackedLinear& w, const ColumnRange* range
 // run then the table's silu_mul.
 using SwiGluFn = void (*)(const PackedLinear& w, const float* a, int lda, float* act, int ld_act, int m);
 
+// Attention's two products for one (sample, head), in a kernel's own arithmetic:
+// out[t*ldo + d] = softmax_j(scale * q_t . k_j) v_j[d] as cpu/attention.h's attention_head
+// defines it (q, k, v read from `qkv` at stride, k at +hidden, v at +2 * hidden), with
+// `softmax_rows` the table's.
+using AttentionHeadFn = void (*)(const float* qkv, size_t stride, int hidden, int T, int head_dim,
+                                 void (*softmax_rows)(float* x, int rows, int cols, int ld, float scale), float* out,
+                                 int ldo);
+
 struct LinearImpl {
   WeightLayout layout;
   LinearFn run;
@@ -84,6 +92,13 @@ struct LinearImpl {
   // The kernels that fuse silu(gate) * up into their epilogue (AMX), for inter a multiple
   // of the layout's nr (linear_fuses_swiglu).
   SwiGluFn run_swiglu = nullptr;
+  // The kernels whose models also run attention's QK^T and PV in their dtype (AMX bf16: the
+  // operands rounded to bf16, packed per call into tiles, fp32 scores and softmax); the
+  // others run them in fp32 on the table's gemm (cpu/attention.h).
+  AttentionHeadFn attention_head = nullptr;
+  // The shortest sequence (positions) where attention_head pays for its per-call packing;
+  // shorter ones run the fp32 path.
+  int attention_min_len = 0;
 };
 
 // One TRM_GEMM entry of kernel_list.inc, resolved by dispatch.

@@ -203,6 +203,59 @@ void check_swiglu(Harness& h, const cpu::LinearKernel& kernel, const std::vector
   }
 }
 
+// A kernel's attention head (LinearImpl::attention_head) against float64 on its queries,
+// keys and values rounded to bf16, with the probabilities exact: what remains is the fp32
+// scores and softmax and the probabilities' own rounding to bf16 (2^-9 relative each), so a
+// bound of 1e-2; the output lands in a [T, 2 * head_dim] block at the second head's columns,
+// the rest of which must keep its sentinel. The softmax is the kernel's table's (avx512's
+// for a stand-in, as check_swiglu).
+void check_attention_head(Harness& h, const cpu::LinearKernel& kernel) {
+  const cpu::KernelTable* table = cpu::find_kernels(kernel.table);
+  if (table == nullptr) table = cpu::find_kernels("avx512");
+  for (int T : {1, 7, 15, 16, 17, 31, 32, 33, 81, 97, 400}) {
+    for (int hd : {8, 24, 32, 64}) {
+      if (T == 400 && hd != 64) continue;  // the long workload's shape; slow under emulation
+      const int heads = 2, hidden = heads * hd, head = 1;
+      const size_t stride = 3 * static_cast<size_t>(hidden);
+      const auto qkv = random_vec(static_cast<size_t>(T) * stride, 20000 + T * 5 + hd);
+      const float* base = qkv.data() + head * hd;
+      const auto at = [&](int t, int offset, int d) { return static_cast<double>(round_to_bf16(base[t * stride + offset + d])); };
+      std::vector<double> ref(static_cast<size_t>(T) * hd);
+      for (int i = 0; i < T; ++i) {
+        std::vector<double> p(T);
+        double mx = -1e300, sum = 0;
+        for (int j = 0; j < T; ++j) {
+          double dot = 0;
+          for (int d = 0; d < hd; ++d) dot += at(i, 0, d) * at(j, hidden, d);
+          p[j] = dot / std::sqrt(static_cast<double>(hd));
+          mx = std::max(mx, p[j]);
+        }
+        for (int j = 0; j < T; ++j) sum += (p[j] = std::exp(p[j] - mx));
+        for (int d = 0; d < hd; ++d) {
+          double o = 0;
+          for (int j = 0; j < T; ++j) o += p[j] * at(j, 2 * hidden, d);
+          ref[static_cast<size_t>(i) * hd + d] = o / sum;
+        }
+      }
+      Guarded block(static_cast<size_t>(T) * hidden);
+      std::fill(block.data(), block.data() + static_cast<size_t>(T) * hidden, kSentinel);
+      kernel.impl->attention_head(base, stride, hidden, T, hd, table->softmax_rows, block.data() + head * hd, hidden);
+      bool clean = block.guards_intact();
+      std::vector<float> got;
+      for (int i = 0; i < T; ++i) {
+        for (int c = 0; c < hidden; ++c) {
+          const float v = block.data()[static_cast<size_t>(i) * hidden + c];
+          if (c >= head * hd) got.push_back(v);
+          else clean = clean && v == kSentinel;
+        }
+      }
+      const std::string name = "T " + std::to_string(T) + " head_dim " + std::to_string(hd);
+      h.expect(std::string(kernel.name) + " attention no stray writes", name, clean, "wrote outside its head");
+      h.check(std::string(kernel.name) + " attention vs float64 on bf16 operands", name, got.data(), ref.data(), got.size(), 1e-2);
+    }
+  }
+}
+
 }  // namespace
 
 void check_linear_kernel(Harness& h, const cpu::LinearKernel& kernel, const std::vector<int>& extra_ks) {
@@ -230,6 +283,7 @@ void check_linear_kernel(Harness& h, const cpu::LinearKernel& kernel, const std:
     // the fused path shares the GEMM's tile loop, which the cases above cover at every depth.
     check_swiglu(h, kernel, {1, 31, 33, 65, 512});
   }
+  if (kernel.impl->attention_head != nullptr) check_attention_head(h, kernel);
 }
 
 }  // namespace trm::tests
