@@ -437,15 +437,9 @@ void Forward::token_mlp_rows(const LayerWeights& layer, float* hidden, const flo
       for (int r = r0; r < r1;) {
         const int d0 = r % D_, width = std::min({16, D_ - d0, r1 - r});
         const size_t base = static_cast<size_t>(r / D_) * carry_size_ + d0;
-        float* block = tr + static_cast<size_t>(r - r0) * T_;
-        for (int t = 0; t < T_; ++t) {
-          const size_t i = base + static_cast<size_t>(t) * D_;
-          for (int j = 0; j < width; ++j) {
-            float v = hidden[i + j];
-            if (inject_a != nullptr) v += inject_b != nullptr ? inject_a[i + j] + inject_b[i + j] : inject_a[i + j];
-            block[static_cast<size_t>(j) * T_ + t] = v;
-          }
-        }
+        k_.transpose_rows(hidden + base, inject_a != nullptr ? inject_a + base : nullptr,
+                          inject_b != nullptr ? inject_b + base : nullptr, D_, T_, width,
+                          tr + static_cast<size_t>(r - r0) * T_, T_);
         r += width;
       }
       const int m = r1 - r0;
@@ -458,11 +452,7 @@ void Forward::token_mlp_rows(const LayerWeights& layer, float* hidden, const flo
       for (int r = r0; r < r1;) {
         const int d0 = r % D_, width = std::min({16, D_ - d0, r1 - r});
         const size_t base = static_cast<size_t>(r / D_) * carry_size_ + d0;
-        const float* block = tr + static_cast<size_t>(r - r0) * T_;
-        for (int t = 0; t < T_; ++t) {
-          float* out = hidden + base + static_cast<size_t>(t) * D_;
-          for (int j = 0; j < width; ++j) out[j] = block[static_cast<size_t>(j) * T_ + t];
-        }
+        k_.transpose_rows(tr + static_cast<size_t>(r - r0) * T_, nullptr, nullptr, T_, width, T_, hidden + base, D_);
         r += width;
       }
     });

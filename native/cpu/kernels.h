@@ -55,6 +55,12 @@ struct KernelTable {
   // pack_linear_strided(src, n, k, stride, 1, nr, packed) for this table's nr: a weight whose
   // rows are contiguous over k (attention's keys, straight out of the qkv rows). The same bits.
   void (*pack_rows)(const float* src, int n, int k, size_t stride, float* packed) = nullptr;
+  // dst[j*ld_dst + t] = src[t*ld_src + j] for t < rows, j < cols, plus add_a (and then add_b)
+  // at the same place when given: src + add_a, or src + (add_a + add_b). mlp_t's token mixing
+  // turns each sample's [tokens, channels] block around with it (adding the injection on the
+  // way in) and back. Every table gives the same bits.
+  void (*transpose_rows)(const float* src, const float* add_a, const float* add_b, size_t ld_src, int rows, int cols,
+                         float* dst, size_t ld_dst) = nullptr;
   // The Linear-layer GEMM of each dtype this table runs (cpu/linear.h), chosen by dispatch
   // from kernel_list.inc: the first entry for this table whose CPU check passes.
   const LinearKernel* linear_f32 = nullptr;
@@ -70,6 +76,10 @@ const KernelTable& kernels_scalar();
 // nullptr when the variant was not compiled into this binary (e.g. on non-x86 builds).
 const KernelTable* kernels_avx2();
 const KernelTable* kernels_avx512();
+
+// KernelTable::transpose_rows one value at a time (the scalar and avx2 tables').
+void transpose_rows_generic(const float* src, const float* add_a, const float* add_b, size_t ld_src, int rows, int cols,
+                            float* dst, size_t ld_dst);
 
 // Packs W[n][k] (row-major) for a table with panel width nr; returns the float count written.
 size_t packed_linear_size(int n, int k, int nr);

@@ -83,6 +83,18 @@ void pack_linear_bf16(const float* w, int n, int k, int nr, uint16_t* packed) {
   pack_linear_bf16_padded(w, n, k, k, nr, packed);
 }
 
+void transpose_rows_generic(const float* src, const float* add_a, const float* add_b, size_t ld_src, int rows, int cols,
+                            float* dst, size_t ld_dst) {
+  for (int t = 0; t < rows; ++t) {
+    const size_t row = static_cast<size_t>(t) * ld_src;
+    for (int j = 0; j < cols; ++j) {
+      float v = src[row + j];
+      if (add_a != nullptr) v += add_b != nullptr ? add_a[row + j] + add_b[row + j] : add_a[row + j];
+      dst[static_cast<size_t>(j) * ld_dst + t] = v;
+    }
+  }
+}
+
 void round_rows_to_bf16_values(const float* a, int lda, int m, int k, float* out, int ld_out) {
   for (int i = 0; i < m; ++i) {
     const float* src = a + static_cast<size_t>(i) * lda;

@@ -226,6 +226,40 @@ void check_pack_rows(Harness& h, const std::vector<const KernelTable*>& tables) 
   }
 }
 
+// ---- transpose_rows: dst[j][t] = src[t][j] (+ a (+ b)), at vector edges, bit for bit ----
+void check_transpose_rows(Harness& h, const std::vector<const KernelTable*>& tables) {
+  for (int rows : {1, 15, 16, 17, 33, 97}) {
+    for (int cols : {1, 7, 16, 17, 40, 97}) {
+      for (int adds = 0; adds <= 2; ++adds) {
+        const size_t ld_src = cols + 3, ld_dst = rows + 5;
+        const auto src = random_vec(rows * ld_src, 30000 + rows * 7 + cols);
+        const auto a = random_vec(rows * ld_src, 31000 + rows * 7 + cols);
+        const auto b = random_vec(rows * ld_src, 32000 + rows * 7 + cols);
+        const float* add_a = adds >= 1 ? a.data() : nullptr;
+        const float* add_b = adds == 2 ? b.data() : nullptr;
+        // The statement written out again: each output one fp32 sum in that order.
+        std::vector<float> expected(cols * ld_dst, kSentinel);
+        for (int t = 0; t < rows; ++t) {
+          for (int j = 0; j < cols; ++j) {
+            const size_t at = t * ld_src + j;
+            expected[j * ld_dst + t] = adds == 0 ? src[at] : adds == 1 ? src[at] + a[at] : src[at] + (a[at] + b[at]);
+          }
+        }
+        const std::string name = std::to_string(rows) + "x" + std::to_string(cols) + (adds ? " + " + std::to_string(adds) : "");
+        for (const KernelTable* t : tables) {
+          Guarded got(cols * ld_dst);
+          std::fill(got.data(), got.data() + cols * ld_dst, kSentinel);
+          t->transpose_rows(src.data(), add_a, add_b, ld_src, rows, cols, got.data(), ld_dst);
+          h.expect(std::string("transpose_rows ") + t->isa + " no stray writes", name, got.guards_intact(), "wrote outside dst");
+          h.expect(std::string("transpose_rows ") + t->isa + " bit for bit", name,
+                   std::memcmp(got.data(), expected.data(), expected.size() * sizeof(float)) == 0,
+                   "differs from src[t][j] (+ a (+ b)) at dst[j][t], or touched the padding");
+        }
+      }
+    }
+  }
+}
+
 // ---- attention of one head on qkv rows [T, 3 * hidden] ----
 void check_attention(Harness& h, const std::vector<const KernelTable*>& tables) {
   for (int T : {1, 7, 8, 9, 16, 17, 31, 32, 33, 81, 400}) {
@@ -319,6 +353,7 @@ int main() {
   tests::check_rope(h, tables);
   tests::check_pack_rows(h, tables);
   tests::check_attention(h, tables);
+  tests::check_transpose_rows(h, tables);
   tests::check_cuda_ops(h);
   return h.finish();
 }

@@ -149,6 +149,7 @@ const KernelTable& kernels_scalar() {
     t.softmax_rows = softmax_rows_scalar;
     t.rope = rope_scalar;
     t.pack_rows = pack_rows_scalar;
+    t.transpose_rows = transpose_rows_generic;
     return t;
   }();
   return table;

@@ -408,6 +408,7 @@ const KernelTable* kernels_avx2() {
     t.softmax_rows = softmax_rows_f32_avx2;
     t.rope = rope_f32_avx2;
     t.pack_rows = pack_rows_f32_avx2;
+    t.transpose_rows = transpose_rows_generic;
     return t;
   }();
   return &table;

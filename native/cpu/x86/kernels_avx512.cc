@@ -392,6 +392,60 @@ void pack_rows_f32_avx512(const float* src, int n, int k, size_t stride, float* 
 
 }  // namespace
 
+// KernelTable::transpose_rows in 16 x 16 blocks: 16 source rows loaded (masked to the block's
+// columns, the additions made as the generic version makes them), turned around in registers
+// (pairs of rows interleaved, then groups of four, then 128-bit lanes twice), and stored as
+// 16 destination rows (masked to the block's source rows).
+void transpose_rows_f32_avx512(const float* src, const float* add_a, const float* add_b, size_t ld_src, int rows,
+                               int cols, float* dst, size_t ld_dst) {
+  for (int j0 = 0; j0 < cols; j0 += kLanes) {
+    const __mmask16 in_cols = first_lanes_avx512(cols - j0);
+    const int out_rows = std::min(kLanes, cols - j0);
+    for (int t0 = 0; t0 < rows; t0 += kLanes) {
+      const int in_rows = std::min(kLanes, rows - t0);
+      __m512 r[kLanes];
+      for (int i = 0; i < kLanes; ++i) {
+        if (i >= in_rows) {
+          r[i] = _mm512_setzero_ps();
+          continue;
+        }
+        const size_t at = static_cast<size_t>(t0 + i) * ld_src + j0;
+        __m512 v = _mm512_maskz_loadu_ps(in_cols, src + at);
+        if (add_a != nullptr) {
+          const __m512 a = _mm512_maskz_loadu_ps(in_cols, add_a + at);
+          v = _mm512_add_ps(v, add_b != nullptr ? _mm512_add_ps(a, _mm512_maskz_loadu_ps(in_cols, add_b + at)) : a);
+        }
+        r[i] = v;
+      }
+      __m512 u[kLanes];
+      for (int i = 0; i < kLanes; i += 2) {
+        u[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        u[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+      }
+      for (int i = 0; i < kLanes; i += 4) {
+        r[i] = _mm512_shuffle_ps(u[i], u[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        r[i + 1] = _mm512_shuffle_ps(u[i], u[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        r[i + 2] = _mm512_shuffle_ps(u[i + 1], u[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        r[i + 3] = _mm512_shuffle_ps(u[i + 1], u[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+      }
+      // r[4g + c]: column c (+4 per 128-bit lane) of source rows 4g .. 4g + 3.
+      for (int i = 0; i < 4; ++i) {
+        u[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+        u[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
+        u[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+        u[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
+      }
+      for (int i = 0; i < 8; ++i) {
+        r[i] = _mm512_shuffle_f32x4(u[i], u[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(u[i], u[i + 8], 0xdd);
+      }
+      // r[j]: column j of the block, source rows t0 .. t0 + 15.
+      const __mmask16 live = first_lanes_avx512(in_rows);
+      for (int j = 0; j < out_rows; ++j) _mm512_mask_storeu_ps(dst + static_cast<size_t>(j0 + j) * ld_dst + t0, live, r[j]);
+    }
+  }
+}
+
 // round_rows_to_bf16_values (kernels.h, bf16_from_f32) 16 lanes at a time, bit for bit
 // (avx512_rows.h).
 void round_rows_to_bf16_values_avx512(const float* a, int lda, int m, int k, float* out, int ld_out) {
@@ -427,6 +481,7 @@ const KernelTable* kernels_avx512() {
     t.softmax_rows = softmax_rows_f32_avx512;
     t.rope = rope_f32_avx512;
     t.pack_rows = pack_rows_f32_avx512;
+    t.transpose_rows = transpose_rows_f32_avx512;
     return t;
   }();
   return &table;
