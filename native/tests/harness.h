@@ -40,6 +40,7 @@ struct Guarded {
   size_t guard;
   Guarded(size_t n, size_t g = 16) : all(n + 2 * g, kSentinel), guard(g) {}
   float* data() { return all.data() + guard; }
+  const float* data() const { return all.data() + guard; }
   bool guards_intact() const {
     for (size_t i = 0; i < guard; ++i) {
       if (all[i] != kSentinel || all[all.size() - 1 - i] != kSentinel) return false;

@@ -219,36 +219,11 @@ void check_attention_head(Harness& h, const cpu::LinearKernel& kernel) {
       const size_t stride = 3 * static_cast<size_t>(hidden);
       const auto qkv = random_vec(static_cast<size_t>(T) * stride, 20000 + T * 5 + hd);
       const float* base = qkv.data() + head * hd;
-      const auto at = [&](int t, int offset, int d) { return static_cast<double>(round_to_bf16(base[t * stride + offset + d])); };
-      std::vector<double> ref(static_cast<size_t>(T) * hd);
-      for (int i = 0; i < T; ++i) {
-        std::vector<double> p(T);
-        double mx = -1e300, sum = 0;
-        for (int j = 0; j < T; ++j) {
-          double dot = 0;
-          for (int d = 0; d < hd; ++d) dot += at(i, 0, d) * at(j, hidden, d);
-          p[j] = dot / std::sqrt(static_cast<double>(hd));
-          mx = std::max(mx, p[j]);
-        }
-        for (int j = 0; j < T; ++j) sum += (p[j] = std::exp(p[j] - mx));
-        for (int d = 0; d < hd; ++d) {
-          double o = 0;
-          for (int j = 0; j < T; ++j) o += p[j] * at(j, 2 * hidden, d);
-          ref[static_cast<size_t>(i) * hd + d] = o / sum;
-        }
-      }
-      Guarded block(static_cast<size_t>(T) * hidden);
-      std::fill(block.data(), block.data() + static_cast<size_t>(T) * hidden, kSentinel);
+      const std::vector<double> ref = attention_reference(base, stride, hidden, T, hd, true);
+      Guarded block(static_cast<size_t>(T) * hidden);  // all kSentinel
       kernel.impl->attention_head(base, stride, hidden, T, hd, table->softmax_rows, block.data() + head * hd, hidden);
-      bool clean = block.guards_intact();
       std::vector<float> got;
-      for (int i = 0; i < T; ++i) {
-        for (int c = 0; c < hidden; ++c) {
-          const float v = block.data()[static_cast<size_t>(i) * hidden + c];
-          if (c >= head * hd) got.push_back(v);
-          else clean = clean && v == kSentinel;
-        }
-      }
+      const bool clean = head_columns(block, T, hidden, head, hd, got);
       const std::string name = "T " + std::to_string(T) + " head_dim " + std::to_string(hd);
       h.expect(std::string(kernel.name) + " attention no stray writes", name, clean, "wrote outside its head");
       h.check(std::string(kernel.name) + " attention vs float64 on bf16 operands", name, got.data(), ref.data(), got.size(), 1e-2);
@@ -257,6 +232,45 @@ void check_attention_head(Harness& h, const cpu::LinearKernel& kernel) {
 }
 
 }  // namespace
+
+std::vector<double> attention_reference(const float* base, size_t stride, int hidden, int T, int head_dim,
+                                        bool bf16_operands) {
+  const auto at = [&](int t, int offset, int d) {
+    const float v = base[t * stride + offset + d];
+    return static_cast<double>(bf16_operands ? round_to_bf16(v) : v);
+  };
+  std::vector<double> ref(static_cast<size_t>(T) * head_dim);
+  for (int i = 0; i < T; ++i) {
+    std::vector<double> p(T);
+    double mx = -1e300, sum = 0;
+    for (int j = 0; j < T; ++j) {
+      double dot = 0;
+      for (int d = 0; d < head_dim; ++d) dot += at(i, 0, d) * at(j, hidden, d);
+      p[j] = dot / std::sqrt(static_cast<double>(head_dim));
+      mx = std::max(mx, p[j]);
+    }
+    for (int j = 0; j < T; ++j) sum += (p[j] = std::exp(p[j] - mx));
+    for (int d = 0; d < head_dim; ++d) {
+      double o = 0;
+      for (int j = 0; j < T; ++j) o += p[j] * at(j, 2 * hidden, d);
+      ref[static_cast<size_t>(i) * head_dim + d] = o / sum;
+    }
+  }
+  return ref;
+}
+
+bool head_columns(const Guarded& block, int T, int hidden, int head, int head_dim, std::vector<float>& out) {
+  bool clean = block.guards_intact();
+  out.clear();
+  for (int i = 0; i < T; ++i) {
+    for (int c = 0; c < hidden; ++c) {
+      const float v = block.data()[static_cast<size_t>(i) * hidden + c];
+      if (c >= head * head_dim && c < (head + 1) * head_dim) out.push_back(v);
+      else clean = clean && v == kSentinel;
+    }
+  }
+  return clean;
+}
 
 void check_linear_kernel(Harness& h, const cpu::LinearKernel& kernel, const std::vector<int>& extra_ks) {
   const cpu::LinearKernel& reference_kernel = cpu::linear_kernel(*cpu::find_kernels("scalar"), kernel.dtype);

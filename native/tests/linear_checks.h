@@ -15,4 +15,14 @@ namespace trm::tests {
 // outside its output.
 void check_linear_kernel(Harness& h, const cpu::LinearKernel& kernel, const std::vector<int>& extra_ks = {});
 
+// Attention of one head in float64, as cpu/attention.h states it: q, k and v read from
+// `base` at `stride` (k at +hidden, v at +2 * hidden), each rounded to bf16 first when
+// `bf16_operands`; the result [T][head_dim].
+std::vector<double> attention_reference(const float* base, size_t stride, int hidden, int T, int head_dim,
+                                        bool bf16_operands);
+
+// Columns [head * head_dim, (head + 1) * head_dim) of a [T][hidden] block, into `out`; false
+// if any other value of the block lost kSentinel (or its guards were touched).
+bool head_columns(const Guarded& block, int T, int hidden, int head, int head_dim, std::vector<float>& out);
+
 }  // namespace trm::tests

@@ -268,39 +268,14 @@ void check_attention(Harness& h, const std::vector<const KernelTable*>& tables) 
       const size_t stride = 3 * static_cast<size_t>(hidden);
       const auto qkv = random_vec(static_cast<size_t>(T) * stride, 10000 + T * 5 + hd);
       const float* base = qkv.data() + head * hd;
-      std::vector<double> ref(static_cast<size_t>(T) * hd);
-      for (int i = 0; i < T; ++i) {
-        std::vector<double> p(T);
-        double mx = -1e300, sum = 0;
-        for (int j = 0; j < T; ++j) {
-          double s = 0;
-          for (int d = 0; d < hd; ++d) s += static_cast<double>(base[i * stride + d]) * base[j * stride + hidden + d];
-          p[j] = s / std::sqrt(static_cast<double>(hd));
-          mx = std::max(mx, p[j]);
-        }
-        for (int j = 0; j < T; ++j) sum += (p[j] = std::exp(p[j] - mx));
-        for (int d = 0; d < hd; ++d) {
-          double o = 0;
-          for (int j = 0; j < T; ++j) o += p[j] * base[j * stride + 2 * hidden + d];
-          ref[static_cast<size_t>(i) * hd + d] = o / sum;
-        }
-      }
+      const std::vector<double> ref = attention_reference(base, stride, hidden, T, hd, false);
       auto run = [&](const KernelTable& t, std::vector<float>& out) {
         std::vector<float> keys(cpu::attention_keys_size(T, hd, t.nr)), values(cpu::attention_values_size(T, hd, t.nr));
         std::vector<float> scores(cpu::attention_scores_size(T));
         // Written into a [T, hidden] block at the head's columns, as the recursion does.
         Guarded block(static_cast<size_t>(T) * hidden);
         cpu::attention_head(t, base, stride, hidden, T, hd, keys.data(), values.data(), scores.data(), block.data() + head * hd, hidden);
-        bool clean = block.guards_intact();
-        out.clear();
-        for (int i = 0; i < T; ++i) {
-          for (int c = 0; c < hidden; ++c) {
-            const float v = block.data()[static_cast<size_t>(i) * hidden + c];
-            if (c >= head * hd && c < (head + 1) * hd) out.push_back(v);
-            else clean = clean && v == kSentinel;
-          }
-        }
-        return clean;
+        return head_columns(block, T, hidden, head, hd, out);
       };
       std::vector<float> scalar_out;
       run(cpu::kernels_scalar(), scalar_out);
