@@ -219,14 +219,15 @@ void check_emulations_against_hardware(tests::Harness& h) {
   if (cpu::cpu_runs_amx(true)) {
     bool int8_same = true, bf16_same = true;
     for (int round = 0; round < 200; ++round) {
-      const auto x = tests::random_vec(16 * 16 * 2 + 256, 9000 + round);
+      // 1024 values for the A and B tiles' bytes, then 256 for the C tile's start.
+      const auto x = tests::random_vec(1024 + 256, 9000 + round);
       uint8_t a[1024], b[1024];
       for (int i = 0; i < 1024; ++i) {
         a[i] = static_cast<uint8_t>(bits_of(x[i]) >> 13);
         b[i] = static_cast<uint8_t>(bits_of(x[i]) >> 21);
       }
       int32_t ie[256], ih[256];
-      for (int i = 0; i < 256; ++i) ie[i] = ih[i] = static_cast<int32_t>(x[512 + i] * 1000);
+      for (int i = 0; i < 256; ++i) ie[i] = ih[i] = static_cast<int32_t>(x[1024 + i] * 1000);
       tests::emulated_tile_dp(true, a, b, ie);
       tests::hardware_tile_dp(true, a, b, ih);
       int8_same = int8_same && std::memcmp(ie, ih, sizeof(ie)) == 0;
@@ -237,7 +238,7 @@ void check_emulations_against_hardware(tests::Harness& h) {
         std::memcpy(b + 2 * i, &vb, 2);
       }
       float fe[256], fh[256];
-      for (int i = 0; i < 256; ++i) fe[i] = fh[i] = x[512 + i];
+      for (int i = 0; i < 256; ++i) fe[i] = fh[i] = x[1024 + i];
       tests::emulated_tile_dp(false, a, b, fe);
       tests::hardware_tile_dp(false, a, b, fh);
       bf16_same = bf16_same && std::memcmp(fe, fh, sizeof(fe)) == 0;
