@@ -102,6 +102,8 @@ class Forward {
   void rope_rows(int r0, int r1, int h0 = 0, int h1 = -1);
   // c (=|+=) a W^T for `m` rows on the calling thread, fp32 or bf16 as the weight was packed.
   void gemm(const PackedLinear& w, const float* a, int lda, float* c, int ldc, int m, bool accumulate) const;
+  // act (m x inter) = silu(gate) * up of gate_up for `m` rows, fused where the kernel can
+  // (gu, m x 2 * inter, is then untouched).
   void swiglu(const PackedLinear& gate_up, const float* a, int lda, float* gu, float* act, int m) const;
   // fn(r0, r1, part) over [0, rows) split into one contiguous range per thread, each of at
   // least kMinRowsPerPart rows (fewer threads where there are not enough).

@@ -146,9 +146,7 @@ void tile_block(const uint8_t* a, const uint8_t* b0, const uint8_t* b1, bool two
   if (two_row_tiles && two_panels) _tile_stored(3, out + 16 * 32 + 16, 128);
 }
 
-// Both GEMMs: prepare a row block into scratch (`prepare(i0, rows, dst, stride)`), then every
-// pair of weight panels against it, 32 rows at a time.
-// The activation block's size for a row stride, and the scratch both GEMMs share.
+// The rows of an activation block for a depth of `ksteps` k steps.
 int amx_block_rows(int ksteps) { return amx_row_block(ksteps * kTileBytes); }
 
 // Where a product goes: c (ldc, `accumulate`) for the plain GEMM; for a SwiGLU (act set),
@@ -171,6 +169,10 @@ struct PendingBlock {
   int row0 = 0, rows_valid = 0, col = 0, valid = 0;
 };
 
+// Both GEMMs (and attention's products): each row block prepared into scratch, tile by tile
+// (`prepare(row, row_in_block, dst)` writes one row's 64-byte pieces a tile apart), then every
+// pair of weight panels against it, 32 rows at a time; `scale_for(row, col, v)` turns a C
+// tile row's 16 values into results (int8: dequantized).
 template <int Kind, typename Prepare, typename Scale>
 void amx_gemm(const AmxScratch& scratch, const uint8_t* weights, int n, int ksteps, int m, const AmxOutput& out,
               Prepare&& prepare, Scale&& scale_for) {
@@ -310,7 +312,8 @@ void attention_head_bf16_amx(const float* qkv, size_t stride, int hidden, int T,
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   for (int p = 0; p < key_panels; ++p) {
     const __mmask16 live = first_lanes_avx512(T - p * kPanel);
-    const __m512i key_index = _mm512_mullo_epi32(_mm512_add_epi32(lane, _mm512_set1_epi32(p * kPanel)), _mm512_set1_epi32(pair_stride));
+    const __m512i key_index =
+        _mm512_mullo_epi32(_mm512_add_epi32(lane, _mm512_set1_epi32(p * kPanel)), _mm512_set1_epi32(pair_stride));
     for (int s = 0; s < qk_steps; ++s) {
       for (int q = 0; q < kTileRows; ++q) {
         const __m512i index = _mm512_add_epi32(key_index, _mm512_set1_epi32(s * kTileRows + q));
@@ -324,11 +327,13 @@ void attention_head_bf16_amx(const float* qkv, size_t stride, int hidden, int T,
   for (int p = 0; p < dim_panels; ++p) {
     const __mmask16 dims = first_lanes_avx512(head_dim - p * kPanel);
     const float* v = qkv + 2 * static_cast<size_t>(hidden) + p * kPanel;
+    const auto value_row = [&](int j) {  // key j's dims of this panel, rounded to bf16; zeros past T
+      return j < T ? bf16_values_avx512(_mm512_maskz_loadu_ps(dims, v + static_cast<size_t>(j) * stride)) : _mm512_setzero_ps();
+    };
     for (int s = 0; s < pv_steps; ++s) {
       for (int q = 0; q < kTileRows; ++q) {
         const int j = 32 * s + 2 * q;
-        const __m512 lo = j < T ? bf16_values_avx512(_mm512_maskz_loadu_ps(dims, v + static_cast<size_t>(j) * stride)) : _mm512_setzero_ps();
-        const __m512 hi = j + 1 < T ? bf16_values_avx512(_mm512_maskz_loadu_ps(dims, v + static_cast<size_t>(j + 1) * stride)) : _mm512_setzero_ps();
+        const __m512 lo = value_row(j), hi = value_row(j + 1);
         const __m512i pair = _mm512_or_si512(_mm512_srli_epi32(_mm512_castps_si512(lo), 16), _mm512_castps_si512(hi));
         _mm512_store_si512(values + (static_cast<size_t>(p) * pv_steps + s) * tile + q * kTileBytes, pair);
       }
@@ -338,7 +343,8 @@ void attention_head_bf16_amx(const float* qkv, size_t stride, int hidden, int T,
   const auto none = [](int, int, __m512 v) { return v; };
   for (int t0 = 0; t0 < T; t0 += block) {
     const int rows = std::min(block, T - t0);
-    const AmxScratch qk = amx_scratch(static_cast<size_t>(amx_block_rows(qk_steps)) * qk_steps * kTileBytes, amx_block_rows(qk_steps));
+    const int qk_block = amx_block_rows(qk_steps), pv_block = amx_block_rows(pv_steps);
+    const AmxScratch qk = amx_scratch(static_cast<size_t>(qk_block) * qk_steps * kTileBytes, qk_block);
     amx_gemm<0>(
         qk, keys, T, qk_steps, rows, {scores, T, false, nullptr, 0},
         [&](int row, int, uint8_t* dst) {
@@ -347,7 +353,7 @@ void attention_head_bf16_amx(const float* qkv, size_t stride, int hidden, int T,
         },
         none);
     softmax_rows(scores, rows, T, T, scale);
-    const AmxScratch pv = amx_scratch(static_cast<size_t>(amx_block_rows(pv_steps)) * pv_steps * kTileBytes, amx_block_rows(pv_steps));
+    const AmxScratch pv = amx_scratch(static_cast<size_t>(pv_block) * pv_steps * kTileBytes, pv_block);
     amx_gemm<0>(
         pv, values, head_dim, pv_steps, rows, {out + static_cast<size_t>(t0) * ldo, ldo, false, nullptr, 0},
         [&](int row, int, uint8_t* dst) {
