@@ -101,7 +101,7 @@ void swiglu_epilogue(const float* block, float* act, int ld_act, int r0, int r1,
 // contiguous, the next 16 rows' tiles `ksteps` KB further); b0/b1: the panels' first k step,
 // each k step 1 KB further. Kind 0: bf16, 1: int8. `drain(r0, r1)` runs the previous
 // block's epilogue a few rows per k step (amx_gemm says why).
-template <int Kind, bool StreamA, typename Drain>
+template <int Kind, typename Drain>
 void tile_block(const uint8_t* a, const uint8_t* b0, const uint8_t* b1, bool two_row_tiles, bool two_panels,
                 int ksteps, float* out, Drain&& drain) {
   _tile_zero(0);
@@ -115,16 +115,13 @@ void tile_block(const uint8_t* a, const uint8_t* b0, const uint8_t* b1, bool two
     const size_t off = static_cast<size_t>(s) * kTileRows * kTileBytes;
     // The tile numbers are written out: the instructions encode their registers, so the
     // intrinsics (inline asm that spells each argument into the register name) take literals.
-    // A tiles are used for this block only, B tiles by every row group after it: where the
-    // pair of B panels fits in L1 (StreamA), the streaming load (TILELOADDT1) keeps A from
-    // evicting them.
-    if (StreamA) {
-      _tile_stream_loadd(4, a + off, kTileBytes);
-      if (two_row_tiles) _tile_stream_loadd(5, a1 + off, kTileBytes);
-    } else {
-      _tile_loadd(4, a + off, kTileBytes);
-      if (two_row_tiles) _tile_loadd(5, a1 + off, kTileBytes);
-    }
+    // A tiles are used for this block only, B tiles by every row group after it: the
+    // streaming load (TILELOADDT1) keeps A from evicting B out of L1. Side by side against
+    // plain loads on Xeon f6 m167: 1.18-1.21x a 227 x 3072 x 512 bf16 GEMM; on 1536-deep
+    // products, int8 and whole steps, 0.94-1.03x either way, within what two builds of the
+    // same code differed by there (4%).
+    _tile_stream_loadd(4, a + off, kTileBytes);
+    if (two_row_tiles) _tile_stream_loadd(5, a1 + off, kTileBytes);
     _tile_loadd(6, b0 + off, kTileBytes);
     if (Kind == 0) {
       _tile_dpbf16ps(0, 4, 6);
@@ -151,10 +148,6 @@ void tile_block(const uint8_t* a, const uint8_t* b0, const uint8_t* b1, bool two
   if (two_row_tiles) _tile_stored(2, out + 16 * 32, 128);
   if (two_row_tiles && two_panels) _tile_stored(3, out + 16 * 32 + 16, 128);
 }
-
-// The deepest bf16 product (k steps) whose activations are loaded with the streaming hint:
-// 16 k steps of two B panels are 32 KB of a 48 KB L1.
-constexpr int kStreamMaxSteps = 16;
 
 // The rows of an activation block for a depth of `ksteps` k steps.
 int amx_block_rows(int ksteps) { return amx_row_block(ksteps * kTileBytes); }
@@ -193,12 +186,6 @@ void amx_gemm(const AmxScratch& scratch, const uint8_t* weights, int n, int kste
   const int panels = (n + kPanel - 1) / kPanel;
   const bool swiglu = out.act != nullptr;
   const int up_panels = panels / 2;  // a SwiGLU's up half starts here (n / 2 a multiple of kPanel)
-  // Stream bf16's activations where the two B panels (1 KB a k step each) fit in L1 with
-  // room to spare. Side by side on Xeon f6 m167, streaming against plain loads: bf16 1.18-1.21x
-  // a 227 x 3072 x 512 GEMM, 0.99x a 1536-deep one (whose panels do not fit); int8 0.97-1.03x
-  // a GEMM and 0.94-0.99x a whole step, where two builds of the same int8 code also differed
-  // by 4%: no gain shown, so int8 keeps plain loads.
-  const bool stream_a = Kind == 0 && ksteps <= kStreamMaxSteps;
   PendingBlock pending;
   const auto drain = [&](int r0, int r1) {
     r1 = std::min(r1, pending.rows_valid);
@@ -234,11 +221,7 @@ void amx_gemm(const AmxScratch& scratch, const uint8_t* weights, int n, int kste
       const uint8_t* b1 = swiglu ? b0 + up_panels * group_bytes : two ? b0 + group_bytes : b0;
       for (int r = 0; r < rows; r += 32) {
         float* tiles = scratch.c + buffer * 32 * 32;
-        if (stream_a) {
-          tile_block<Kind, true>(a + (r / kTileRows) * group_bytes, b0, b1, rows - r > kTileRows, two, ksteps, tiles, drain);
-        } else {
-          tile_block<Kind, false>(a + (r / kTileRows) * group_bytes, b0, b1, rows - r > kTileRows, two, ksteps, tiles, drain);
-        }
+        tile_block<Kind>(a + (r / kTileRows) * group_bytes, b0, b1, rows - r > kTileRows, two, ksteps, tiles, drain);
         pending = {tiles, i0 + r, std::min(32, rows - r), col, valid};
         buffer ^= 1;
       }
