@@ -74,7 +74,7 @@ using LinearColumnsFn = void (*)(const PackedLinear& w, const ColumnRange* range
 using SwiGluFn = void (*)(const PackedLinear& w, const float* a, int lda, float* act, int ld_act, int m);
 
 // Attention's two products for one (sample, head), in a kernel's own arithmetic:
-// out[t*ldo + d] = softmax_j(scale * q_t . k_j) v_j[d] as cpu/attention.h's attention_head
+// out[t*ldo + d] = softmax_j(q_t . k_j / sqrt(head_dim)) v_j[d] as cpu/attention.h's attention_head
 // defines it (q, k, v read from `qkv` at stride, k at +hidden, v at +2 * hidden), with
 // `softmax_rows` the table's.
 using AttentionHeadFn = void (*)(const float* qkv, size_t stride, int hidden, int T, int head_dim,
