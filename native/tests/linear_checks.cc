@@ -159,13 +159,19 @@ void check_bf16_input_rounding(Harness& h, const cpu::LinearKernel& kernel) {
            "an input rounded otherwise than bf16_from_f32");
 }
 
+// The table whose elementwise kernels (silu_mul, softmax_rows) a kernel's fused paths use:
+// its own, or for a stand-in whose table (amx) does not run here, avx512's, which the amx
+// table's elementwise kernels are.
+const cpu::KernelTable* elementwise_table(const cpu::LinearKernel& kernel) {
+  const cpu::KernelTable* table = cpu::find_kernels(kernel.table);
+  return table != nullptr ? table : cpu::find_kernels("avx512");
+}
+
 // A kernel's fused SwiGLU (run_linear_swiglu) against its own GEMM then silu_mul, bit for
 // bit, at every gate width past and at the panel and row-tile edges, with act inside a wider
-// ld_act whose extra columns must keep their sentinel. silu_mul is the kernel's table's; a
-// stand-in's table (amx) may not run here, and its elementwise kernels are avx512's.
+// ld_act whose extra columns must keep their sentinel.
 void check_swiglu(Harness& h, const cpu::LinearKernel& kernel, const std::vector<int>& ks) {
-  const cpu::KernelTable* table = cpu::find_kernels(kernel.table);
-  if (table == nullptr) table = cpu::find_kernels("avx512");
+  const cpu::KernelTable* table = elementwise_table(kernel);
   const int nr = kernel.nr;
   // Gate widths of one panel, two, an odd count and many; nr = 16 for the AMX kernels.
   for (int inter : {nr, 2 * nr, 3 * nr, 5 * nr, 13 * nr}) {
@@ -186,8 +192,7 @@ void check_swiglu(Harness& h, const cpu::LinearKernel& kernel, const std::vector
         std::vector<float> gu(static_cast<size_t>(m) * n), expected(static_cast<size_t>(m) * inter);
         cpu::run_linear(packed, a.data(), lda, gu.data(), n, m, false);
         table->silu_mul(gu.data(), m, inter, expected.data());
-        Guarded act(static_cast<size_t>(m) * ld_act);
-        std::fill(act.data(), act.data() + static_cast<size_t>(m) * ld_act, kSentinel);
+        Guarded act(static_cast<size_t>(m) * ld_act);  // all kSentinel
         cpu::run_linear_swiglu(packed, a.data(), lda, act.data(), ld_act, m);
         bool same = true, clean = act.guards_intact();
         for (int i = 0; i < m; ++i) {
@@ -207,11 +212,9 @@ void check_swiglu(Harness& h, const cpu::LinearKernel& kernel, const std::vector
 // keys and values rounded to bf16, with the probabilities exact: what remains is the fp32
 // scores and softmax and the probabilities' own rounding to bf16 (2^-9 relative each), so a
 // bound of 1e-2; the output lands in a [T, 2 * head_dim] block at the second head's columns,
-// the rest of which must keep its sentinel. The softmax is the kernel's table's (avx512's
-// for a stand-in, as check_swiglu).
+// the rest of which must keep its sentinel. The softmax is elementwise_table's.
 void check_attention_head(Harness& h, const cpu::LinearKernel& kernel) {
-  const cpu::KernelTable* table = cpu::find_kernels(kernel.table);
-  if (table == nullptr) table = cpu::find_kernels("avx512");
+  const cpu::KernelTable* table = elementwise_table(kernel);
   for (int T : {1, 7, 15, 16, 17, 31, 32, 33, 81, 97, 400}) {
     for (int hd : {8, 24, 32, 64}) {
       if (T == 400 && hd != 64) continue;  // the long workload's shape; slow under emulation

@@ -18,9 +18,9 @@
 // A tile's 16 rows x 64 bytes contiguous, so a tile load reads 1 KB in a row rather than 16
 // lines 1 KB or more apart; rows padded to 32 (two A tiles) and k to the tile's, zeros in
 // the padding.
-// Results go from the C tiles to a per-thread 32 x 32 scratch and through the epilogue
-// (dequantize, accumulate, the n and m tails) with AVX-512 masks: nothing outside c is
-// touched. A SwiGLU's gate_up weight can instead pair each gate panel with its up panel and
+// Results go from the C tiles to one of two per-thread 32 x 32 scratch blocks and through the
+// epilogue (dequantize, accumulate, the n and m tails) with AVX-512 masks, run inside the
+// next block's tile loop (amx_gemm): nothing outside c is touched. A SwiGLU's gate_up weight can instead pair each gate panel with its up panel and
 // form silu(gate) * up there (run_swiglu): the products, twice the result's size, are never
 // written, and no separate SiLU pass reads them back.
 //
@@ -344,21 +344,23 @@ void attention_head_bf16_amx(const float* qkv, size_t stride, int hidden, int T,
   }
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)));
   const auto none = [](int, int, __m512 v) { return v; };
+  // One scratch for both products: the larger of their prepared-row blocks.
+  const int qk_block = amx_block_rows(qk_steps), pv_block = amx_block_rows(pv_steps);
+  const AmxScratch gemm_scratch = amx_scratch(
+      std::max(static_cast<size_t>(qk_block) * qk_steps, static_cast<size_t>(pv_block) * pv_steps) * kTileBytes,
+      std::max(qk_block, pv_block));
   for (int t0 = 0; t0 < T; t0 += block) {
     const int rows = std::min(block, T - t0);
-    const int qk_block = amx_block_rows(qk_steps), pv_block = amx_block_rows(pv_steps);
-    const AmxScratch qk = amx_scratch(static_cast<size_t>(qk_block) * qk_steps * kTileBytes, qk_block);
     amx_gemm<0>(
-        qk, keys, T, qk_steps, rows, {scores, T, false, nullptr, 0},
+        gemm_scratch, keys, T, qk_steps, rows, {scores, T, false, nullptr, 0},
         [&](int row, int, uint8_t* dst) {
           bf16_row_avx512(qkv + static_cast<size_t>(t0 + row) * stride, head_dim, dst, tile);
           zero_row_tail(dst, 2 * head_dim);
         },
         none);
     softmax_rows(scores, rows, T, T, scale);
-    const AmxScratch pv = amx_scratch(static_cast<size_t>(pv_block) * pv_steps * kTileBytes, pv_block);
     amx_gemm<0>(
-        pv, values, head_dim, pv_steps, rows, {out + static_cast<size_t>(t0) * ldo, ldo, false, nullptr, 0},
+        gemm_scratch, values, head_dim, pv_steps, rows, {out + static_cast<size_t>(t0) * ldo, ldo, false, nullptr, 0},
         [&](int row, int, uint8_t* dst) {
           bf16_row_avx512(scores + static_cast<size_t>(row) * T, T, dst, tile);
           zero_row_tail(dst, 2 * T);
