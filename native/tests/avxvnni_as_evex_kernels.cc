@@ -7,5 +7,5 @@
 #include <immintrin.h>
 
 #define _mm256_dpbusd_avx_epi32 _mm256_dpbusd_epi32
-#define gemm_int8_avxvnni_6x16_impl gemm_int8_avxvnni_6x16_evex_impl
+#define gemm_int8_avxvnni_4x16_impl gemm_int8_avxvnni_4x16_evex_impl
 #include "cpu/x86/kernels_int8_avxvnni.cc"

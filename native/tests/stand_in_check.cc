@@ -37,7 +37,7 @@
 namespace trm::cpu {
 extern const LinearImpl gemm_bf16_amx_32x32_emulated_impl;
 extern const LinearImpl gemm_int8_amx_32x32_emulated_impl;
-extern const LinearImpl gemm_int8_avxvnni_6x16_evex_impl;
+extern const LinearImpl gemm_int8_avxvnni_4x16_evex_impl;
 extern const LinearImpl gemm_bf16_avx512bf16_8x32_emulated_impl;
 double dot_loop_bf16_amx_emulated(double seconds);
 double dot_loop_int8_amx_emulated(double seconds);
@@ -284,9 +284,9 @@ int main() {
   }
   if (cpu::find_linear_kernel("gemm_int8_avx512vnni_8x32") != nullptr) {
     tests::check_linear_kernel(
-        h, stand_in("gemm_int8_avxvnni_6x16", "gemm_int8_avxvnni_6x16 (as EVEX)", &cpu::gemm_int8_avxvnni_6x16_evex_impl));
+        h, stand_in("gemm_int8_avxvnni_4x16", "gemm_int8_avxvnni_4x16 (as EVEX)", &cpu::gemm_int8_avxvnni_4x16_evex_impl));
   } else {
-    h.skip("gemm_int8_avxvnni_6x16 (as EVEX)", "this CPU has no AVX512_VNNI to stand in for AVX-VNNI");
+    h.skip("gemm_int8_avxvnni_4x16 (as EVEX)", "this CPU has no AVX512_VNNI to stand in for AVX-VNNI");
   }
   check_emulations_against_hardware(h);
   return h.finish();

@@ -1,13 +1,14 @@
-// gemm_int8_avxvnni_6x16: the int8 GEMM (int8.h) with the 256-bit, VEX-encoded vpdpbusd of
+// gemm_int8_avxvnni_4x16: the int8 GEMM (int8.h) with the 256-bit, VEX-encoded vpdpbusd of
 // AVX-VNNI (Alder Lake and later cores, Sapphire Rapids, Zen 5). Built with -mavx2 -mfma
 // -mavxvnni; the "avx2" table uses it only when dispatch reports AVX-VNNI.
 //
 // The same u8 x s8 scheme as the AVX-512 VNNI kernel (kernels_int8_avx512vnni.cc): u8 =
 // q_x + 128, no saturation (vpdpbusd, not vpdpbusds), 128 * col_sum(W) subtracted in the
-// epilogue. Layout {nr 16, k quads}: one 64-byte row per k quad (two ymm); a 6x16 tile.
+// epilogue. Layout {nr 16, k quads}: one 64-byte row per k quad (two ymm); a 4x16 tile.
 //
-// Run in its own encoding on Intel Xeon family 6 model 167 (2026-12-02: the op harness and
-// test/native/int8-kernels.test.ts, bit for bit with the scalar kernel). On CPUs without
+// Run in its own encoding on Intel Xeon family 6 model 167 (2026-12-02, as 6x16) and on AMD
+// EPYC family 26 (Zen 5, 2026-12-02, as 4x16): the op harness and
+// test/native/int8-kernels.test.ts, bit for bit with the scalar kernel. On CPUs without
 // AVX-VNNI its tests skip and native/tests/stand_in_check.cc runs this code with the EVEX
 // form of the same instruction (AVX512_VNNI + VL).
 #include <immintrin.h>
@@ -24,7 +25,13 @@ namespace trm::cpu {
 namespace {
 
 constexpr int kNr = 16;
-constexpr int kMr = 6;
+// Four rows, not six: a 6x16 tile's twelve accumulators, two B vectors and the broadcast
+// A word fill 15 of the 16 ymm registers, and GCC 12 spilled accumulators to the stack and
+// copied the rest around every vpdpbusd (seen in the object code). Side by side on AMD EPYC
+// family 26 (Zen 5, which has AVX-VNNI; one thread, the "avx2" table's kernel), 4x16 ran
+// 1.32-2.00x the 6x16's GOP/s at the bench shapes (97 to 776 rows, k 256 to 1536). The avx2
+// int8 kernel keeps 6x16: at 4x16 it ran 0.78-1.03x.
+constexpr int kMr = 4;
 
 // One row quantized (the scalar rule, element by element: it is exact either way) and
 // shifted to u8, four per int32 word; the tail up to kg quads is 128 (q = 0).
@@ -85,6 +92,6 @@ struct AvxVnniInt8 {
 
 }  // namespace
 
-extern const LinearImpl gemm_int8_avxvnni_6x16_impl = int8_linear_impl<AvxVnniInt8>();
+extern const LinearImpl gemm_int8_avxvnni_4x16_impl = int8_linear_impl<AvxVnniInt8>();
 
 }  // namespace trm::cpu
