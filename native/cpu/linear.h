@@ -92,9 +92,9 @@ struct LinearImpl {
   // The kernels that fuse silu(gate) * up into their epilogue (AMX), for inter a multiple
   // of the layout's nr (linear_fuses_swiglu).
   SwiGluFn run_swiglu = nullptr;
-  // The kernels whose models also run attention's QK^T and PV in their dtype (AMX bf16: the
-  // operands rounded to bf16, packed per call into tiles, fp32 scores and softmax); the
-  // others run them in fp32 on the table's gemm (cpu/attention.h).
+  // The kernels whose models also run attention's QK^T and PV in their dtype (AMX bf16 and
+  // vdpbf16ps: the operands rounded to bf16, packed per call into the kernel's layout, fp32
+  // scores and softmax); the others run them in fp32 on the table's gemm (cpu/attention.h).
   AttentionHeadFn attention_head = nullptr;
   // The shortest sequence (positions) where attention_head pays for its per-call packing;
   // shorter ones run the fp32 path.
