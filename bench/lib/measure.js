@@ -75,4 +75,4 @@ async function measureInterleaved(variants, { maxTime = 2, minSamples = 3 } = {}
   return { cells, ratio };
 }
 
-module.exports = { measureInterleaved, untilQuiet };
+module.exports = { measureInterleaved };

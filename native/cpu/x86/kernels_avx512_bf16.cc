@@ -81,8 +81,8 @@ inline int row_block(int k) {
 // Flattened (every call inside it inlined): called from both the Linear and attention_head,
 // GCC 12 put the 8-row tile out of line, and the Linear GEMM alone ran 0.87-1.00x its former
 // GFLOP/s (AMD EPYC family 26, side by side, one thread).
-__attribute__((flatten)) void gemm_bf16_avx512bf16_8x32(const uint16_t* packed, int n, int k, const float* a,
-                                                                     int lda, float* c, int ldc, int m, bool accumulate) {
+__attribute__((flatten)) void gemm_bf16_avx512bf16_8x32(const uint16_t* packed, int n, int k, const float* a, int lda,
+                                                        float* c, int ldc, int m, bool accumulate) {
   if (m <= 0 || n <= 0) return;
   const int kp = (k + 1) / 2;
   const int block = row_block(k);

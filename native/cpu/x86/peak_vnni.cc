@@ -3,9 +3,10 @@
 //
 // The twelve vpdpbusd of an iteration are one asm statement on twelve named accumulators:
 // from the intrinsic, GCC 12 copied the accumulators around every unrolled vpdpbusd (two
-// vmovdqa each, in the object code), and asm on elements of an accumulator array kept the
-// array in memory; either held this loop to 300-680 GOP/s on one Zen 5 core (AMD EPYC
-// family 26) where the 8x32 GEMM itself reached 893 (npm run bench:kernels).
+// vmovdqa each, in the object code), which held this loop to 610-680 GOP/s in most runs on
+// one Zen 5 core (AMD EPYC family 26; 912 in one), and asm on elements of an accumulator array
+// kept the array in memory (about 300), where the 8x32 GEMM itself reached 893 (npm run
+// bench:kernels). As written it reads 915-962.
 #include "avx512_intrinsics.h"
 
 #include <chrono>
