@@ -6,20 +6,21 @@
 namespace trm::cpu {
 namespace {
 
-// Query rows per block: the block's scores (rows x T floats) kept to ~64 KB, so the softmax
-// and PV read them from L1/L2 while they are hot; a multiple of 8 (the widest row tile), and
-// T = 97 (Sudoku) is one block. Side by side on one long-workload head (T 400, head_dim 64,
-// Intel f6 m207, 1 thread): 1.03x the whole T x T matrix at 24-96 rows a block, the same bits.
-int query_block_rows(int T) {
-  const int rows = 16384 / std::max(1, T) / 8 * 8;
-  return std::max(8, rows);
-}
+// The fp32 path's blocks are multiples of 8 (the widest row tile). Side by side on one
+// long-workload head (T 400, head_dim 64, Intel f6 m207, 1 thread): 1.03x the whole T x T
+// matrix at 24-96 rows a block, the same bits.
+constexpr int kBlockMultiple = 8;
 
 }  // namespace
 
+int attention_query_block_rows(int T, int multiple) {
+  const int rows = 16384 / std::max(1, T) / multiple * multiple;
+  return std::max(1, std::min(T, std::max(multiple, rows)));
+}
+
 size_t attention_keys_size(int T, int head_dim, int nr) { return packed_linear_size(T, head_dim, nr); }
 size_t attention_values_size(int T, int head_dim, int nr) { return packed_linear_size(head_dim, T, nr); }
-size_t attention_scores_size(int T) { return static_cast<size_t>(std::min(T, query_block_rows(T))) * T; }
+size_t attention_scores_size(int T) { return static_cast<size_t>(attention_query_block_rows(T, kBlockMultiple)) * T; }
 
 void attention_head(const KernelTable& k, const float* qkv, size_t stride, int hidden, int T, int head_dim,
                     float* keys, float* values, float* scores, float* out, int ldo) {
@@ -28,7 +29,7 @@ void attention_head(const KernelTable& k, const float* qkv, size_t stride, int h
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)));
   // A block of query rows at a time: each output row is the same sums in the same order
   // whatever the block, so blocking changes no bit.
-  const int block = query_block_rows(T);
+  const int block = attention_query_block_rows(T, kBlockMultiple);
   for (int t0 = 0; t0 < T; t0 += block) {
     const int rows = std::min(block, T - t0);
     k.gemm(keys, T, head_dim, qkv + static_cast<size_t>(t0) * stride, static_cast<int>(stride), scores, T, rows, false);

@@ -8,6 +8,12 @@
 
 namespace trm::cpu {
 
+// Query rows per block of an attention head: the block's scores (rows x T floats) kept to
+// ~64 KB, so the softmax and PV read them from L1/L2 while they are hot; a multiple of
+// `multiple` (the kernel's row tile), at least one tile, at most T. T = 97 (Sudoku) is one
+// block at a multiple of 8. Every attention kernel blocks by this rule.
+int attention_query_block_rows(int T, int multiple);
+
 // Scratch for one call, per thread: packed keys, packed transposed values, the scores of
 // one block of query rows.
 size_t attention_keys_size(int T, int head_dim, int nr);

@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "../attention.h"
 #include "../int8.h"
 #include "../kernels.h"
 #include "../linear.h"
@@ -295,8 +296,7 @@ void attention_head_bf16_amx(const float* qkv, size_t stride, int hidden, int T,
   const size_t keys_bytes = static_cast<size_t>(key_panels) * qk_steps * tile;
   const size_t values_bytes = static_cast<size_t>(dim_panels) * pv_steps * tile;
   const size_t key_row_bytes = static_cast<size_t>(qk_steps) * kTileBytes;  // one key, bf16, dims padded
-  // Query rows per block: the block's scores kept to ~64 KB (as cpu/attention.cc's blocks).
-  const int block = std::min(T, std::max(32, 16384 / std::max(1, T) / 32 * 32));
+  const int block = attention_query_block_rows(T, 32);
   uint8_t* mem = static_cast<uint8_t*>(
       thread_scratch(3, keys_bytes + values_bytes + static_cast<size_t>(T) * key_row_bytes +
                             static_cast<size_t>(block) * T * sizeof(float)));

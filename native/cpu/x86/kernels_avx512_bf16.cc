@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "../attention.h"
 #include "../kernels.h"
 #include "../linear.h"
 #include "../row_tiles.h"
@@ -137,8 +138,7 @@ void attention_head_bf16_avx512bf16(const float* qkv, size_t stride, int hidden,
   const int key_panels = (T + kNr - 1) / kNr, dim_panels = (head_dim + kNr - 1) / kNr;
   const size_t keys_words = static_cast<size_t>(key_panels) * qk_pairs * kNr;
   const size_t values_words = static_cast<size_t>(dim_panels) * pv_pairs * kNr;
-  // Query rows per block: the block's scores kept to ~64 KB (as cpu/attention.cc's blocks).
-  const int block = std::min(T, std::max(kMr, 16384 / std::max(1, T) / kMr * kMr));
+  const int block = attention_query_block_rows(T, kMr);
   uint32_t* keys = static_cast<uint32_t*>(thread_scratch(
       3, (keys_words + values_words + static_cast<size_t>(qk_pairs) + static_cast<size_t>(block) * T) * sizeof(uint32_t)));
   uint32_t* values = keys + keys_words;
