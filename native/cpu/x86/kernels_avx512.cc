@@ -138,7 +138,7 @@ void gemm_f32_avx512_rows(const float* packed, int n, int k, const float* a, int
 // (Intel). kernel_list.inc says which table prefers which (12 x 32 on the amx table, where
 // it measured faster; 8 x 32 elsewhere: on Zen 4, family 25 model 17, one thread, the two
 // side by side at the Sudoku-size and long shapes, 12 x 32 took 1.00-1.09x the time of 8 x 32,
-// which ran at 83-95% of the fp32 peak). Both sum every output in the same k order with the
+// which ran at 83-94% of the fp32 peak). Both sum every output in the same k order with the
 // same FMAs: the same bits.
 void gemm_f32_avx512_8x32(const float* packed, int n, int k, const float* a, int lda, float* c, int ldc, int m,
                           bool accumulate) {
