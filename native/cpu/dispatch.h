@@ -26,9 +26,10 @@ const KernelTable& default_kernels();
 const std::string& why_not_amx();
 
 // Bytes of intermediates a thread carries through a chain of operations (core/forward.cc):
-// 512 KB where L2 is 1 MB or less (Zen 4, where it was tuned: bench/results/amd-epyc-f25m17.md); 4 MB with a
-// 2 MB+ L2 (Sapphire/Emerald Rapids), where the weights' reuse across the chunk's rows paid
-// more than keeping every intermediate in L2 (measured on Emerald Rapids, bench/results/).
+// 512 KB where L2 is 1 MB or less (Zen 4, where it was tuned: bench/results/amd-epyc-f25m17.md);
+// 4 MB with a 2 MB+ L2 (Sapphire/Emerald Rapids), where the weights' reuse across the chunk's
+// rows paid more than keeping every intermediate in L2 (measured on Emerald Rapids,
+// bench/results/).
 long chain_chunk_bytes();
 
 // Whether this CPU runs AVX512_BF16 (vdpbf16ps) on top of the "avx512" table's ISA.

@@ -31,8 +31,8 @@ constexpr int kLanes = 16;  // floats per zmm
 // down projection and attention's QK^T at Sudoku size, where a panel of one column cost a
 // full one). The first half's lanes get the same FMAs in the same order either way: the same
 // bits. On Zen 4 (family 25 model 17, one thread, side by side) 512x97x512, 97x97x64 and
-// 4096x97x512 ran 1.13-1.15x as fast; whole Sudoku-size steps gain about 1% at most, inside
-// this host's noise.
+// 4096x97x512 ran 1.13-1.15x as fast; a whole Sudoku-size mlp_t step read 1.005x (median of
+// six alternating process pairs), inside this host's noise.
 template <int MR, int HALVES>
 inline void gemm_tile_f32_avx512_mrx32(const float* panel, int k, const float* a, int lda,
                                        float* c, int ldc, __mmask16 m0, __mmask16 m1,
